@@ -1,0 +1,9 @@
+//! rcload: open-model load and soak testing for radio-control (dispatch console) systems.
+//!
+//! Data flows one way: profile -> typed run config -> schedule -> engine -> outcomes ->
+//! recorder -> summary / reports. See `docs/` and the README for the design.
+
+pub mod api;
+pub mod mock;
+pub mod profile;
+pub mod schedule;

@@ -1,0 +1,204 @@
+//! Load profiles: YAML text -> typed, validated [`Profile`], with `--set` overrides applied.
+//!
+//! Every error names the file, line, column and field, with a hint where one helps. Built-in
+//! profiles are compiled into the binary from `profiles/`.
+
+mod locate;
+mod overrides;
+mod types;
+mod validate;
+mod values;
+
+pub use locate::{FieldPath, KeyIndex};
+pub use overrides::{Override, parse_override};
+pub use types::*;
+pub use validate::{DELIVERY_TYPES, FIRST_GSSI, FIRST_ISSI, OPERATIONS, Problem};
+pub use values::{Dur, Percent, Rate, parse_duration, parse_percent, parse_rate};
+
+use std::path::Path;
+
+/// Built-in profiles: (name, one-line purpose, YAML text).
+pub const BUILTIN: &[(&str, &str, &str)] = &[
+    (
+        "smoke",
+        "small shift change and emergency burst in about 20 s (default of `rcload run`)",
+        include_str!("../../profiles/smoke.yaml"),
+    ),
+    (
+        "shift-change",
+        "afternoon shift change in 13 control rooms at C2000 scale, 10 min",
+        include_str!("../../profiles/shift-change.yaml"),
+    ),
+    (
+        "emergency-burst",
+        "a burst of emergency calls on a few talkgroups over steady load, 3 min",
+        include_str!("../../profiles/emergency-burst.yaml"),
+    ),
+];
+
+/// Why a profile could not be loaded.
+#[derive(Debug, thiserror::Error)]
+pub enum ProfileError {
+    #[error("{file}: cannot read the profile: {source}")]
+    Read {
+        file: String,
+        #[source]
+        source: std::io::Error,
+    },
+    #[error("{file}: the profile is empty\n  hint: start from a built-in one: `rcload profiles`")]
+    Empty { file: String },
+    #[error("{file}:{line}:{column}: {field}: {message}{}", hint_text(.hint))]
+    Invalid {
+        file: String,
+        line: usize,
+        column: usize,
+        field: String,
+        message: String,
+        hint: Option<String>,
+    },
+    #[error("{file}: {field}: {message}{}", hint_text(.hint))]
+    Unplaced {
+        file: String,
+        field: String,
+        message: String,
+        hint: Option<String>,
+    },
+    #[error("--set {expr}: {message}")]
+    Override { expr: String, message: String },
+}
+
+fn hint_text(h: &Option<String>) -> String {
+    match h {
+        Some(h) => format!("\n  hint: {h}"),
+        None => String::new(),
+    }
+}
+
+/// Where a profile's text came from, for messages.
+#[derive(Debug, Clone)]
+pub struct Source {
+    /// A path, or `builtin:<name>`.
+    pub name: String,
+    pub text: String,
+}
+
+/// Find a profile by built-in name or path and read it.
+pub fn read_source(spec: &str) -> Result<Source, ProfileError> {
+    let path = Path::new(spec);
+    if !path.exists() {
+        if let Some((name, _, text)) = BUILTIN.iter().find(|(n, _, _)| *n == spec) {
+            return Ok(Source {
+                name: format!("builtin:{name}"),
+                text: (*text).to_string(),
+            });
+        }
+    }
+    let text = std::fs::read_to_string(path).map_err(|source| ProfileError::Read {
+        file: spec.to_string(),
+        source,
+    })?;
+    Ok(Source {
+        name: spec.to_string(),
+        text,
+    })
+}
+
+/// Parse, override and validate a profile.
+pub fn load(source: &Source, overrides: &[Override]) -> Result<Profile, ProfileError> {
+    if source
+        .text
+        .lines()
+        .all(|l| l.trim().is_empty() || l.trim_start().starts_with('#') || l.trim() == "---")
+    {
+        return Err(ProfileError::Empty {
+            file: source.name.clone(),
+        });
+    }
+    let index = KeyIndex::new(&source.text);
+    let mut profile: Profile =
+        serde_saphyr::from_str(&source.text).map_err(|e| parse_error(source, &index, &e))?;
+    if !overrides.is_empty() {
+        profile = overrides::apply(&profile, overrides)?;
+    }
+    let problems = validate::check(&profile);
+    if let Some(p) = problems.into_iter().next() {
+        let overridden = overrides
+            .iter()
+            .find(|o| p.path.to_string().starts_with(&o.path_text));
+        if let Some(o) = overridden {
+            return Err(ProfileError::Override {
+                expr: o.expr.clone(),
+                message: format!("{}: {}{}", p.path, p.message, hint_text(&p.hint)),
+            });
+        }
+        return Err(match index.locate(&p.path) {
+            Some((line, column)) => ProfileError::Invalid {
+                file: source.name.clone(),
+                line,
+                column,
+                field: p.path.to_string(),
+                message: p.message,
+                hint: p.hint,
+            },
+            None => ProfileError::Unplaced {
+                file: source.name.clone(),
+                field: p.path.to_string(),
+                message: p.message,
+                hint: p.hint,
+            },
+        });
+    }
+    Ok(profile)
+}
+
+/// The first line of serde-saphyr's message, without its snippet, and a hint for common cases.
+fn parse_error(source: &Source, index: &KeyIndex, e: &serde_saphyr::Error) -> ProfileError {
+    let full = e.without_snippet().to_string();
+    let message = full
+        .lines()
+        .next()
+        .unwrap_or("invalid profile")
+        .trim()
+        .to_string();
+    let hint = if message.contains("unknown field") {
+        Some("check the spelling; docs/profiles.md lists every field".to_string())
+    } else if message.contains("unknown variant") {
+        Some("the message lists the values this field takes".to_string())
+    } else if message.contains("missing field") {
+        Some("add the field; docs/profiles.md lists every field".to_string())
+    } else {
+        None
+    };
+    match e.location() {
+        Some(loc) => {
+            let line = usize::try_from(loc.line()).unwrap_or(0);
+            let column = usize::try_from(loc.column()).unwrap_or(0);
+            let field = index
+                .path_at(line, column)
+                .map(|p| p.to_string())
+                .unwrap_or_else(|| "(top level)".to_string());
+            ProfileError::Invalid {
+                file: source.name.clone(),
+                line,
+                column,
+                field,
+                message,
+                hint,
+            }
+        }
+        None => ProfileError::Unplaced {
+            file: source.name.clone(),
+            field: "(unknown)".to_string(),
+            message,
+            hint,
+        },
+    }
+}
+
+/// Serialize a resolved profile back to YAML (written into every run directory).
+pub fn to_yaml(p: &Profile) -> String {
+    serde_saphyr::to_string(p).unwrap_or_else(|e| format!("# could not serialize: {e}\n"))
+}
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,278 @@
+//! The profile format v1: the typed shape of a load profile as a user writes it in YAML.
+//!
+//! Unknown keys are rejected everywhere. Semantic checks that span fields live in `validate`.
+
+use super::values::{Dur, Percent, Rate};
+use serde::{Deserialize, Deserializer, Serialize, de};
+use std::collections::BTreeMap;
+use std::fmt;
+use std::time::Duration;
+
+fn default_seed() -> u64 {
+    1
+}
+
+/// A load profile: population, background traffic, timed events, checks and SLOs.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Profile {
+    pub name: String,
+    #[serde(default)]
+    pub description: String,
+    /// Seed of every random choice in the schedule (`--seed` overrides it).
+    #[serde(default = "default_seed")]
+    pub seed: u64,
+    /// Length of the run, from the first scheduled action.
+    pub duration: Dur,
+    pub population: Population,
+    #[serde(default)]
+    pub setup: Setup,
+    /// Open-model background load, from the end of setup to the end of the run.
+    #[serde(default)]
+    pub traffic: Vec<Traffic>,
+    #[serde(default)]
+    pub events: Vec<EventSpec>,
+    #[serde(default)]
+    pub checks: Checks,
+    #[serde(default)]
+    pub slo: Slo,
+}
+
+/// Who takes part: control rooms with their consoles and talkgroups, and radio terminals.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Population {
+    pub control_rooms: u32,
+    pub consoles_per_room: u32,
+    pub terminals: u32,
+    pub talkgroups_per_room: u32,
+    /// Talkgroups each console monitors, out of its room's.
+    pub monitored_per_console: u32,
+}
+
+/// The setup phase: every console logs in and every terminal registers, spread over `over`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Setup {
+    pub over: Dur,
+}
+
+impl Default for Setup {
+    fn default() -> Self {
+        Setup {
+            over: Dur(Duration::from_secs(30)),
+        }
+    }
+}
+
+/// Kind of a background traffic stream.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum TrafficAction {
+    /// A terminal sends a status message on its talkgroup.
+    Status,
+    /// A terminal starts a group call on its talkgroup (ended after `hold`).
+    GroupCall,
+    /// A terminal starts an emergency call on its talkgroup (ended after `hold`).
+    EmergencyCall,
+    /// A terminal moves to another talkgroup of its room.
+    Affiliate,
+}
+
+/// Arrival process of a traffic stream.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Arrival {
+    /// Exponential inter-arrival times (memoryless, like independent users).
+    #[default]
+    Poisson,
+    /// Evenly spaced arrivals.
+    Uniform,
+}
+
+/// One open-model background traffic stream.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Traffic {
+    pub action: TrafficAction,
+    pub rate: Rate,
+    #[serde(default)]
+    pub arrival: Arrival,
+    /// How long a call lasts (calls only; default 10s).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub hold: Option<Dur>,
+}
+
+/// Kind of a timed event.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum EventKind {
+    ShiftChange,
+    EmergencyBurst,
+}
+
+impl EventKind {
+    pub fn as_str(&self) -> &'static str {
+        match self {
+            EventKind::ShiftChange => "shift_change",
+            EventKind::EmergencyBurst => "emergency_burst",
+        }
+    }
+}
+
+/// Distribution of logouts over a shift change's `logout_over` window.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Shape {
+    #[default]
+    Uniform,
+    /// Normal around the window's middle, sigma = window / 6, clipped to the window.
+    Normal,
+}
+
+/// A timed event. Which fields apply depends on `kind` (checked in `validate`).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct EventSpec {
+    pub kind: EventKind,
+    /// Phase name in results (default: the kind, numbered if it repeats).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub name: Option<String>,
+    /// Start of the event, from the start of the run.
+    pub at: Dur,
+    // shift_change
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub consoles: Option<Percent>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub terminals: Option<Percent>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub logout_over: Option<Dur>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub shape: Option<Shape>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub handover: Option<Dur>,
+    // emergency_burst
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub calls: Option<u32>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub over: Option<Dur>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub talkgroups: Option<u32>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub hold: Option<Dur>,
+}
+
+/// Fields that belong to each event kind, for validation and help.
+pub const SHIFT_CHANGE_FIELDS: &[&str] =
+    &["consoles", "terminals", "logout_over", "shape", "handover"];
+pub const EMERGENCY_BURST_FIELDS: &[&str] = &["calls", "over", "talkgroups", "hold"];
+
+/// Checks the engine makes while it runs.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Checks {
+    /// An expected event not received within this time is a missed delivery.
+    #[serde(default = "default_delivery_timeout")]
+    pub delivery_timeout: Dur,
+}
+
+fn default_delivery_timeout() -> Dur {
+    Dur(Duration::from_secs(5))
+}
+
+impl Default for Checks {
+    fn default() -> Self {
+        Checks {
+            delivery_timeout: default_delivery_timeout(),
+        }
+    }
+}
+
+/// Latency limits of one operation or delivery type. All are upper bounds.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct LatencyLimits {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub p50: Option<Dur>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub p90: Option<Dur>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub p95: Option<Dur>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub p99: Option<Dur>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub p999: Option<Dur>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub max: Option<Dur>,
+}
+
+impl LatencyLimits {
+    /// The limits that are set, as (statistic name, quantile or None for max, limit).
+    pub fn entries(&self) -> Vec<(&'static str, Option<f64>, Dur)> {
+        let mut out = Vec::new();
+        let all = [
+            ("p50", Some(0.50), self.p50),
+            ("p90", Some(0.90), self.p90),
+            ("p95", Some(0.95), self.p95),
+            ("p99", Some(0.99), self.p99),
+            ("p999", Some(0.999), self.p999),
+            ("max", None, self.max),
+        ];
+        for (name, q, limit) in all {
+            if let Some(l) = limit {
+                out.push((name, q, l));
+            }
+        }
+        out
+    }
+}
+
+/// Service-level objectives: latency limits per operation (`console.login`) or delivery type
+/// (`delivery.emergency.alert`), and a run-wide `error_rate`.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Slo {
+    pub error_rate: Option<Percent>,
+    pub latency: BTreeMap<String, LatencyLimits>,
+}
+
+impl Serialize for Slo {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeMap;
+        let mut m = s.serialize_map(None)?;
+        for (k, v) in &self.latency {
+            m.serialize_entry(k, v)?;
+        }
+        if let Some(e) = &self.error_rate {
+            m.serialize_entry("error_rate", e)?;
+        }
+        m.end()
+    }
+}
+
+impl<'de> Deserialize<'de> for Slo {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct V;
+        impl<'de> de::Visitor<'de> for V {
+            type Value = Slo;
+            fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+                f.write_str("a map of operation names to latency limits, and `error_rate`")
+            }
+            fn visit_unit<E: de::Error>(self) -> Result<Slo, E> {
+                Ok(Slo::default())
+            }
+            fn visit_map<A: de::MapAccess<'de>>(self, mut map: A) -> Result<Slo, A::Error> {
+                let mut slo = Slo::default();
+                while let Some(key) = map.next_key::<String>()? {
+                    if key == "error_rate" {
+                        slo.error_rate = Some(map.next_value()?);
+                    } else {
+                        let limits: LatencyLimits = map.next_value()?;
+                        slo.latency.insert(key, limits);
+                    }
+                }
+                Ok(slo)
+            }
+        }
+        d.deserialize_map(V)
+    }
+}

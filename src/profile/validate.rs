@@ -1,0 +1,245 @@
+//! Checks that span fields, run after a profile has parsed. Each problem names its field path;
+//! the caller turns the path into a line and column.
+
+use super::locate::FieldPath;
+use super::types::{EMERGENCY_BURST_FIELDS, EventKind, EventSpec, Profile, SHIFT_CHANGE_FIELDS};
+use crate::api::MAX_ID;
+
+/// A problem found by a check: where, what, and how to fix it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Problem {
+    pub path: FieldPath,
+    pub message: String,
+    pub hint: Option<String>,
+}
+
+fn problem(path: FieldPath, message: impl Into<String>, hint: Option<&str>) -> Problem {
+    Problem {
+        path,
+        message: message.into(),
+        hint: hint.map(str::to_string),
+    }
+}
+
+/// Operation names a profile may set SLOs on.
+pub const OPERATIONS: &[&str] = &[
+    "console.login",
+    "console.logout",
+    "console.attach",
+    "terminal.register",
+    "terminal.deregister",
+    "terminal.affiliate",
+    "terminal.status",
+    "call.group",
+    "call.emergency",
+    "call.end",
+];
+
+/// Event types whose delivery rcload measures (SLO key `delivery.<type>`).
+pub const DELIVERY_TYPES: &[&str] = &[
+    "status",
+    "call.started",
+    "emergency.alert",
+    "call.ended",
+    "terminal.registered",
+    "terminal.deregistered",
+];
+
+/// First ISSI given to terminals and first GSSI given to talkgroups.
+pub const FIRST_ISSI: u32 = 1_000_001;
+pub const FIRST_GSSI: u32 = 100_001;
+
+fn set_fields(e: &EventSpec) -> Vec<&'static str> {
+    let mut v = Vec::new();
+    let fields: [(&str, bool); 9] = [
+        ("consoles", e.consoles.is_some()),
+        ("terminals", e.terminals.is_some()),
+        ("logout_over", e.logout_over.is_some()),
+        ("shape", e.shape.is_some()),
+        ("handover", e.handover.is_some()),
+        ("calls", e.calls.is_some()),
+        ("over", e.over.is_some()),
+        ("talkgroups", e.talkgroups.is_some()),
+        ("hold", e.hold.is_some()),
+    ];
+    for (name, set) in fields {
+        if set {
+            v.push(name);
+        }
+    }
+    v
+}
+
+/// All problems of a parsed profile; empty when it is fine.
+pub fn check(p: &Profile) -> Vec<Problem> {
+    let mut out = Vec::new();
+    let root = FieldPath::root();
+    if p.name.trim().is_empty() {
+        out.push(problem(root.clone().key("name"), "the name is empty", None));
+    }
+    if p.duration.0.is_zero() {
+        out.push(problem(
+            root.clone().key("duration"),
+            "the duration must be more than zero",
+            Some("e.g. `duration: 10m`"),
+        ));
+    }
+    let pop = &p.population;
+    let pp = root.clone().key("population");
+    for (name, v) in [
+        ("control_rooms", pop.control_rooms),
+        ("consoles_per_room", pop.consoles_per_room),
+        ("terminals", pop.terminals),
+        ("talkgroups_per_room", pop.talkgroups_per_room),
+        ("monitored_per_console", pop.monitored_per_console),
+    ] {
+        if v == 0 {
+            out.push(problem(pp.clone().key(name), format!("`{name}` must be at least 1"), None));
+        }
+    }
+    if pop.monitored_per_console > pop.talkgroups_per_room {
+        out.push(problem(
+            pp.clone().key("monitored_per_console"),
+            format!(
+                "a console cannot monitor {} talkgroups when its room has {}",
+                pop.monitored_per_console, pop.talkgroups_per_room
+            ),
+            Some("make it at most `talkgroups_per_room`"),
+        ));
+    }
+    let talkgroups = u64::from(pop.control_rooms) * u64::from(pop.talkgroups_per_room);
+    if u64::from(FIRST_GSSI) + talkgroups > u64::from(MAX_ID) {
+        out.push(problem(
+            pp.clone().key("talkgroups_per_room"),
+            format!("{talkgroups} talkgroups do not fit in the 24-bit GSSI space"),
+            None,
+        ));
+    }
+    if u64::from(FIRST_ISSI) + u64::from(pop.terminals) > u64::from(MAX_ID) {
+        out.push(problem(
+            pp.clone().key("terminals"),
+            format!("{} terminals do not fit in the 24-bit ISSI space", pop.terminals),
+            None,
+        ));
+    }
+    if p.setup.over > p.duration {
+        out.push(problem(
+            root.clone().key("setup").key("over"),
+            format!(
+                "setup takes {} but the run lasts only {}",
+                p.setup.over, p.duration
+            ),
+            Some("shorten `setup.over` or lengthen `duration`"),
+        ));
+    }
+    for (i, t) in p.traffic.iter().enumerate() {
+        let tp = root.clone().key("traffic").index(i);
+        if t.rate.per_s <= 0.0 {
+            out.push(problem(
+                tp.clone().key("rate"),
+                "the rate must be more than zero",
+                Some("remove the entry to send none"),
+            ));
+        }
+        if t.rate.per_s > 1_000_000.0 {
+            out.push(problem(
+                tp.clone().key("rate"),
+                "rates above 1,000,000/s are not supported",
+                None,
+            ));
+        }
+        let is_call = matches!(
+            t.action,
+            super::types::TrafficAction::GroupCall | super::types::TrafficAction::EmergencyCall
+        );
+        if t.hold.is_some() && !is_call {
+            out.push(problem(
+                tp.clone().key("hold"),
+                "`hold` applies only to group_call and emergency_call",
+                None,
+            ));
+        }
+    }
+    let mut names = std::collections::BTreeSet::new();
+    for (i, e) in p.events.iter().enumerate() {
+        let ep = root.clone().key("events").index(i);
+        if e.at >= p.duration {
+            out.push(problem(
+                ep.clone().key("at"),
+                format!("the event starts at {} but the run lasts only {}", e.at, p.duration),
+                None,
+            ));
+        }
+        if let Some(n) = &e.name {
+            if !names.insert(n.clone()) || n == "setup" || n == "steady" {
+                out.push(problem(
+                    ep.clone().key("name"),
+                    format!("phase name `{n}` is used twice or reserved"),
+                    None,
+                ));
+            }
+        }
+        let (allowed, required): (&[&str], &[&str]) = match e.kind {
+            EventKind::ShiftChange => (SHIFT_CHANGE_FIELDS, &["logout_over", "handover"]),
+            EventKind::EmergencyBurst => (EMERGENCY_BURST_FIELDS, &["calls", "over"]),
+        };
+        for f in set_fields(e) {
+            if !allowed.contains(&f) {
+                out.push(problem(
+                    ep.clone().key(f),
+                    format!("`{f}` is not a field of a {} event", e.kind.as_str()),
+                    Some(&format!("its fields are: {}", allowed.join(", "))),
+                ));
+            }
+        }
+        let set = set_fields(e);
+        for f in required {
+            if !set.contains(f) {
+                out.push(problem(
+                    ep.clone().key(f),
+                    format!("a {} event needs `{f}`", e.kind.as_str()),
+                    None,
+                ));
+            }
+        }
+        if e.kind == EventKind::EmergencyBurst {
+            if e.calls == Some(0) {
+                out.push(problem(ep.clone().key("calls"), "`calls` must be at least 1", None));
+            }
+            if let Some(n) = e.talkgroups {
+                if n == 0 || u64::from(n) > talkgroups {
+                    out.push(problem(
+                        ep.clone().key("talkgroups"),
+                        format!("`talkgroups` must be between 1 and {talkgroups} (all talkgroups)"),
+                        None,
+                    ));
+                }
+            }
+        }
+    }
+    let sp = root.clone().key("slo");
+    for (key, limits) in &p.slo.latency {
+        let known = OPERATIONS.contains(&key.as_str())
+            || key
+                .strip_prefix("delivery.")
+                .is_some_and(|t| DELIVERY_TYPES.contains(&t));
+        if !known {
+            out.push(problem(
+                sp.clone().key(key),
+                format!("`{key}` is not an operation or delivery type"),
+                Some(&format!(
+                    "use `error_rate`, one of {}, or `delivery.` + one of {}",
+                    OPERATIONS.join(", "),
+                    DELIVERY_TYPES.join(", ")
+                )),
+            ));
+        } else if limits.entries().is_empty() {
+            out.push(problem(
+                sp.clone().key(key),
+                "no limit given",
+                Some("e.g. `{ p99: 1s }`"),
+            ));
+        }
+    }
+    out
+}

@@ -1,0 +1,118 @@
+//! What the schedule emits: timed actions, and the phases of a run.
+
+use crate::api::CallKind;
+
+/// One thing to do at an intended time. Entities are 0-based indexes into the population
+/// (console `c`, terminal `t`); talkgroups are GSSIs.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Action {
+    /// Intended time, microseconds from the start of the run.
+    pub at_us: u64,
+    /// Position in the schedule, from 0; unique within a run (used for `ref`s).
+    pub seq: u64,
+    /// Index into the schedule's phases.
+    pub phase: usize,
+    pub kind: ActionKind,
+}
+
+/// The kinds of action. A console login is followed by the console's stream and talkgroup
+/// attach, which the engine performs as soon as the login succeeds.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ActionKind {
+    /// Console `console` logs in its `shift`-th operator (0 = the one at setup).
+    Login { console: u32, shift: u32 },
+    Logout { console: u32 },
+    Register { terminal: u32, talkgroup: u32 },
+    Deregister { terminal: u32 },
+    Affiliate { terminal: u32, talkgroup: u32 },
+    Status { terminal: u32, code: u16 },
+    /// Start call number `call` (the schedule's own numbering, matched by `CallEnd`).
+    CallStart {
+        call: u64,
+        kind: CallKind,
+        caller: u32,
+        talkgroup: u32,
+    },
+    CallEnd { call: u64 },
+}
+
+impl ActionKind {
+    /// The operation name this action is measured under.
+    pub fn op(&self) -> Op {
+        match self {
+            ActionKind::Login { .. } => Op::ConsoleLogin,
+            ActionKind::Logout { .. } => Op::ConsoleLogout,
+            ActionKind::Register { .. } => Op::TerminalRegister,
+            ActionKind::Deregister { .. } => Op::TerminalDeregister,
+            ActionKind::Affiliate { .. } => Op::TerminalAffiliate,
+            ActionKind::Status { .. } => Op::TerminalStatus,
+            ActionKind::CallStart {
+                kind: CallKind::Group,
+                ..
+            } => Op::CallGroup,
+            ActionKind::CallStart {
+                kind: CallKind::Emergency,
+                ..
+            } => Op::CallEmergency,
+            ActionKind::CallEnd { .. } => Op::CallEnd,
+        }
+    }
+}
+
+/// Measured operations (the names used in results and SLOs).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum Op {
+    ConsoleLogin,
+    ConsoleLogout,
+    ConsoleAttach,
+    TerminalRegister,
+    TerminalDeregister,
+    TerminalAffiliate,
+    TerminalStatus,
+    CallGroup,
+    CallEmergency,
+    CallEnd,
+}
+
+impl Op {
+    pub const ALL: [Op; 10] = [
+        Op::ConsoleLogin,
+        Op::ConsoleLogout,
+        Op::ConsoleAttach,
+        Op::TerminalRegister,
+        Op::TerminalDeregister,
+        Op::TerminalAffiliate,
+        Op::TerminalStatus,
+        Op::CallGroup,
+        Op::CallEmergency,
+        Op::CallEnd,
+    ];
+
+    pub fn name(&self) -> &'static str {
+        match self {
+            Op::ConsoleLogin => "console.login",
+            Op::ConsoleLogout => "console.logout",
+            Op::ConsoleAttach => "console.attach",
+            Op::TerminalRegister => "terminal.register",
+            Op::TerminalDeregister => "terminal.deregister",
+            Op::TerminalAffiliate => "terminal.affiliate",
+            Op::TerminalStatus => "terminal.status",
+            Op::CallGroup => "call.group",
+            Op::CallEmergency => "call.emergency",
+            Op::CallEnd => "call.end",
+        }
+    }
+
+    pub fn index(&self) -> usize {
+        *self as usize
+    }
+}
+
+/// A named stretch of the run. `setup` and `steady` are always there; each event adds one.
+/// Event phases lie over `steady`: an action belongs to the latest-starting phase it falls in.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Phase {
+    pub name: String,
+    pub start_us: u64,
+    pub end_us: u64,
+}

@@ -1,0 +1,211 @@
+use super::*;
+use crate::profile::{Source as ProfileSource, load, parse_override};
+
+fn profile(text: &str) -> Profile {
+    load(
+        &ProfileSource {
+            name: "t.yaml".into(),
+            text: text.into(),
+        },
+        &[],
+    )
+    .unwrap_or_else(|e| panic!("{e}"))
+}
+
+fn builtin(name: &str, sets: &[&str]) -> Profile {
+    let o: Vec<_> = sets.iter().map(|s| parse_override(s).unwrap()).collect();
+    load(&crate::profile::read_source(name).unwrap(), &o).unwrap()
+}
+
+fn traffic_only(arrival: &str, rate: &str, duration: &str) -> Profile {
+    profile(&format!(
+        "name: t
+duration: {duration}
+population: {{control_rooms: 1, consoles_per_room: 1, terminals: 100, talkgroups_per_room: 2, monitored_per_console: 1}}
+setup: {{over: 0s}}
+traffic:
+  - action: status
+    rate: {rate}
+    arrival: {arrival}
+"
+    ))
+}
+
+fn status_times(p: &Profile, seed: u64) -> Vec<f64> {
+    Schedule::new(p, seed)
+        .filter(|a| matches!(a.kind, ActionKind::Status { .. }))
+        .map(|a| a.at_us as f64 / 1e6)
+        .collect()
+}
+
+fn cv(times: &[f64]) -> f64 {
+    let gaps: Vec<f64> = times.windows(2).map(|w| w[1] - w[0]).collect();
+    let mean = gaps.iter().sum::<f64>() / gaps.len() as f64;
+    let var = gaps.iter().map(|g| (g - mean).powi(2)).sum::<f64>() / gaps.len() as f64;
+    var.sqrt() / mean
+}
+
+#[test]
+fn same_seed_same_schedule_other_seed_other_schedule() {
+    let p = builtin("shift-change", &[]);
+    let a = schedule_hash(Schedule::new(&p, 2023));
+    let b = schedule_hash(Schedule::new(&p, 2023));
+    let c = schedule_hash(Schedule::new(&p, 2024));
+    assert_eq!(a, b);
+    assert_ne!(a.0, c.0);
+    assert!(a.1 > 50_000, "{} actions", a.1);
+}
+
+#[test]
+fn actions_are_in_time_order_with_unique_seqs() {
+    let p = builtin("shift-change", &[]);
+    let mut last = 0;
+    for (i, a) in Schedule::new(&p, 1).enumerate() {
+        assert!(a.at_us >= last, "action {i} goes back in time");
+        assert_eq!(a.seq, i as u64);
+        assert!(a.at_us < p.duration.as_micros());
+        last = a.at_us;
+    }
+}
+
+#[test]
+fn poisson_count_and_cv() {
+    let p = traffic_only("poisson", "200/s", "60s");
+    for seed in [1, 2, 3] {
+        let t = status_times(&p, seed);
+        let n = t.len() as f64;
+        assert!((n - 12_000.0).abs() <= 360.0, "seed {seed}: {n} arrivals");
+        let cv = cv(&t);
+        assert!((0.9..=1.1).contains(&cv), "seed {seed}: cv {cv}");
+    }
+}
+
+#[test]
+fn uniform_count_and_cv() {
+    let p = traffic_only("uniform", "200/s", "60s");
+    let t = status_times(&p, 1);
+    let n = t.len() as f64;
+    assert!((n - 12_000.0).abs() <= 360.0, "{n} arrivals");
+    let cv = cv(&t);
+    assert!(cv < 0.1, "cv {cv}");
+}
+
+fn shift_change_profile(shape: &str) -> Profile {
+    profile(&format!(
+        "name: t
+duration: 10m
+population: {{control_rooms: 2, consoles_per_room: 50, terminals: 4000, talkgroups_per_room: 10, monitored_per_console: 3}}
+setup: {{over: 20s}}
+events:
+  - kind: shift_change
+    at: 2m
+    consoles: 100%
+    terminals: 50%
+    logout_over: 2m
+    shape: {shape}
+    handover: 45s
+"
+    ))
+}
+
+#[test]
+fn shift_change_logouts_fall_in_their_window_with_the_shape() {
+    for shape in ["uniform", "normal"] {
+        let p = shift_change_profile(shape);
+        let sched = Schedule::new(&p, 9);
+        let phase_names: Vec<String> = sched.phases().iter().map(|p| p.name.clone()).collect();
+        let actions: Vec<Action> = sched.collect();
+        let logouts: Vec<f64> = actions
+            .iter()
+            .filter(|a| matches!(a.kind, ActionKind::Logout { .. } | ActionKind::Deregister { .. }))
+            .map(|a| a.at_us as f64 / 1e6 - 120.0)
+            .collect();
+        assert_eq!(logouts.len(), 100 + 2000, "{shape}");
+        assert!(logouts.iter().all(|x| (0.0..=120.0).contains(x)), "{shape}");
+        // Middle third of the window: 1/3 of the logouts for uniform, ~68 % (±1 sigma) for normal.
+        let mid = logouts.iter().filter(|x| (40.0..80.0).contains(*x)).count() as f64
+            / logouts.len() as f64;
+        match shape {
+            "uniform" => assert!((0.28..0.39).contains(&mid), "{shape}: {mid}"),
+            _ => assert!((0.62..0.74).contains(&mid), "{shape}: {mid}"),
+        }
+        // Every logout is followed by a login of the same console, `handover` later.
+        let logins_after: usize = actions
+            .iter()
+            .filter(|a| matches!(a.kind, ActionKind::Login { shift: 1, .. }))
+            .count();
+        assert_eq!(logins_after, 100);
+        let phase = actions
+            .iter()
+            .find(|a| matches!(a.kind, ActionKind::Logout { .. }))
+            .map(|a| phase_names[a.phase].clone());
+        assert_eq!(phase.as_deref(), Some("shift_change"));
+    }
+}
+
+#[test]
+fn emergency_burst_is_concentrated_and_calls_end_after_hold() {
+    let p = builtin("emergency-burst", &[]);
+    let actions: Vec<Action> = Schedule::new(&p, 5).collect();
+    let mut starts = std::collections::HashMap::new();
+    let mut groups = std::collections::BTreeSet::new();
+    for a in &actions {
+        if let ActionKind::CallStart {
+            call,
+            kind: CallKind::Emergency,
+            talkgroup,
+            ..
+        } = a.kind
+        {
+            assert!((60_000_000..90_000_000).contains(&a.at_us));
+            starts.insert(call, a.at_us);
+            groups.insert(talkgroup);
+        }
+    }
+    assert_eq!(starts.len(), 200);
+    assert_eq!(groups.len(), 3);
+    let ends = actions
+        .iter()
+        .filter_map(|a| match a.kind {
+            ActionKind::CallEnd { call } => starts.get(&call).map(|s| a.at_us - s),
+            _ => None,
+        })
+        .collect::<Vec<_>>();
+    assert_eq!(ends.len(), 200);
+    assert!(ends.iter().all(|d| *d == 20_000_000));
+}
+
+#[test]
+fn setup_logs_in_every_console_and_registers_every_terminal() {
+    let p = builtin("smoke", &[]);
+    let setup: Vec<Action> = Schedule::new(&p, 1).filter(|a| a.phase == 0).collect();
+    let logins = setup
+        .iter()
+        .filter(|a| matches!(a.kind, ActionKind::Login { .. }))
+        .count();
+    let regs = setup
+        .iter()
+        .filter(|a| matches!(a.kind, ActionKind::Register { .. }))
+        .count();
+    assert_eq!(logins, 12);
+    assert_eq!(regs, 600);
+}
+
+#[test]
+fn schedule_is_lazy() {
+    // A day at 10,000/s is 864 million actions: taking the first ones must be instant and small.
+    let p = traffic_only("poisson", "10000/s", "24h");
+    let first: Vec<Action> = Schedule::new(&p, 1).take(1000).collect();
+    assert_eq!(first.len(), 1000);
+}
+
+#[test]
+fn summary_counts_and_peak() {
+    let p = traffic_only("uniform", "200/s", "60s");
+    let s = summarize(Schedule::new(&p, 1));
+    // 12,000 statuses plus the setup's login and 100 registrations, all at t=0.
+    assert_eq!(s.total, 12_101);
+    assert_eq!(s.per_op["terminal.status"], 12_000);
+    assert_eq!(s.peak_per_s, 301);
+    assert_eq!(s.peak_at_s, 0);
+}
