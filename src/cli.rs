@@ -1,0 +1,93 @@
+//! Command-line definitions (clap) only: parsing and per-flag validation. `config` turns these
+//! into the typed configuration the engine sees; nothing below `config` imports clap.
+
+use clap::{Args, Parser, Subcommand};
+use std::path::PathBuf;
+
+/// Open-model load and soak testing for radio-control (dispatch console) systems.
+#[derive(Debug, Parser)]
+#[command(name = "rcload", version, about, long_about = None)]
+pub struct Cli {
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Run a load profile against a target (default: the built-in mock, in-process).
+    Run(RunArgs),
+    /// Check a profile and print its resolved schedule: phases, actions per kind, peak rate.
+    Validate(ValidateArgs),
+    /// Serve the built-in mock radio-control system (API v1) until Ctrl-C.
+    Mock(MockArgs),
+    /// List the built-in profiles.
+    Profiles,
+}
+
+/// Options that choose and change a profile.
+#[derive(Debug, Args, Clone)]
+pub struct ProfileArgs {
+    /// Override a profile field: `--set population.terminals=500`, `--set traffic.0.rate=80/s`,
+    /// `--set 'slo[console.login].p99=2s'`. May be repeated; applied in order.
+    #[arg(long = "set", value_name = "PATH=VALUE")]
+    pub set: Vec<String>,
+    /// Seed of the schedule (shortcut for `--set seed=N`).
+    #[arg(long)]
+    pub seed: Option<u64>,
+    /// Length of the run, e.g. `90s`, `10m` (shortcut for `--set duration=D`).
+    #[arg(long, value_name = "DURATION")]
+    pub duration: Option<String>,
+    /// Print nothing but errors.
+    #[arg(long, short)]
+    pub quiet: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct RunArgs {
+    /// A profile file, or the name of a built-in profile (`rcload profiles`).
+    #[arg(default_value = "smoke", value_name = "PROFILE")]
+    pub profile: String,
+    #[command(flatten)]
+    pub profile_args: ProfileArgs,
+    /// Base URL of the radio-control system under test, e.g. `https://host:8443`.
+    /// Without it, rcload starts its built-in mock on a loopback port.
+    #[arg(long, value_name = "URL")]
+    pub target: Option<String>,
+    /// Run directory for the results (default: `reports/<UTC time>-<profile>/`).
+    #[arg(long, value_name = "DIR")]
+    pub out: Option<PathBuf>,
+    /// Timeout of one request, e.g. `10s`.
+    #[arg(long, default_value = "10s", value_name = "DURATION")]
+    pub timeout: String,
+    /// Environment variable holding the bearer token (never printed or written).
+    #[arg(long, default_value = "RCLOAD_TOKEN", value_name = "NAME")]
+    pub token_env: String,
+    /// Most requests in flight at once; a due action waits when it is full (counted).
+    #[arg(long, default_value_t = 10_000, value_name = "N")]
+    pub max_in_flight: usize,
+    /// After Ctrl-C or SIGTERM, how long to wait for requests in flight.
+    #[arg(long, default_value = "10s", value_name = "DURATION")]
+    pub grace: String,
+    /// Generator lateness p99 (ms) above which the run is marked as fallen behind.
+    #[arg(long, default_value_t = 10.0, value_name = "MS")]
+    pub max_lateness_ms: f64,
+}
+
+#[derive(Debug, Args)]
+pub struct ValidateArgs {
+    /// A profile file, or the name of a built-in profile.
+    #[arg(value_name = "PROFILE")]
+    pub profile: String,
+    #[command(flatten)]
+    pub profile_args: ProfileArgs,
+}
+
+#[derive(Debug, Args)]
+pub struct MockArgs {
+    /// Address to listen on (port 0 picks a free port; the address is printed).
+    #[arg(long, default_value = "127.0.0.1:8080", value_name = "ADDR")]
+    pub listen: String,
+    /// Require `Authorization: Bearer <token>` with the token in this environment variable.
+    #[arg(long, value_name = "NAME")]
+    pub token_env: Option<String>,
+}

@@ -1,0 +1,158 @@
+//! From command-line arguments to the typed, validated configuration of a run. Everything that
+//! depends on the environment (files, environment variables, clock) is resolved here, before
+//! any request is sent.
+
+use crate::cli::{ProfileArgs, RunArgs};
+use crate::engine::EngineConfig;
+use crate::profile::{self, Override, Profile, ProfileError, parse_duration, parse_override};
+use std::path::PathBuf;
+use std::time::Duration;
+
+/// Where the load goes.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum TargetSpec {
+    /// The built-in mock, started in-process on a loopback port.
+    EmbeddedMock,
+    /// A radio-control system at this base URL.
+    Url(String),
+}
+
+/// A secret that never prints.
+#[derive(Clone, PartialEq, Eq)]
+pub struct Secret(pub String);
+
+impl std::fmt::Debug for Secret {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("Secret(***)")
+    }
+}
+
+/// Everything a run needs, resolved.
+#[derive(Debug, Clone)]
+pub struct RunConfig {
+    pub profile: Profile,
+    /// Where the profile came from (path or `builtin:<name>`).
+    pub profile_source: String,
+    pub seed: u64,
+    pub target: TargetSpec,
+    pub request_timeout: Duration,
+    pub token: Option<Secret>,
+    pub out_dir: PathBuf,
+    pub quiet: bool,
+    pub engine: EngineConfig,
+    pub lateness_limit_ms: f64,
+}
+
+/// Why a configuration could not be built (all are exit code 2).
+#[derive(Debug, thiserror::Error)]
+pub enum ConfigError {
+    #[error(transparent)]
+    Profile(#[from] ProfileError),
+    #[error("--{flag}: {message}")]
+    Flag { flag: &'static str, message: String },
+    #[error("the environment variable {0} named by --token-env is not set")]
+    TokenMissing(String),
+}
+
+/// Load a profile with `--set`, `--seed` and `--duration` applied.
+pub fn load_profile(spec: &str, args: &ProfileArgs) -> Result<(Profile, String), ConfigError> {
+    let source = profile::read_source(spec)?;
+    let mut overrides: Vec<Override> = args
+        .set
+        .iter()
+        .map(|s| parse_override(s))
+        .collect::<Result<_, _>>()?;
+    if let Some(seed) = args.seed {
+        overrides.push(parse_override(&format!("seed={seed}"))?);
+    }
+    if let Some(d) = &args.duration {
+        parse_duration(d).map_err(|message| ConfigError::Flag {
+            flag: "duration",
+            message,
+        })?;
+        overrides.push(parse_override(&format!("duration={d}"))?);
+    }
+    let p = profile::load(&source, &overrides)?;
+    Ok((p, source.name))
+}
+
+fn duration_flag(flag: &'static str, text: &str) -> Result<Duration, ConfigError> {
+    parse_duration(text).map_err(|message| ConfigError::Flag { flag, message })
+}
+
+/// The default run directory: `reports/<UTC time>-<profile>`.
+pub fn default_run_dir(profile: &str) -> PathBuf {
+    let now = humantime::format_rfc3339_seconds(std::time::SystemTime::now()).to_string();
+    let stamp: String = now
+        .chars()
+        .filter(|c| c.is_ascii_alphanumeric())
+        .collect();
+    let safe: String = profile
+        .chars()
+        .map(|c| if c.is_ascii_alphanumeric() || c == '-' || c == '_' { c } else { '_' })
+        .collect();
+    PathBuf::from("reports").join(format!("{stamp}-{safe}"))
+}
+
+impl RunConfig {
+    /// Build the run configuration from `rcload run`'s arguments and the environment.
+    pub fn from_args(args: &RunArgs) -> Result<Self, ConfigError> {
+        let (profile, profile_source) = load_profile(&args.profile, &args.profile_args)?;
+        let request_timeout = duration_flag("timeout", &args.timeout)?;
+        if request_timeout.is_zero() {
+            return Err(ConfigError::Flag {
+                flag: "timeout",
+                message: "must be more than zero".into(),
+            });
+        }
+        let grace = duration_flag("grace", &args.grace)?;
+        let target = match &args.target {
+            None => TargetSpec::EmbeddedMock,
+            Some(u) if u.starts_with("http://") || u.starts_with("https://") => {
+                TargetSpec::Url(u.clone())
+            }
+            Some(u) => {
+                return Err(ConfigError::Flag {
+                    flag: "target",
+                    message: format!("`{u}` must start with http:// or https://"),
+                });
+            }
+        };
+        let token = match std::env::var(&args.token_env) {
+            Ok(t) if !t.is_empty() => Some(Secret(t)),
+            _ if args.token_env != "RCLOAD_TOKEN" => {
+                return Err(ConfigError::TokenMissing(args.token_env.clone()));
+            }
+            _ => None,
+        };
+        if args.max_in_flight == 0 {
+            return Err(ConfigError::Flag {
+                flag: "max-in-flight",
+                message: "must be at least 1".into(),
+            });
+        }
+        let out_dir = args
+            .out
+            .clone()
+            .unwrap_or_else(|| default_run_dir(&profile.name));
+        let engine = EngineConfig {
+            max_in_flight: args.max_in_flight,
+            delivery_timeout: profile.checks.delivery_timeout.0,
+            grace,
+            drain_timeout: request_timeout + Duration::from_secs(1),
+            ..EngineConfig::default()
+        };
+        Ok(RunConfig {
+            seed: profile.seed,
+            profile,
+            profile_source,
+            target,
+            request_timeout,
+            token,
+            out_dir,
+            quiet: args.profile_args.quiet,
+            engine,
+            lateness_limit_ms: args.max_lateness_ms,
+        })
+    }
+}

@@ -1,0 +1,219 @@
+//! The table of expected deliveries: which consoles should receive which event, and by when.
+//!
+//! Pure: times are microseconds from the start of the run, passed in by the caller.
+
+use super::outcome::Delivery;
+use std::collections::{HashMap, VecDeque};
+
+/// How an expected event is recognised when it arrives.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub enum Key {
+    /// By the `ref` rcload sent (status, calls).
+    Ref(u64),
+    /// `terminal.registered` by ISSI.
+    Registered(u32),
+    /// `terminal.deregistered` by ISSI.
+    Deregistered(u32),
+    /// `call.ended` by the system's call id.
+    Ended(String),
+}
+
+#[derive(Debug)]
+struct Expect {
+    event: Delivery,
+    phase: usize,
+    intended_us: u64,
+    consoles: Vec<u32>,
+    generation: u64,
+}
+
+/// A delivery that was resolved: arrived, or did not arrive in time.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Resolved {
+    Delivered {
+        event: Delivery,
+        phase: usize,
+        latency_us: u64,
+    },
+    Missed {
+        event: Delivery,
+        phase: usize,
+        console: u32,
+    },
+}
+
+/// Expected deliveries, pruned as they arrive or time out.
+#[derive(Debug)]
+pub struct Deliveries {
+    map: HashMap<Key, Expect>,
+    deadlines: VecDeque<(u64, Key, u64)>,
+    generation: u64,
+    timeout_us: u64,
+}
+
+impl Deliveries {
+    pub fn new(timeout_us: u64) -> Self {
+        Deliveries {
+            map: HashMap::new(),
+            deadlines: VecDeque::new(),
+            generation: 0,
+            timeout_us,
+        }
+    }
+
+    /// Expect `event` at `consoles`, sent by an action intended at `intended_us`. A previous
+    /// expectation under the same key is resolved as missed where it is still open.
+    pub fn expect(
+        &mut self,
+        key: Key,
+        event: Delivery,
+        phase: usize,
+        intended_us: u64,
+        consoles: Vec<u32>,
+    ) -> Vec<Resolved> {
+        if consoles.is_empty() {
+            return Vec::new();
+        }
+        self.generation += 1;
+        self.deadlines
+            .push_back((intended_us + self.timeout_us, key.clone(), self.generation));
+        let old = self.map.insert(
+            key,
+            Expect {
+                event,
+                phase,
+                intended_us,
+                consoles,
+                generation: self.generation,
+            },
+        );
+        old.map(misses).unwrap_or_default()
+    }
+
+    /// `console` received the event under `key` at `at_us`.
+    pub fn receive(&mut self, key: &Key, console: u32, at_us: u64) -> Option<Resolved> {
+        let e = self.map.get_mut(key)?;
+        let pos = e.consoles.iter().position(|c| *c == console)?;
+        e.consoles.swap_remove(pos);
+        let r = Resolved::Delivered {
+            event: e.event,
+            phase: e.phase,
+            latency_us: at_us.saturating_sub(e.intended_us),
+        };
+        if e.consoles.is_empty() {
+            self.map.remove(key);
+        }
+        Some(r)
+    }
+
+    /// Resolve as missed whatever is past its deadline at `now_us`.
+    pub fn expire(&mut self, now_us: u64) -> Vec<Resolved> {
+        let mut out = Vec::new();
+        while let Some((deadline, _, _)) = self.deadlines.front() {
+            if *deadline > now_us {
+                break;
+            }
+            let Some((_, key, generation)) = self.deadlines.pop_front() else {
+                break;
+            };
+            if self.map.get(&key).is_some_and(|e| e.generation == generation) {
+                if let Some(e) = self.map.remove(&key) {
+                    out.extend(misses(e));
+                }
+            }
+        }
+        out
+    }
+
+    /// Stop expecting anything at `console` (it logged out or lost its stream).
+    pub fn forget_console(&mut self, console: u32) {
+        self.map.retain(|_, e| {
+            e.consoles.retain(|c| *c != console);
+            !e.consoles.is_empty()
+        });
+    }
+
+    /// Drop every open expectation without counting it (an interrupted run).
+    pub fn clear(&mut self) {
+        self.map.clear();
+        self.deadlines.clear();
+    }
+
+    /// Expectations still open.
+    pub fn pending(&self) -> usize {
+        self.map.len()
+    }
+}
+
+fn misses(e: Expect) -> Vec<Resolved> {
+    e.consoles
+        .into_iter()
+        .map(|console| Resolved::Missed {
+            event: e.event,
+            phase: e.phase,
+            console,
+        })
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn delivered_then_missed_after_timeout() {
+        let mut d = Deliveries::new(1_000);
+        assert!(d.expect(Key::Ref(1), Delivery::Status, 1, 100, vec![3, 4]).is_empty());
+        assert_eq!(
+            d.receive(&Key::Ref(1), 3, 150),
+            Some(Resolved::Delivered {
+                event: Delivery::Status,
+                phase: 1,
+                latency_us: 50
+            })
+        );
+        // A second copy at the same console, or a console not expected, counts nothing.
+        assert_eq!(d.receive(&Key::Ref(1), 3, 160), None);
+        assert_eq!(d.receive(&Key::Ref(1), 9, 160), None);
+        assert!(d.expire(1_099).is_empty());
+        assert_eq!(
+            d.expire(1_100),
+            vec![Resolved::Missed {
+                event: Delivery::Status,
+                phase: 1,
+                console: 4
+            }]
+        );
+        assert_eq!(d.pending(), 0);
+    }
+
+    #[test]
+    fn fully_delivered_expectations_leave_the_table() {
+        let mut d = Deliveries::new(1_000);
+        d.expect(Key::Registered(7), Delivery::TerminalRegistered, 0, 0, vec![1]);
+        assert!(d.receive(&Key::Registered(7), 1, 10).is_some());
+        assert_eq!(d.pending(), 0);
+        assert!(d.expire(5_000).is_empty());
+    }
+
+    #[test]
+    fn forgetting_a_console_is_not_a_miss() {
+        let mut d = Deliveries::new(1_000);
+        d.expect(Key::Ref(1), Delivery::EmergencyAlert, 0, 0, vec![1, 2]);
+        d.forget_console(2);
+        d.forget_console(1);
+        assert_eq!(d.pending(), 0);
+        assert!(d.expire(5_000).is_empty());
+    }
+
+    #[test]
+    fn a_replaced_expectation_resolves_the_old_one() {
+        let mut d = Deliveries::new(1_000);
+        d.expect(Key::Registered(7), Delivery::TerminalRegistered, 0, 0, vec![1]);
+        let old = d.expect(Key::Registered(7), Delivery::TerminalRegistered, 0, 500, vec![1]);
+        assert_eq!(old.len(), 1);
+        // The first deadline no longer applies to the new expectation.
+        assert!(d.expire(1_000).is_empty());
+        assert_eq!(d.expire(1_500).len(), 1);
+    }
+}

@@ -1,0 +1,287 @@
+//! The engine: issues every scheduled action at its intended time through a [`Target`],
+//! whatever the target does (open model), holds console event streams and matches what
+//! arrives against what was sent.
+//!
+//! It emits [`Outcome`]s on a channel and keeps no statistics itself. It knows nothing of the
+//! CLI, of files or of how results are shown.
+
+mod console;
+pub mod deliveries;
+pub mod outcome;
+pub mod state;
+
+pub use outcome::{Delivery, Outcome, SkipReason};
+
+use crate::schedule::{Action, ActionKind, Schedule};
+use crate::target::{Reply, Target};
+use deliveries::Resolved;
+use state::{Completion, World};
+use std::sync::{Arc, Mutex, MutexGuard};
+use std::time::{Duration, Instant, SystemTime};
+use tokio::sync::{Semaphore, mpsc, watch};
+
+/// Settings of the engine (from the run config; no CLI types here).
+#[derive(Debug, Clone)]
+pub struct EngineConfig {
+    /// Most requests in flight at once. When full, a due action waits for a free slot: the
+    /// wait is counted (`throttled`) and shows as generator lateness.
+    pub max_in_flight: usize,
+    /// An expected event not received this long after its action's intended time is missed.
+    pub delivery_timeout: Duration,
+    /// After an interruption, how long to wait for requests in flight.
+    pub grace: Duration,
+    /// After the last action, how long to wait for requests in flight.
+    pub drain_timeout: Duration,
+    /// Delay between start-up and the run's t=0, so the first actions are not late.
+    pub start_delay: Duration,
+}
+
+impl Default for EngineConfig {
+    fn default() -> Self {
+        EngineConfig {
+            max_in_flight: 10_000,
+            delivery_timeout: Duration::from_secs(5),
+            grace: Duration::from_secs(10),
+            drain_timeout: Duration::from_secs(31),
+            start_delay: Duration::from_millis(100),
+        }
+    }
+}
+
+/// What the engine reports about itself when the run ends.
+#[derive(Debug, Clone)]
+pub struct EngineReport {
+    pub actions_scheduled: u64,
+    pub actions_sent: u64,
+    pub interrupted: bool,
+    pub started_at: SystemTime,
+    /// Seconds from the run's t=0 to the end of dispatching.
+    pub load_s: f64,
+}
+
+/// State shared by the engine's tasks.
+pub(crate) struct Shared {
+    world: Mutex<World>,
+    target: Arc<dyn Target>,
+    tx: mpsc::UnboundedSender<Outcome>,
+    start: Instant,
+}
+
+impl Shared {
+    fn world(&self) -> MutexGuard<'_, World> {
+        // A panic while holding the lock would be a bug in the engine; keep going with the
+        // data rather than lose the run.
+        self.world.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    fn us_at(&self, t: Instant) -> u64 {
+        u64::try_from(t.saturating_duration_since(self.start).as_micros()).unwrap_or(u64::MAX)
+    }
+
+    fn now_us(&self) -> u64 {
+        self.us_at(Instant::now())
+    }
+
+    fn emit(&self, o: Outcome) {
+        // The receiver is gone only when the run is being torn down.
+        let _ = self.tx.send(o);
+    }
+
+    fn emit_resolved(&self, resolved: Vec<Resolved>) {
+        for r in resolved {
+            self.emit(match r {
+                Resolved::Delivered {
+                    event,
+                    phase,
+                    latency_us,
+                } => Outcome::Delivered {
+                    event,
+                    phase,
+                    latency_us,
+                },
+                Resolved::Missed {
+                    event,
+                    phase,
+                    console,
+                } => Outcome::Missed {
+                    event,
+                    phase,
+                    console,
+                },
+            });
+        }
+    }
+}
+
+/// Resolves once `stop` turns true; never if its sender is gone.
+async fn stopped(stop: &mut watch::Receiver<bool>) {
+    loop {
+        if *stop.borrow_and_update() {
+            return;
+        }
+        if stop.changed().await.is_err() {
+            std::future::pending::<()>().await;
+        }
+    }
+}
+
+/// Run a schedule against a target until it ends or `stop` turns true.
+pub async fn run(
+    schedule: Schedule,
+    target: Arc<dyn Target>,
+    config: EngineConfig,
+    tx: mpsc::UnboundedSender<Outcome>,
+    mut stop: watch::Receiver<bool>,
+) -> EngineReport {
+    let delivery_timeout_us = u64::try_from(config.delivery_timeout.as_micros()).unwrap_or(u64::MAX);
+    let world = World::new(schedule.population().clone(), delivery_timeout_us);
+    let started_at = SystemTime::now() + config.start_delay;
+    let shared = Arc::new(Shared {
+        world: Mutex::new(world),
+        target,
+        tx,
+        start: Instant::now() + config.start_delay,
+    });
+    let cap = config.max_in_flight.clamp(1, Semaphore::MAX_PERMITS.min(u32::MAX as usize));
+    let slots = Arc::new(Semaphore::new(cap));
+
+    let sweeper = {
+        let shared = shared.clone();
+        tokio::spawn(async move {
+            let mut tick = tokio::time::interval(Duration::from_millis(20));
+            tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+            loop {
+                tick.tick().await;
+                let now = shared.now_us();
+                let missed = shared.world().deliveries.expire(now);
+                shared.emit_resolved(missed);
+            }
+        })
+    };
+
+    let (mut scheduled, mut sent, mut interrupted) = (0u64, 0u64, false);
+    let mut last_at_us = 0;
+    let mut resolved = Vec::new();
+    for action in schedule {
+        scheduled += 1;
+        last_at_us = action.at_us;
+        let intended = shared.start + Duration::from_micros(action.at_us);
+        if Instant::now() < intended {
+            tokio::select! {
+                _ = tokio::time::sleep_until(intended.into()) => {}
+                _ = stopped(&mut stop) => { interrupted = true; break; }
+            }
+        } else if *stop.borrow() {
+            interrupted = true;
+            break;
+        }
+        let permit = match slots.clone().try_acquire_owned() {
+            Ok(p) => p,
+            Err(_) => {
+                shared.emit(Outcome::Throttled);
+                tokio::select! {
+                    p = slots.clone().acquire_owned() => match p {
+                        Ok(p) => p,
+                        Err(_) => break,
+                    },
+                    _ = stopped(&mut stop) => { interrupted = true; break; }
+                }
+            }
+        };
+        let prepared = shared.world().prepare(&action, &mut resolved);
+        shared.emit_resolved(std::mem::take(&mut resolved));
+        match prepared {
+            Err(reason) => shared.emit(Outcome::Skipped {
+                op: action.kind.op(),
+                reason,
+            }),
+            Ok((request, completion)) => {
+                sent += 1;
+                let shared = shared.clone();
+                tokio::spawn(async move {
+                    perform(&shared, &action, intended, request, completion).await;
+                    drop(permit);
+                });
+            }
+        }
+    }
+    let load_s = shared.start.elapsed().as_secs_f64();
+
+    // Requests in flight: wait for them (bounded).
+    let wait = if interrupted {
+        config.grace
+    } else {
+        config.drain_timeout
+    };
+    let _ = tokio::time::timeout(wait, slots.acquire_many(cap as u32)).await;
+
+    // Deliveries still expected: wait until they arrive or time out, unless interrupted.
+    if !interrupted {
+        let until = last_at_us + delivery_timeout_us + 50_000;
+        loop {
+            if shared.world().deliveries.pending() == 0 || shared.now_us() > until {
+                break;
+            }
+            tokio::select! {
+                _ = tokio::time::sleep(Duration::from_millis(20)) => {}
+                _ = stopped(&mut stop) => { interrupted = true; break; }
+            }
+        }
+    }
+    sweeper.abort();
+    {
+        let mut w = shared.world();
+        if interrupted {
+            w.deliveries.clear();
+        } else {
+            let missed = w.deliveries.expire(u64::MAX);
+            drop(w);
+            shared.emit_resolved(missed);
+            w = shared.world();
+        }
+        for c in &mut w.consoles {
+            if let Some(h) = c.stream.take() {
+                h.abort();
+            }
+        }
+    }
+    EngineReport {
+        actions_scheduled: scheduled,
+        actions_sent: sent,
+        interrupted,
+        started_at,
+        load_s,
+    }
+}
+
+/// Send one action's request, record it, update the state, and run what follows a login.
+async fn perform(
+    shared: &Arc<Shared>,
+    action: &Action,
+    intended: Instant,
+    request: crate::target::Request,
+    completion: Completion,
+) {
+    let sent = Instant::now();
+    let result = shared.target.perform(request).await;
+    let done = Instant::now();
+    shared.world().complete(&completion, &result);
+    shared.emit(Outcome::Op {
+        op: action.kind.op(),
+        phase: action.phase,
+        intended_us: action.at_us,
+        lateness_us: micros(sent.saturating_duration_since(intended)),
+        latency_us: micros(done.saturating_duration_since(intended)),
+        service_us: micros(done.saturating_duration_since(sent)),
+        error: result.as_ref().err().map(|e| e.class()),
+    });
+    if let (ActionKind::Login { console, .. }, Ok(Reply::Done), Completion::Login { epoch, .. }) =
+        (&action.kind, &result, &completion)
+    {
+        console::start_session(shared.clone(), *console, *epoch, action.phase).await;
+    }
+}
+
+fn micros(d: Duration) -> u64 {
+    u64::try_from(d.as_micros()).unwrap_or(u64::MAX)
+}

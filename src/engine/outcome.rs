@@ -1,0 +1,109 @@
+//! What the engine emits on its channel for every action and delivery. Consumers (recorder,
+//! progress, writers) read these; the engine does not know them.
+
+use crate::schedule::Op;
+use crate::target::ErrorClass;
+
+/// Event types whose delivery is measured.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum Delivery {
+    Status,
+    CallStarted,
+    EmergencyAlert,
+    CallEnded,
+    TerminalRegistered,
+    TerminalDeregistered,
+}
+
+impl Delivery {
+    pub const ALL: [Delivery; 6] = [
+        Delivery::Status,
+        Delivery::CallStarted,
+        Delivery::EmergencyAlert,
+        Delivery::CallEnded,
+        Delivery::TerminalRegistered,
+        Delivery::TerminalDeregistered,
+    ];
+
+    /// The event type name, as on the wire.
+    pub fn name(&self) -> &'static str {
+        match self {
+            Delivery::Status => "status",
+            Delivery::CallStarted => "call.started",
+            Delivery::EmergencyAlert => "emergency.alert",
+            Delivery::CallEnded => "call.ended",
+            Delivery::TerminalRegistered => "terminal.registered",
+            Delivery::TerminalDeregistered => "terminal.deregistered",
+        }
+    }
+
+    pub fn index(&self) -> usize {
+        *self as usize
+    }
+}
+
+/// Why an action was not sent.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum SkipReason {
+    ConsoleBusy,
+    ConsoleNotLoggedIn,
+    TerminalBusy,
+    TerminalNotRegistered,
+    TerminalAlreadyRegistered,
+    CallNotStarted,
+}
+
+impl SkipReason {
+    pub fn name(&self) -> &'static str {
+        match self {
+            SkipReason::ConsoleBusy => "console_busy",
+            SkipReason::ConsoleNotLoggedIn => "console_not_logged_in",
+            SkipReason::TerminalBusy => "terminal_busy",
+            SkipReason::TerminalNotRegistered => "terminal_not_registered",
+            SkipReason::TerminalAlreadyRegistered => "terminal_already_registered",
+            SkipReason::CallNotStarted => "call_not_started",
+        }
+    }
+}
+
+/// One result from the engine. Times are microseconds.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Outcome {
+    /// A request completed (or failed).
+    Op {
+        op: Op,
+        phase: usize,
+        /// Intended time, from the start of the run.
+        intended_us: u64,
+        /// Intended time to sent.
+        lateness_us: u64,
+        /// Intended time to response: the coordinated-omission-free latency.
+        latency_us: u64,
+        /// Sent to response.
+        service_us: u64,
+        error: Option<ErrorClass>,
+    },
+    Skipped {
+        op: Op,
+        reason: SkipReason,
+    },
+    /// The in-flight cap was full when an action was due; it waited for a free slot.
+    Throttled,
+    Delivered {
+        event: Delivery,
+        phase: usize,
+        /// From the intended time of the sending action to receipt.
+        latency_us: u64,
+    },
+    Missed {
+        event: Delivery,
+        phase: usize,
+        console: u32,
+    },
+    /// A console's stream ended or failed while rcload had not logged it out.
+    StreamLost {
+        console: u32,
+        at_us: u64,
+        reason: String,
+    },
+}

@@ -1,0 +1,184 @@
+//! SLO evaluation: a pure function of the profile's objectives and what was observed.
+
+use crate::profile::Slo;
+use serde::{Deserialize, Serialize};
+
+/// One judged objective.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SloResult {
+    /// `console.login p99`, `delivery.emergency.alert p95`, `error_rate`.
+    pub name: String,
+    /// The limit, in `unit`.
+    pub limit: f64,
+    /// What was observed, in `unit`; null when there was nothing to observe or the statistic
+    /// is beyond every sample (deliveries missed).
+    pub observed: Option<f64>,
+    /// `ms` for latencies, `ratio` for rates.
+    pub unit: String,
+    pub passed: bool,
+    /// Why it failed when `observed` alone does not say.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub note: Option<String>,
+}
+
+/// An observed latency statistic for an SLO key.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum Observed {
+    /// Milliseconds.
+    Ms(f64),
+    /// No samples at all.
+    NoSamples,
+    /// The statistic falls on deliveries that never arrived.
+    Missed,
+}
+
+/// Judge every objective. `latency(key, quantile)` gives the observed statistic for an
+/// operation or `delivery.<type>` key (`None` quantile = max).
+pub fn judge(
+    slo: &Slo,
+    latency: impl Fn(&str, Option<f64>) -> Observed,
+    errors: u64,
+    requests: u64,
+) -> Vec<SloResult> {
+    let mut out = Vec::new();
+    for (key, limits) in &slo.latency {
+        for (stat, q, limit) in limits.entries() {
+            let limit_ms = limit.as_millis_f64();
+            let (observed, passed, note) = match latency(key, q) {
+                Observed::Ms(v) => (Some(v), v <= limit_ms, None),
+                Observed::NoSamples => (None, false, Some("no samples".to_string())),
+                Observed::Missed => (
+                    None,
+                    false,
+                    Some("this percentile falls on missed deliveries".to_string()),
+                ),
+            };
+            out.push(SloResult {
+                name: format!("{key} {stat}"),
+                limit: limit_ms,
+                observed,
+                unit: "ms".into(),
+                passed,
+                note,
+            });
+        }
+    }
+    if let Some(limit) = slo.error_rate {
+        let rate = if requests == 0 {
+            0.0
+        } else {
+            errors as f64 / requests as f64
+        };
+        out.push(SloResult {
+            name: "error_rate".into(),
+            limit: limit.fraction,
+            observed: Some(rate),
+            unit: "ratio".into(),
+            passed: rate <= limit.fraction,
+            note: (requests == 0).then(|| "no requests".to_string()),
+        });
+    }
+    out
+}
+
+/// A statistic over delivered and missed events, a missed one counting as later than any.
+/// `value_at(q)` reads the delivered latencies' histogram (ms).
+pub fn delivery_quantile(
+    delivered: u64,
+    missed: u64,
+    q: Option<f64>,
+    value_at: impl Fn(f64) -> f64,
+) -> Observed {
+    let total = delivered + missed;
+    if total == 0 {
+        return Observed::NoSamples;
+    }
+    match q {
+        None if missed > 0 => Observed::Missed,
+        None => Observed::Ms(value_at(1.0)),
+        Some(q) => {
+            let rank = (q * total as f64).ceil().max(1.0) as u64;
+            if rank > delivered {
+                Observed::Missed
+            } else {
+                Observed::Ms(value_at(rank as f64 / delivered as f64))
+            }
+        }
+    }
+}
+
+/// `pass` when every objective passed.
+pub fn verdict(results: &[SloResult]) -> &'static str {
+    if results.iter().all(|r| r.passed) {
+        "pass"
+    } else {
+        "fail"
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::profile::{Dur, LatencyLimits, Percent};
+    use std::time::Duration;
+
+    fn slo() -> Slo {
+        let mut s = Slo::default();
+        s.latency.insert(
+            "console.login".into(),
+            LatencyLimits {
+                p99: Some(Dur(Duration::from_secs(1))),
+                ..Default::default()
+            },
+        );
+        s.latency.insert(
+            "delivery.emergency.alert".into(),
+            LatencyLimits {
+                p95: Some(Dur(Duration::from_millis(300))),
+                ..Default::default()
+            },
+        );
+        s.error_rate = Some(Percent { fraction: 0.001 });
+        s
+    }
+
+    #[test]
+    fn passes_and_fails_by_limit() {
+        let r = judge(
+            &slo(),
+            |k, _| match k {
+                "console.login" => Observed::Ms(999.0),
+                _ => Observed::Ms(301.0),
+            },
+            1,
+            1000,
+        );
+        assert_eq!(r.len(), 3);
+        assert!(r[0].passed, "{r:?}");
+        assert_eq!(r[0].name, "console.login p99");
+        assert!(!r[1].passed);
+        assert_eq!(r[1].observed, Some(301.0));
+        assert!(r[2].passed, "1/1000 = 0.1 % is at the limit");
+        assert_eq!(verdict(&r), "fail");
+    }
+
+    #[test]
+    fn no_samples_fail_with_a_note() {
+        let r = judge(&slo(), |_, _| Observed::NoSamples, 0, 0);
+        assert!(!r[0].passed);
+        assert_eq!(r[0].note.as_deref(), Some("no samples"));
+        assert!(r[2].passed);
+    }
+
+    #[test]
+    fn missed_deliveries_count_as_later_than_any() {
+        // 96 delivered, 4 missed: p95 is the 95th sample, delivered; p99 falls on a miss.
+        let v = |q: f64| q * 100.0;
+        assert!(matches!(delivery_quantile(96, 4, Some(0.95), v), Observed::Ms(_)));
+        assert_eq!(delivery_quantile(96, 4, Some(0.99), v), Observed::Missed);
+        assert_eq!(delivery_quantile(96, 4, None, v), Observed::Missed);
+        assert_eq!(delivery_quantile(0, 0, Some(0.5), v), Observed::NoSamples);
+        assert_eq!(delivery_quantile(10, 0, None, v), Observed::Ms(100.0));
+    }
+}

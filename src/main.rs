@@ -1,0 +1,229 @@
+//! The binary edge: parse arguments, run, map errors to exit codes.
+//!
+//! Exit codes: 0 pass; 1 an SLO failed; 2 bad usage, profile or configuration;
+//! 3 target unreachable at start.
+
+use clap::Parser;
+use rcload::cli::{Cli, Command, MockArgs, ValidateArgs};
+use rcload::config::{self, RunConfig};
+use rcload::run::RunError;
+use rcload::schedule::{Schedule, summarize};
+use std::io::Write;
+use std::process::ExitCode;
+use tokio::sync::watch;
+
+const EXIT_FAIL: u8 = 1;
+const EXIT_USAGE: u8 = 2;
+const EXIT_UNREACHABLE: u8 = 3;
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    tracing_subscriber::fmt()
+        .with_writer(std::io::stderr)
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_default_env()
+                .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("warn")),
+        )
+        .init();
+    match cli.command {
+        Command::Profiles => profiles(),
+        Command::Validate(a) => validate(&a),
+        Command::Run(a) => match RunConfig::from_args(&a) {
+            Ok(cfg) => with_runtime(|| run(cfg)),
+            Err(e) => usage_error(&e),
+        },
+        Command::Mock(a) => with_runtime(|| mock(a)),
+    }
+}
+
+fn usage_error(e: &dyn std::fmt::Display) -> ExitCode {
+    eprintln!("error: {e}");
+    ExitCode::from(EXIT_USAGE)
+}
+
+/// Print to stdout; a closed pipe (`rcload ... | head`) is not an error.
+fn out(text: &str) {
+    let mut so = std::io::stdout().lock();
+    let _ = so.write_all(text.as_bytes());
+    let _ = so.flush();
+}
+
+fn with_runtime<F, Fut>(f: F) -> ExitCode
+where
+    F: FnOnce() -> Fut,
+    Fut: std::future::Future<Output = ExitCode>,
+{
+    match tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+    {
+        Ok(rt) => rt.block_on(f()),
+        Err(e) => {
+            eprintln!("error: cannot start the async runtime: {e}");
+            ExitCode::from(EXIT_USAGE)
+        }
+    }
+}
+
+fn profiles() -> ExitCode {
+    let mut s = String::new();
+    for (name, about, _) in rcload::profile::BUILTIN {
+        s.push_str(&format!("{name:<18} {about}\n"));
+    }
+    out(&s);
+    ExitCode::SUCCESS
+}
+
+fn validate(a: &ValidateArgs) -> ExitCode {
+    let (p, source) = match config::load_profile(&a.profile, &a.profile_args) {
+        Ok(x) => x,
+        Err(e) => return usage_error(&e),
+    };
+    if a.profile_args.quiet {
+        return ExitCode::SUCCESS;
+    }
+    let sched = Schedule::new(&p, p.seed);
+    let pop = sched.population().clone();
+    let sum = summarize(sched);
+    let mut s = format!(
+        "profile {} ({source}): seed {}, duration {}\n",
+        p.name, p.seed, p.duration
+    );
+    s.push_str(&format!(
+        "population: {} control rooms, {} consoles, {} terminals, {} talkgroups ({} monitored per console)\n\nphases:\n",
+        pop.rooms,
+        pop.console_count(),
+        pop.terminals,
+        pop.talkgroup_count(),
+        pop.monitored_per_console
+    ));
+    for ph in &sum.phases {
+        s.push_str(&format!(
+            "  {:<18} {:>8.1} s - {:>8.1} s  {:>9} actions\n",
+            ph.name,
+            ph.start_us as f64 / 1e6,
+            ph.end_us as f64 / 1e6,
+            sum.per_phase.get(&ph.name).copied().unwrap_or(0)
+        ));
+    }
+    s.push_str("\nactions by kind:\n");
+    for (op, n) in &sum.per_op {
+        s.push_str(&format!("  {op:<22} {n:>9}\n"));
+        if *op == "console.login" {
+            s.push_str(&format!(
+                "  {:<22} {n:>9}  (follows each login)\n",
+                "console.attach"
+            ));
+        }
+    }
+    s.push_str(&format!(
+        "\ntotal {} actions; peak offered rate {}/s (in second {})\nOK\n",
+        sum.total, sum.peak_per_s, sum.peak_at_s
+    ));
+    out(&s);
+    ExitCode::SUCCESS
+}
+
+/// Ctrl-C or SIGTERM once: stop and write results. Twice: exit at once.
+fn watch_signals() -> watch::Receiver<bool> {
+    let (tx, rx) = watch::channel(false);
+    tokio::spawn(async move {
+        let mut term =
+            tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()).ok();
+        for n in 0.. {
+            let got = async {
+                match term.as_mut() {
+                    Some(t) => {
+                        tokio::select! {
+                            _ = tokio::signal::ctrl_c() => {}
+                            _ = t.recv() => {}
+                        }
+                    }
+                    None => {
+                        let _ = tokio::signal::ctrl_c().await;
+                    }
+                }
+            };
+            got.await;
+            if n == 0 {
+                eprintln!("interrupted: stopping, writing results (again to exit at once)");
+                let _ = tx.send(true);
+            } else {
+                eprintln!("interrupted twice: exiting now");
+                std::process::exit(130);
+            }
+        }
+    });
+    rx
+}
+
+async fn run(cfg: RunConfig) -> ExitCode {
+    // 1,000+ concurrent event streams need more than the usual 1,024 open files.
+    if let Err(e) = rlimit::increase_nofile_limit(u64::MAX) {
+        tracing::warn!("cannot raise the open-files limit: {e}");
+    }
+    let quiet = cfg.quiet;
+    if !quiet {
+        eprintln!(
+            "rcload: running {} (seed {}) for {}, results in {}",
+            cfg.profile.name,
+            cfg.seed,
+            cfg.profile.duration,
+            cfg.out_dir.display()
+        );
+    }
+    let stop = watch_signals();
+    match rcload::run::run(cfg, stop).await {
+        Ok(r) => {
+            if !quiet {
+                out(&rcload::report::table::render(
+                    &r.summary,
+                    &r.run_dir.display().to_string(),
+                ));
+            }
+            for w in &r.summary.warnings {
+                if quiet {
+                    eprintln!("warning: {w}");
+                }
+            }
+            if r.summary.verdict == "pass" {
+                ExitCode::SUCCESS
+            } else {
+                ExitCode::from(EXIT_FAIL)
+            }
+        }
+        Err(e @ RunError::Unreachable { .. }) => {
+            eprintln!("error: {e}");
+            ExitCode::from(EXIT_UNREACHABLE)
+        }
+        Err(e) => usage_error(&e),
+    }
+}
+
+async fn mock(a: MockArgs) -> ExitCode {
+    let token = match &a.token_env {
+        Some(name) => match std::env::var(name) {
+            Ok(t) if !t.is_empty() => Some(t),
+            _ => {
+                return usage_error(&format!(
+                    "the environment variable {name} named by --token-env is not set"
+                ));
+            }
+        },
+        None => None,
+    };
+    let listener = match tokio::net::TcpListener::bind(&a.listen).await {
+        Ok(l) => l,
+        Err(e) => return usage_error(&format!("--listen {}: {e}", a.listen)),
+    };
+    if let Ok(addr) = listener.local_addr() {
+        out(&format!("rcload mock listening on http://{addr}\n"));
+    }
+    let shutdown = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    match rcload::mock::serve(listener, rcload::mock::MockConfig { token }, shutdown).await {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => usage_error(&format!("mock: {e}")),
+    }
+}

@@ -1,0 +1,21 @@
+//! Recorders: consume the engine's outcomes into HdrHistograms per operation, phase and
+//! delivery type. Knows nothing of HTTP or of how results are written.
+
+mod recorder;
+
+pub use recorder::{DeliveryStats, OpStats, Recorder, StreamLoss};
+
+use hdrhistogram::Histogram;
+
+/// A new histogram for microsecond values (3 significant digits, grows as needed).
+pub fn histogram() -> Histogram<u64> {
+    // ok: 3 significant figures is within the allowed 0..=5.
+    Histogram::new(3).expect("3 significant figures is valid")
+}
+
+/// Record a value, growing the histogram as needed; a value it cannot hold is clamped.
+pub fn record(h: &mut Histogram<u64>, value_us: u64) {
+    if h.record(value_us).is_err() {
+        h.saturating_record(value_us);
+    }
+}

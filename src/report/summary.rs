@@ -1,0 +1,322 @@
+//! `summary.json`: the run's results in a versioned schema (`docs/summary.md`,
+//! `docs/summary.schema.json`). Built from the recorder's aggregates; latencies in ms.
+
+use crate::engine::{Delivery, EngineReport};
+use crate::judge::{self, Observed, SloResult};
+use crate::metrics::Recorder;
+use crate::profile::Profile;
+use crate::schedule::{Op, Phase, Population};
+use hdrhistogram::Histogram;
+use serde::{Deserialize, Serialize};
+use std::collections::BTreeMap;
+
+/// The schema id written in every summary.
+pub const SCHEMA: &str = "rcload.summary/1";
+
+/// Latency statistics in milliseconds.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct LatencyMs {
+    pub p50: f64,
+    pub p90: f64,
+    pub p99: f64,
+    pub p999: f64,
+    pub max: f64,
+    pub mean: f64,
+}
+
+fn ms(us: u64) -> f64 {
+    (us as f64 / 1000.0 * 1000.0).round() / 1000.0
+}
+
+impl LatencyMs {
+    pub fn of(h: &Histogram<u64>) -> Self {
+        if h.is_empty() {
+            return LatencyMs::default();
+        }
+        LatencyMs {
+            p50: ms(h.value_at_quantile(0.50)),
+            p90: ms(h.value_at_quantile(0.90)),
+            p99: ms(h.value_at_quantile(0.99)),
+            p999: ms(h.value_at_quantile(0.999)),
+            max: ms(h.max()),
+            mean: (h.mean() / 1000.0 * 1000.0).round() / 1000.0,
+        }
+    }
+}
+
+/// Generator lateness (intended to sent) in milliseconds.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct LatenessMs {
+    pub p50: f64,
+    pub p99: f64,
+    pub max: f64,
+}
+
+/// The load generator's own account: did it offer the schedule as planned?
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct GeneratorSummary {
+    pub actions_scheduled: u64,
+    pub actions_sent: u64,
+    /// Actions not sent because their entity was not in the needed state, by reason.
+    pub skipped: BTreeMap<String, u64>,
+    /// Times a due action found the in-flight cap full and had to wait.
+    pub throttled: u64,
+    pub lateness_ms: LatenessMs,
+    /// True when the generator could not keep to the schedule (lateness p99 over the limit, or
+    /// throttled): latencies are then not valid.
+    pub fell_behind: bool,
+    /// The lateness p99 limit used for `fell_behind`, ms.
+    pub lateness_limit_ms: f64,
+}
+
+/// One operation's results.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct OperationSummary {
+    pub count: u64,
+    pub ok: u64,
+    pub errors: BTreeMap<String, u64>,
+    /// From the action's intended time to the response.
+    pub latency_ms: LatencyMs,
+    /// From sending the request to the response.
+    pub service_ms: LatencyMs,
+}
+
+/// One delivered event type's results.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct DeliverySummary {
+    pub expected: u64,
+    pub delivered: u64,
+    pub missed: u64,
+    /// From the sending action's intended time to receipt at a console.
+    pub latency_ms: LatencyMs,
+}
+
+/// One operation within a phase.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PhaseOperation {
+    pub count: u64,
+    pub errors: u64,
+    pub latency_ms: LatencyMs,
+}
+
+/// One phase's results.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PhaseSummary {
+    pub start_s: f64,
+    pub end_s: f64,
+    pub operations: BTreeMap<String, PhaseOperation>,
+}
+
+/// A console whose event stream was lost while rcload had it logged in.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ConsoleDisconnect {
+    pub console: String,
+    pub at_s: f64,
+    pub reason: String,
+}
+
+/// The process's own resource use.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ProcessSummary {
+    /// Peak resident memory of the rcload process (generator, and the mock when embedded), MB.
+    pub peak_rss_mb: Option<f64>,
+}
+
+/// `summary.json`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Summary {
+    pub schema: String,
+    pub rcload_version: String,
+    pub profile: String,
+    pub seed: u64,
+    pub target: String,
+    pub started_at: String,
+    pub duration_s: f64,
+    pub interrupted: bool,
+    pub generator: GeneratorSummary,
+    pub operations: BTreeMap<String, OperationSummary>,
+    pub deliveries: BTreeMap<String, DeliverySummary>,
+    pub phases: BTreeMap<String, PhaseSummary>,
+    pub talkgroup_drops: Vec<serde_json::Value>,
+    pub console_disconnects: Vec<ConsoleDisconnect>,
+    pub slo: Vec<SloResult>,
+    pub verdict: String,
+    /// Things the reader must know to trust the figures (generator behind, interrupted, ...).
+    pub warnings: Vec<String>,
+    pub process: ProcessSummary,
+}
+
+/// What the summary needs besides the recorder.
+pub struct RunFacts<'a> {
+    pub profile: &'a Profile,
+    pub seed: u64,
+    pub target: String,
+    pub phases: &'a [Phase],
+    pub population: &'a Population,
+    pub engine: &'a EngineReport,
+    /// Generator lateness p99 above this (ms) marks the run as behind.
+    pub lateness_limit_ms: f64,
+    pub peak_rss_mb: Option<f64>,
+}
+
+fn secs(us: u64) -> f64 {
+    (us as f64 / 1e3).round() / 1e3
+}
+
+/// Build the summary and judge the SLOs.
+pub fn build(rec: &Recorder, facts: &RunFacts<'_>) -> Summary {
+    let mut operations = BTreeMap::new();
+    for (op, s) in &rec.ops {
+        operations.insert(
+            op.name().to_string(),
+            OperationSummary {
+                count: s.count,
+                ok: s.ok,
+                errors: s.errors.iter().map(|(k, v)| (k.to_string(), *v)).collect(),
+                latency_ms: LatencyMs::of(&s.latency),
+                service_ms: LatencyMs::of(&s.service),
+            },
+        );
+    }
+    let mut deliveries = BTreeMap::new();
+    for (d, s) in &rec.deliveries {
+        deliveries.insert(
+            d.name().to_string(),
+            DeliverySummary {
+                expected: s.delivered + s.missed,
+                delivered: s.delivered,
+                missed: s.missed,
+                latency_ms: LatencyMs::of(&s.latency),
+            },
+        );
+    }
+    let mut phases = BTreeMap::new();
+    for (i, p) in facts.phases.iter().enumerate() {
+        let ops = rec
+            .phase_ops
+            .get(i)
+            .map(|m| {
+                m.iter()
+                    .map(|(op, s)| {
+                        (
+                            op.name().to_string(),
+                            PhaseOperation {
+                                count: s.count,
+                                errors: s.error_count(),
+                                latency_ms: LatencyMs::of(&s.latency),
+                            },
+                        )
+                    })
+                    .collect()
+            })
+            .unwrap_or_default();
+        phases.insert(
+            p.name.clone(),
+            PhaseSummary {
+                start_s: secs(p.start_us),
+                end_s: secs(p.end_us),
+                operations: ops,
+            },
+        );
+    }
+    let slo = judge::judge(
+        &facts.profile.slo,
+        |key, q| observe(rec, key, q),
+        rec.total_errors(),
+        rec.total_ops(),
+    );
+    let lateness = LatenessMs {
+        p50: ms(rec.lateness.value_at_quantile(0.5)),
+        p99: ms(rec.lateness.value_at_quantile(0.99)),
+        max: ms(rec.lateness.max()),
+    };
+    let fell_behind = lateness.p99 > facts.lateness_limit_ms || rec.throttled > 0;
+    let mut warnings = Vec::new();
+    if fell_behind {
+        warnings.push(format!(
+            "THE GENERATOR FELL BEHIND: lateness p99 {:.1} ms (limit {:.1} ms), in-flight cap hit {} times. \
+             The target did not get the load the profile asks for; latencies are not valid.",
+            lateness.p99, facts.lateness_limit_ms, rec.throttled
+        ));
+    }
+    if facts.engine.interrupted {
+        warnings.push("The run was interrupted before the end of its schedule.".to_string());
+    }
+    let verdict = judge::verdict(&slo).to_string();
+    Summary {
+        schema: SCHEMA.to_string(),
+        rcload_version: env!("CARGO_PKG_VERSION").to_string(),
+        profile: facts.profile.name.clone(),
+        seed: facts.seed,
+        target: facts.target.clone(),
+        started_at: humantime::format_rfc3339_millis(facts.engine.started_at).to_string(),
+        duration_s: (facts.engine.load_s * 1000.0).round() / 1000.0,
+        interrupted: facts.engine.interrupted,
+        generator: GeneratorSummary {
+            actions_scheduled: facts.engine.actions_scheduled,
+            actions_sent: facts.engine.actions_sent,
+            skipped: rec
+                .skipped
+                .iter()
+                .map(|(k, v)| (k.to_string(), *v))
+                .collect(),
+            throttled: rec.throttled,
+            lateness_ms: lateness,
+            fell_behind,
+            lateness_limit_ms: facts.lateness_limit_ms,
+        },
+        operations,
+        deliveries,
+        phases,
+        talkgroup_drops: Vec::new(),
+        console_disconnects: rec
+            .stream_losses
+            .iter()
+            .map(|l| ConsoleDisconnect {
+                console: facts.population.console_id(l.console),
+                at_s: secs(l.at_us),
+                reason: l.reason.clone(),
+            })
+            .collect(),
+        slo,
+        verdict,
+        warnings,
+        process: ProcessSummary {
+            peak_rss_mb: facts.peak_rss_mb,
+        },
+    }
+}
+
+fn observe(rec: &Recorder, key: &str, q: Option<f64>) -> Observed {
+    if let Some(t) = key.strip_prefix("delivery.") {
+        let Some(d) = Delivery::ALL.iter().find(|d| d.name() == t) else {
+            return Observed::NoSamples;
+        };
+        let Some(s) = rec.deliveries.get(d) else {
+            return Observed::NoSamples;
+        };
+        return judge::delivery_quantile(s.delivered, s.missed, q, |q| {
+            ms(s.latency.value_at_quantile(q))
+        });
+    }
+    let Some(op) = Op::ALL.iter().find(|o| o.name() == key) else {
+        return Observed::NoSamples;
+    };
+    match rec.ops.get(op) {
+        Some(s) if s.count > 0 => Observed::Ms(match q {
+            Some(q) => ms(s.latency.value_at_quantile(q)),
+            None => ms(s.latency.max()),
+        }),
+        _ => Observed::NoSamples,
+    }
+}

@@ -1,0 +1,327 @@
+//! API v1 over HTTP (reqwest with rustls): the contract in `docs/api.md`, client side.
+
+use super::{EventStream, Received, Reply, Request, Target, TargetError};
+use crate::api::{self, CallRequest, EventEnvelope, StatusRequest, TalkgroupRequest, Talkgroups};
+use eventsource_stream::Eventsource;
+use futures::future::BoxFuture;
+use futures::{FutureExt, StreamExt};
+use reqwest::header::{AUTHORIZATION, HeaderMap, HeaderValue};
+use reqwest::{Method, StatusCode};
+use std::time::{Duration, Instant};
+
+/// Settings of the HTTP driver.
+#[derive(Debug, Clone)]
+pub struct HttpConfig {
+    /// Base URL, e.g. `http://127.0.0.1:8080` (a path prefix is kept).
+    pub base_url: String,
+    /// Timeout of one request (not of event streams).
+    pub timeout: Duration,
+    /// Bearer token; never printed or written.
+    pub token: Option<String>,
+}
+
+/// API v1 over HTTP.
+pub struct HttpTarget {
+    client: reqwest::Client,
+    base: String,
+    timeout: Duration,
+}
+
+/// Why the driver could not be built.
+#[derive(Debug, thiserror::Error)]
+pub enum HttpSetupError {
+    #[error("the target URL `{0}` must start with http:// or https://")]
+    Scheme(String),
+    #[error("the token contains characters not allowed in an HTTP header")]
+    Token,
+    #[error("cannot build the HTTP client: {0}")]
+    Client(String),
+}
+
+impl HttpTarget {
+    pub fn new(config: &HttpConfig) -> Result<Self, HttpSetupError> {
+        let base = config.base_url.trim_end_matches('/').to_string();
+        if !(base.starts_with("http://") || base.starts_with("https://")) {
+            return Err(HttpSetupError::Scheme(config.base_url.clone()));
+        }
+        let mut headers = HeaderMap::new();
+        if let Some(t) = &config.token {
+            let mut v = HeaderValue::from_str(&format!("Bearer {t}"))
+                .map_err(|_| HttpSetupError::Token)?;
+            v.set_sensitive(true);
+            headers.insert(AUTHORIZATION, v);
+        }
+        let client = reqwest::Client::builder()
+            .default_headers(headers)
+            .connect_timeout(config.timeout)
+            .tcp_nodelay(true)
+            .pool_idle_timeout(Duration::from_secs(30))
+            .build()
+            .map_err(|e| HttpSetupError::Client(e.to_string()))?;
+        Ok(HttpTarget {
+            client,
+            base,
+            timeout: config.timeout,
+        })
+    }
+
+    fn url(&self, path: &str) -> String {
+        format!("{}{}", self.base, path)
+    }
+
+    async fn call(
+        &self,
+        method: Method,
+        path: String,
+        body: Option<serde_json::Value>,
+    ) -> Result<bytes::Bytes, TargetError> {
+        let mut rb = self
+            .client
+            .request(method, self.url(&path))
+            .timeout(self.timeout);
+        if let Some(b) = body {
+            rb = rb.json(&b);
+        }
+        let resp = rb.send().await.map_err(classify)?;
+        let status = resp.status();
+        let bytes = resp.bytes().await.map_err(classify)?;
+        if status.is_success() {
+            Ok(bytes)
+        } else {
+            Err(http_error(status, &bytes))
+        }
+    }
+
+    async fn perform_inner(&self, request: Request) -> Result<Reply, TargetError> {
+        use serde_json::json;
+        match request {
+            Request::Login { console, operator } => {
+                let b = self
+                    .call(
+                        Method::POST,
+                        format!("/v1/consoles/{console}/login"),
+                        Some(json!(api::LoginRequest { operator })),
+                    )
+                    .await?;
+                parse::<api::LoginResponse>(&b)?;
+                Ok(Reply::Done)
+            }
+            Request::Logout { console } => {
+                self.call(Method::POST, format!("/v1/consoles/{console}/logout"), None)
+                    .await?;
+                Ok(Reply::Done)
+            }
+            Request::Attach {
+                console,
+                talkgroups,
+            } => {
+                let b = self
+                    .call(
+                        Method::PUT,
+                        format!("/v1/consoles/{console}/talkgroups"),
+                        Some(json!(Talkgroups { talkgroups })),
+                    )
+                    .await?;
+                Ok(Reply::Talkgroups(parse::<Talkgroups>(&b)?.talkgroups))
+            }
+            Request::Audit { console } => {
+                let b = self
+                    .call(Method::GET, format!("/v1/consoles/{console}/talkgroups"), None)
+                    .await?;
+                Ok(Reply::Talkgroups(parse::<Talkgroups>(&b)?.talkgroups))
+            }
+            Request::Register { issi, talkgroup } => {
+                let b = self
+                    .call(
+                        Method::POST,
+                        format!("/v1/terminals/{issi}/register"),
+                        Some(json!(TalkgroupRequest { talkgroup })),
+                    )
+                    .await?;
+                parse::<api::TerminalResponse>(&b)?;
+                Ok(Reply::Done)
+            }
+            Request::Deregister { issi } => {
+                self.call(Method::POST, format!("/v1/terminals/{issi}/deregister"), None)
+                    .await?;
+                Ok(Reply::Done)
+            }
+            Request::Affiliate { issi, talkgroup } => {
+                self.call(
+                    Method::POST,
+                    format!("/v1/terminals/{issi}/affiliate"),
+                    Some(json!(TalkgroupRequest { talkgroup })),
+                )
+                .await?;
+                Ok(Reply::Done)
+            }
+            Request::Status {
+                issi,
+                code,
+                reference,
+            } => {
+                self.call(
+                    Method::POST,
+                    format!("/v1/terminals/{issi}/status"),
+                    Some(json!(StatusRequest { code, reference })),
+                )
+                .await?;
+                Ok(Reply::Done)
+            }
+            Request::CallStart {
+                kind,
+                talkgroup,
+                caller,
+                reference,
+            } => {
+                let b = self
+                    .call(
+                        Method::POST,
+                        "/v1/calls".to_string(),
+                        Some(json!(CallRequest {
+                            kind,
+                            talkgroup,
+                            caller,
+                            reference
+                        })),
+                    )
+                    .await?;
+                Ok(Reply::Call(parse::<api::CallResponse>(&b)?.call))
+            }
+            Request::CallEnd { call } => {
+                self.call(Method::DELETE, format!("/v1/calls/{call}"), None)
+                    .await?;
+                Ok(Reply::Done)
+            }
+        }
+    }
+
+    async fn open_inner(&self, console: &str) -> Result<EventStream, TargetError> {
+        let resp = self
+            .client
+            .get(self.url(&format!("/v1/consoles/{console}/events")))
+            .header("accept", "text/event-stream")
+            .send();
+        // Only the wait for the headers is bounded; the stream itself lives as long as it may.
+        let resp = tokio::time::timeout(self.timeout, resp)
+            .await
+            .map_err(|_| TargetError::Timeout)?
+            .map_err(classify)?;
+        let status = resp.status();
+        if !status.is_success() {
+            let bytes = resp.bytes().await.unwrap_or_default();
+            return Err(http_error(status, &bytes));
+        }
+        let stream = resp.bytes_stream().eventsource().filter_map(|item| async move {
+            match item {
+                Ok(ev) => {
+                    let at = Instant::now();
+                    match serde_json::from_str::<EventEnvelope>(&ev.data) {
+                        Ok(env) => Some(Ok(Received {
+                            event: env.event,
+                            server_ts_ms: env.ts,
+                            at,
+                        })),
+                        // An event type this client does not know is skipped, not fatal.
+                        Err(_) if !api_event_type(&ev.event) => None,
+                        Err(e) => Some(Err(TargetError::Protocol(format!(
+                            "bad `{}` event: {e}",
+                            ev.event
+                        )))),
+                    }
+                }
+                Err(e) => Some(Err(TargetError::Protocol(format!("event stream: {e}")))),
+            }
+        });
+        Ok(stream.boxed())
+    }
+}
+
+fn api_event_type(name: &str) -> bool {
+    matches!(
+        name,
+        "talkgroup.attached"
+            | "talkgroup.dropped"
+            | "call.started"
+            | "emergency.alert"
+            | "call.ended"
+            | "status"
+            | "terminal.registered"
+            | "terminal.deregistered"
+            | "console.kicked"
+    )
+}
+
+fn parse<T: serde::de::DeserializeOwned>(b: &[u8]) -> Result<T, TargetError> {
+    serde_json::from_slice(b).map_err(|e| TargetError::Protocol(format!("unexpected answer: {e}")))
+}
+
+fn http_error(status: StatusCode, body: &[u8]) -> TargetError {
+    let parsed = serde_json::from_slice::<api::ErrorBody>(body).ok();
+    TargetError::Http {
+        status: status.as_u16(),
+        code: parsed.as_ref().map(|e| e.error.clone()),
+        message: parsed.map(|e| e.message).unwrap_or_else(|| {
+            String::from_utf8_lossy(&body[..body.len().min(200)]).into_owned()
+        }),
+    }
+}
+
+fn classify(e: reqwest::Error) -> TargetError {
+    if e.is_timeout() {
+        TargetError::Timeout
+    } else if e.is_connect() {
+        TargetError::Connect(root_cause(&e))
+    } else if e.is_body() || e.is_decode() {
+        TargetError::Protocol(root_cause(&e))
+    } else {
+        TargetError::Connect(root_cause(&e))
+    }
+}
+
+fn root_cause(e: &(dyn std::error::Error + 'static)) -> String {
+    let mut msg = e.to_string();
+    let mut cur = e.source();
+    while let Some(s) = cur {
+        msg = format!("{msg}: {s}");
+        cur = s.source();
+    }
+    msg
+}
+
+impl Target for HttpTarget {
+    fn perform(&self, request: Request) -> BoxFuture<'_, Result<Reply, TargetError>> {
+        self.perform_inner(request).boxed()
+    }
+
+    fn open_stream<'a>(
+        &'a self,
+        console: &'a str,
+    ) -> BoxFuture<'a, Result<EventStream, TargetError>> {
+        self.open_inner(console).boxed()
+    }
+
+    fn health(&self) -> BoxFuture<'_, Result<(), TargetError>> {
+        async move {
+            let resp = self
+                .client
+                .get(self.url("/healthz"))
+                .timeout(self.timeout)
+                .send()
+                .await
+                .map_err(classify)?;
+            let status = resp.status();
+            if status.is_success() {
+                Ok(())
+            } else {
+                let b = resp.bytes().await.unwrap_or_default();
+                Err(http_error(status, &b))
+            }
+        }
+        .boxed()
+    }
+
+    fn describe(&self) -> String {
+        self.base.clone()
+    }
+}

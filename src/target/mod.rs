@@ -1,0 +1,127 @@
+//! The target interface: the only way the engine reaches a radio-control system.
+//!
+//! A target performs one request at a time and opens a console's event stream. API v1 over
+//! HTTP ([`http::HttpTarget`]) is the first implementation; vendor adapters go behind the same
+//! trait without touching the scheduler, engine or metrics. Targets know nothing of metrics.
+
+pub mod http;
+
+use crate::api::{CallKind, Event};
+use futures::future::BoxFuture;
+use futures::stream::BoxStream;
+use std::time::Instant;
+
+/// One request to the system under test.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Request {
+    Login { console: String, operator: String },
+    Logout { console: String },
+    Attach { console: String, talkgroups: Vec<u32> },
+    Audit { console: String },
+    Register { issi: u32, talkgroup: u32 },
+    Deregister { issi: u32 },
+    Affiliate { issi: u32, talkgroup: u32 },
+    Status { issi: u32, code: u16, reference: String },
+    CallStart {
+        kind: CallKind,
+        talkgroup: u32,
+        caller: u32,
+        reference: String,
+    },
+    CallEnd { call: String },
+}
+
+/// What a successful request returned that the engine needs later.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Reply {
+    Done,
+    /// The call id the system gave a new call.
+    Call(String),
+    /// The talkgroups a console now monitors.
+    Talkgroups(Vec<u32>),
+}
+
+/// Error classes as reported in results.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum ErrorClass {
+    Connect,
+    Timeout,
+    Http4xx,
+    Http5xx,
+    Protocol,
+}
+
+impl ErrorClass {
+    pub fn name(&self) -> &'static str {
+        match self {
+            ErrorClass::Connect => "connect",
+            ErrorClass::Timeout => "timeout",
+            ErrorClass::Http4xx => "http_4xx",
+            ErrorClass::Http5xx => "http_5xx",
+            ErrorClass::Protocol => "protocol",
+        }
+    }
+}
+
+/// Why a request or stream failed.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum TargetError {
+    #[error("cannot connect: {0}")]
+    Connect(String),
+    #[error("timed out")]
+    Timeout,
+    #[error("HTTP {status}{}: {message}", .code.as_ref().map(|c| format!(" {c}")).unwrap_or_default())]
+    Http {
+        status: u16,
+        /// The contract's error code, when the body had one.
+        code: Option<String>,
+        message: String,
+    },
+    #[error("protocol error: {0}")]
+    Protocol(String),
+}
+
+impl TargetError {
+    pub fn class(&self) -> ErrorClass {
+        match self {
+            TargetError::Connect(_) => ErrorClass::Connect,
+            TargetError::Timeout => ErrorClass::Timeout,
+            TargetError::Http { status, .. } if *status >= 500 => ErrorClass::Http5xx,
+            TargetError::Http { .. } => ErrorClass::Http4xx,
+            TargetError::Protocol(_) => ErrorClass::Protocol,
+        }
+    }
+
+    /// The contract's error code, if the system answered with one.
+    pub fn code(&self) -> Option<&str> {
+        match self {
+            TargetError::Http { code, .. } => code.as_deref(),
+            _ => None,
+        }
+    }
+}
+
+/// An event received on a console's stream.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Received {
+    pub event: Event,
+    /// The server's time stamp, unix ms.
+    pub server_ts_ms: u64,
+    /// When rcload received it.
+    pub at: Instant,
+}
+
+/// A console's event stream: events until it ends; an `Err` item ends it too.
+pub type EventStream = BoxStream<'static, Result<Received, TargetError>>;
+
+/// A radio-control system under test.
+pub trait Target: Send + Sync + 'static {
+    /// Perform one request.
+    fn perform(&self, request: Request) -> BoxFuture<'_, Result<Reply, TargetError>>;
+    /// Open console `console`'s event stream; resolves once the stream is open.
+    fn open_stream<'a>(&'a self, console: &'a str) -> BoxFuture<'a, Result<EventStream, TargetError>>;
+    /// Is the system there at all? Used once before a run.
+    fn health(&self) -> BoxFuture<'_, Result<(), TargetError>>;
+    /// For results: where the target is (never with secrets).
+    fn describe(&self) -> String;
+}
