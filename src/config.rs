@@ -83,13 +83,16 @@ fn duration_flag(flag: &'static str, text: &str) -> Result<Duration, ConfigError
 /// The default run directory: `reports/<UTC time>-<profile>`.
 pub fn default_run_dir(profile: &str) -> PathBuf {
     let now = humantime::format_rfc3339_seconds(std::time::SystemTime::now()).to_string();
-    let stamp: String = now
-        .chars()
-        .filter(|c| c.is_ascii_alphanumeric())
-        .collect();
+    let stamp: String = now.chars().filter(|c| c.is_ascii_alphanumeric()).collect();
     let safe: String = profile
         .chars()
-        .map(|c| if c.is_ascii_alphanumeric() || c == '-' || c == '_' { c } else { '_' })
+        .map(|c| {
+            if c.is_ascii_alphanumeric() || c == '-' || c == '_' {
+                c
+            } else {
+                '_'
+            }
+        })
         .collect();
     PathBuf::from("reports").join(format!("{stamp}-{safe}"))
 }

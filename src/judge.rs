@@ -175,7 +175,10 @@ mod tests {
     fn missed_deliveries_count_as_later_than_any() {
         // 96 delivered, 4 missed: p95 is the 95th sample, delivered; p99 falls on a miss.
         let v = |q: f64| q * 100.0;
-        assert!(matches!(delivery_quantile(96, 4, Some(0.95), v), Observed::Ms(_)));
+        assert!(matches!(
+            delivery_quantile(96, 4, Some(0.95), v),
+            Observed::Ms(_)
+        ));
         assert_eq!(delivery_quantile(96, 4, Some(0.99), v), Observed::Missed);
         assert_eq!(delivery_quantile(96, 4, None, v), Observed::Missed);
         assert_eq!(delivery_quantile(0, 0, Some(0.5), v), Observed::NoSamples);

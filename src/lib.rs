@@ -4,14 +4,14 @@
 //! recorder -> summary / reports. See `docs/` and the README for the design.
 
 pub mod api;
-pub mod mock;
-pub mod profile;
-pub mod schedule;
-pub mod target;
-pub mod engine;
-pub mod metrics;
-pub mod judge;
-pub mod report;
 pub mod cli;
 pub mod config;
+pub mod engine;
+pub mod judge;
+pub mod metrics;
+pub mod mock;
+pub mod profile;
+pub mod report;
 pub mod run;
+pub mod schedule;
+pub mod target;

@@ -54,7 +54,13 @@ pub(super) async fn start_session(shared: Arc<Shared>, console: u32, epoch: u64,
             talkgroups,
         })
         .await;
-    record_attach(&shared, phase, issued, sent, result.as_ref().err().map(|e| e.class()));
+    record_attach(
+        &shared,
+        phase,
+        issued,
+        sent,
+        result.as_ref().err().map(|e| e.class()),
+    );
     if result.is_ok() {
         let mut w = shared.world();
         if w.in_session(console, epoch) {

@@ -116,10 +116,13 @@ impl Deliveries {
             let Some((_, key, generation)) = self.deadlines.pop_front() else {
                 break;
             };
-            if self.map.get(&key).is_some_and(|e| e.generation == generation) {
-                if let Some(e) = self.map.remove(&key) {
-                    out.extend(misses(e));
-                }
+            if self
+                .map
+                .get(&key)
+                .is_some_and(|e| e.generation == generation)
+                && let Some(e) = self.map.remove(&key)
+            {
+                out.extend(misses(e));
             }
         }
         out
@@ -163,7 +166,10 @@ mod tests {
     #[test]
     fn delivered_then_missed_after_timeout() {
         let mut d = Deliveries::new(1_000);
-        assert!(d.expect(Key::Ref(1), Delivery::Status, 1, 100, vec![3, 4]).is_empty());
+        assert!(
+            d.expect(Key::Ref(1), Delivery::Status, 1, 100, vec![3, 4])
+                .is_empty()
+        );
         assert_eq!(
             d.receive(&Key::Ref(1), 3, 150),
             Some(Resolved::Delivered {
@@ -190,7 +196,13 @@ mod tests {
     #[test]
     fn fully_delivered_expectations_leave_the_table() {
         let mut d = Deliveries::new(1_000);
-        d.expect(Key::Registered(7), Delivery::TerminalRegistered, 0, 0, vec![1]);
+        d.expect(
+            Key::Registered(7),
+            Delivery::TerminalRegistered,
+            0,
+            0,
+            vec![1],
+        );
         assert!(d.receive(&Key::Registered(7), 1, 10).is_some());
         assert_eq!(d.pending(), 0);
         assert!(d.expire(5_000).is_empty());
@@ -209,8 +221,20 @@ mod tests {
     #[test]
     fn a_replaced_expectation_resolves_the_old_one() {
         let mut d = Deliveries::new(1_000);
-        d.expect(Key::Registered(7), Delivery::TerminalRegistered, 0, 0, vec![1]);
-        let old = d.expect(Key::Registered(7), Delivery::TerminalRegistered, 0, 500, vec![1]);
+        d.expect(
+            Key::Registered(7),
+            Delivery::TerminalRegistered,
+            0,
+            0,
+            vec![1],
+        );
+        let old = d.expect(
+            Key::Registered(7),
+            Delivery::TerminalRegistered,
+            0,
+            500,
+            vec![1],
+        );
         assert_eq!(old.len(), 1);
         // The first deadline no longer applies to the new expectation.
         assert!(d.expire(1_000).is_empty());

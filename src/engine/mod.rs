@@ -133,7 +133,8 @@ pub async fn run(
     tx: mpsc::UnboundedSender<Outcome>,
     mut stop: watch::Receiver<bool>,
 ) -> EngineReport {
-    let delivery_timeout_us = u64::try_from(config.delivery_timeout.as_micros()).unwrap_or(u64::MAX);
+    let delivery_timeout_us =
+        u64::try_from(config.delivery_timeout.as_micros()).unwrap_or(u64::MAX);
     let world = World::new(schedule.population().clone(), delivery_timeout_us);
     let started_at = SystemTime::now() + config.start_delay;
     let shared = Arc::new(Shared {
@@ -142,7 +143,9 @@ pub async fn run(
         tx,
         start: Instant::now() + config.start_delay,
     });
-    let cap = config.max_in_flight.clamp(1, Semaphore::MAX_PERMITS.min(u32::MAX as usize));
+    let cap = config
+        .max_in_flight
+        .clamp(1, Semaphore::MAX_PERMITS.min(u32::MAX as usize));
     let slots = Arc::new(Semaphore::new(cap));
 
     let sweeper = {

@@ -15,7 +15,9 @@ pub enum ConsolePhase {
     Off,
     LoggingIn,
     /// Logged in; `ready` once its stream is open and its talkgroups attached.
-    On { ready: bool },
+    On {
+        ready: bool,
+    },
     LoggingOut,
 }
 
@@ -24,7 +26,9 @@ pub enum Term {
     Off,
     /// A request for it is in flight.
     Busy,
-    On { talkgroup: u32 },
+    On {
+        talkgroup: u32,
+    },
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -44,14 +48,34 @@ pub struct ConsoleState {
 /// What to do with the state when a request completes.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Completion {
-    Login { console: u32, epoch: u64 },
-    Logout { console: u32 },
-    Register { terminal: u32, talkgroup: u32 },
-    Deregister { terminal: u32, previous: u32 },
-    Affiliate { terminal: u32, talkgroup: u32, previous: u32 },
+    Login {
+        console: u32,
+        epoch: u64,
+    },
+    Logout {
+        console: u32,
+    },
+    Register {
+        terminal: u32,
+        talkgroup: u32,
+    },
+    Deregister {
+        terminal: u32,
+        previous: u32,
+    },
+    Affiliate {
+        terminal: u32,
+        talkgroup: u32,
+        previous: u32,
+    },
     Status,
-    CallStart { call: u64, talkgroup: u32 },
-    CallEnd { call: u64 },
+    CallStart {
+        call: u64,
+        talkgroup: u32,
+    },
+    CallEnd {
+        call: u64,
+    },
 }
 
 /// Everything the engine knows about the run in progress.
@@ -280,7 +304,10 @@ impl World {
                     action,
                     talkgroup,
                 ));
-                Ok((Request::CallEnd { call: id }, Completion::CallEnd { call: *call }))
+                Ok((
+                    Request::CallEnd { call: id },
+                    Completion::CallEnd { call: *call },
+                ))
             }
         }
     }
@@ -294,7 +321,11 @@ impl World {
     }
 
     /// Apply a request's result to the state.
-    pub fn complete(&mut self, done: &Completion, result: &Result<Reply, crate::target::TargetError>) {
+    pub fn complete(
+        &mut self,
+        done: &Completion,
+        result: &Result<Reply, crate::target::TargetError>,
+    ) {
         let ok = result.is_ok();
         match done {
             Completion::Login { console, epoch } => {

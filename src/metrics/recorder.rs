@@ -117,7 +117,9 @@ impl Recorder {
                     .or_default()
                     .add(*latency_us, *service_us, class);
                 if let Some(p) = self.phase_ops.get_mut(*phase) {
-                    p.entry(*op).or_default().add(*latency_us, *service_us, class);
+                    p.entry(*op)
+                        .or_default()
+                        .add(*latency_us, *service_us, class);
                 }
                 if *op != Op::ConsoleAttach {
                     super::record(&mut self.lateness, *lateness_us);

@@ -198,9 +198,7 @@ impl KeyIndex {
             if let Some(e) = self.entries.iter().find(|e| e.path.0 == p) {
                 return Some((e.line, e.column));
             }
-            if p.pop().is_none() {
-                return None;
-            }
+            p.pop()?;
         }
     }
 
@@ -257,7 +255,9 @@ slo:
         assert_eq!(line, 15);
         assert_eq!(&TEXT.lines().nth(14).unwrap()[col - 1..col + 2], "p99");
         // A missing field falls back to its parent.
-        let p = FieldPath::root().key("population").key("talkgroups_per_room");
+        let p = FieldPath::root()
+            .key("population")
+            .key("talkgroups_per_room");
         assert_eq!(idx.locate(&p), Some((2, 1)));
     }
 
@@ -266,7 +266,10 @@ slo:
         let idx = KeyIndex::new(TEXT);
         assert_eq!(idx.path_at(7, 11).unwrap().to_string(), "traffic[0].rate");
         assert_eq!(idx.path_at(6, 13).unwrap().to_string(), "traffic[0].action");
-        assert_eq!(idx.path_at(3, 18).unwrap().to_string(), "population.control_rooms");
+        assert_eq!(
+            idx.path_at(3, 18).unwrap().to_string(),
+            "population.control_rooms"
+        );
         assert_eq!(
             idx.path_at(14, 22).unwrap().to_string(),
             "slo[console.login].p99"

@@ -85,13 +85,13 @@ pub struct Source {
 /// Find a profile by built-in name or path and read it.
 pub fn read_source(spec: &str) -> Result<Source, ProfileError> {
     let path = Path::new(spec);
-    if !path.exists() {
-        if let Some((name, _, text)) = BUILTIN.iter().find(|(n, _, _)| *n == spec) {
-            return Ok(Source {
-                name: format!("builtin:{name}"),
-                text: (*text).to_string(),
-            });
-        }
+    if !path.exists()
+        && let Some((name, _, text)) = BUILTIN.iter().find(|(n, _, _)| *n == spec)
+    {
+        return Ok(Source {
+            name: format!("builtin:{name}"),
+            text: (*text).to_string(),
+        });
     }
     let text = std::fs::read_to_string(path).map_err(|source| ProfileError::Read {
         file: spec.to_string(),
@@ -154,12 +154,15 @@ pub fn load(source: &Source, overrides: &[Override]) -> Result<Profile, ProfileE
 /// The first line of serde-saphyr's message, without its snippet, and a hint for common cases.
 fn parse_error(source: &Source, index: &KeyIndex, e: &serde_saphyr::Error) -> ProfileError {
     let full = e.without_snippet().to_string();
-    let message = full
-        .lines()
-        .next()
-        .unwrap_or("invalid profile")
-        .trim()
-        .to_string();
+    let message = full.lines().next().unwrap_or("invalid profile").trim();
+    // The place is given in front; drop serde-saphyr's own " at line L, column C".
+    let message = match message.rfind(" at line ") {
+        Some(i) if message[i..].contains("column") => &message[..i],
+        _ => message,
+    };
+    let message = message
+        .replace("invalid u32", "expected a whole number")
+        .replace("invalid u64", "expected a whole number");
     let hint = if message.contains("unknown field") {
         Some("check the spelling; docs/profiles.md lists every field".to_string())
     } else if message.contains("unknown variant") {

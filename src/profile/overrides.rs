@@ -1,8 +1,8 @@
 //! `--set path=value` overrides: applied to the parsed profile through a JSON tree, then
 //! parsed back, so the same types and checks apply as for the file.
 
-use super::types::Profile;
 use super::ProfileError;
+use super::types::Profile;
 
 /// One `--set` override.
 #[derive(Debug, Clone, PartialEq)]
@@ -83,7 +83,9 @@ fn set(
                 .ok_or_else(|| format!("index {i} is out of range (the list has {len} items)"))?;
             set(child, rest, value)
         }
-        _ => Err(format!("`{first}` is below a value that is not a map or list")),
+        _ => Err(format!(
+            "`{first}` is below a value that is not a map or list"
+        )),
     }
 }
 
@@ -94,11 +96,9 @@ pub(super) fn apply(profile: &Profile, overrides: &[Override]) -> Result<Profile
         message: e.to_string(),
     })?;
     for o in overrides {
-        set(&mut tree, &o.segments, o.value.clone()).map_err(|message| {
-            ProfileError::Override {
-                expr: o.expr.clone(),
-                message,
-            }
+        set(&mut tree, &o.segments, o.value.clone()).map_err(|message| ProfileError::Override {
+            expr: o.expr.clone(),
+            message,
         })?;
         // Parse after each one so an error names the override that caused it.
         serde_json::from_value::<Profile>(tree.clone()).map_err(|e| ProfileError::Override {

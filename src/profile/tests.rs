@@ -81,7 +81,9 @@ fn bad_duration_is_rejected_with_place() {
 
 #[test]
 fn unknown_event_kind() {
-    let e = err(&format!("{MINIMAL}events:\n  - kind: alien_invasion\n    at: 1s\n"));
+    let e = err(&format!(
+        "{MINIMAL}events:\n  - kind: alien_invasion\n    at: 1s\n"
+    ));
     assert!(e.starts_with("test.yaml:10:"), "{e}");
     assert!(e.contains("alien_invasion"), "{e}");
     assert!(e.contains("shift_change"), "{e}");
@@ -101,7 +103,9 @@ fn empty_file() {
 
 #[test]
 fn missing_file() {
-    let e = read_source("/nonexistent/profile.yaml").unwrap_err().to_string();
+    let e = read_source("/nonexistent/profile.yaml")
+        .unwrap_err()
+        .to_string();
     assert!(e.contains("/nonexistent/profile.yaml"), "{e}");
 }
 
@@ -119,7 +123,10 @@ fn field_of_the_wrong_event_kind() {
         "{MINIMAL}events:\n  - kind: shift_change\n    at: 1s\n    logout_over: 2s\n    handover: 1s\n    calls: 4\n"
     ));
     assert!(e.starts_with("test.yaml:14:5:"), "{e}");
-    assert!(e.contains("`calls` is not a field of a shift_change event"), "{e}");
+    assert!(
+        e.contains("`calls` is not a field of a shift_change event"),
+        "{e}"
+    );
 }
 
 #[test]
@@ -140,7 +147,10 @@ fn overrides_apply_and_are_checked() {
     let p = load(&s, &o).unwrap();
     assert_eq!(p.population.terminals, 500);
     assert_eq!(p.duration.as_secs_f64(), 60.0);
-    assert_eq!(p.slo.latency["console.login"].p99.unwrap().as_secs_f64(), 2.0);
+    assert_eq!(
+        p.slo.latency["console.login"].p99.unwrap().as_secs_f64(),
+        2.0
+    );
 
     let bad = [parse_override("population.terminal=5").unwrap()];
     let e = load(&s, &bad).unwrap_err().to_string();
@@ -149,7 +159,10 @@ fn overrides_apply_and_are_checked() {
 
     let bad = [parse_override("population.monitored_per_console=7").unwrap()];
     let e = load(&s, &bad).unwrap_err().to_string();
-    assert!(e.starts_with("--set population.monitored_per_console=7"), "{e}");
+    assert!(
+        e.starts_with("--set population.monitored_per_console=7"),
+        "{e}"
+    );
 
     assert!(parse_override("no-equals-sign").is_err());
 }

@@ -94,7 +94,11 @@ pub fn check(p: &Profile) -> Vec<Problem> {
         ("monitored_per_console", pop.monitored_per_console),
     ] {
         if v == 0 {
-            out.push(problem(pp.clone().key(name), format!("`{name}` must be at least 1"), None));
+            out.push(problem(
+                pp.clone().key(name),
+                format!("`{name}` must be at least 1"),
+                None,
+            ));
         }
     }
     if pop.monitored_per_console > pop.talkgroups_per_room {
@@ -118,7 +122,10 @@ pub fn check(p: &Profile) -> Vec<Problem> {
     if u64::from(FIRST_ISSI) + u64::from(pop.terminals) > u64::from(MAX_ID) {
         out.push(problem(
             pp.clone().key("terminals"),
-            format!("{} terminals do not fit in the 24-bit ISSI space", pop.terminals),
+            format!(
+                "{} terminals do not fit in the 24-bit ISSI space",
+                pop.terminals
+            ),
             None,
         ));
     }
@@ -166,18 +173,21 @@ pub fn check(p: &Profile) -> Vec<Problem> {
         if e.at >= p.duration {
             out.push(problem(
                 ep.clone().key("at"),
-                format!("the event starts at {} but the run lasts only {}", e.at, p.duration),
+                format!(
+                    "the event starts at {} but the run lasts only {}",
+                    e.at, p.duration
+                ),
                 None,
             ));
         }
-        if let Some(n) = &e.name {
-            if !names.insert(n.clone()) || n == "setup" || n == "steady" {
-                out.push(problem(
-                    ep.clone().key("name"),
-                    format!("phase name `{n}` is used twice or reserved"),
-                    None,
-                ));
-            }
+        if let Some(n) = &e.name
+            && (!names.insert(n.clone()) || n == "setup" || n == "steady")
+        {
+            out.push(problem(
+                ep.clone().key("name"),
+                format!("phase name `{n}` is used twice or reserved"),
+                None,
+            ));
         }
         let (allowed, required): (&[&str], &[&str]) = match e.kind {
             EventKind::ShiftChange => (SHIFT_CHANGE_FIELDS, &["logout_over", "handover"]),
@@ -204,16 +214,20 @@ pub fn check(p: &Profile) -> Vec<Problem> {
         }
         if e.kind == EventKind::EmergencyBurst {
             if e.calls == Some(0) {
-                out.push(problem(ep.clone().key("calls"), "`calls` must be at least 1", None));
+                out.push(problem(
+                    ep.clone().key("calls"),
+                    "`calls` must be at least 1",
+                    None,
+                ));
             }
-            if let Some(n) = e.talkgroups {
-                if n == 0 || u64::from(n) > talkgroups {
-                    out.push(problem(
-                        ep.clone().key("talkgroups"),
-                        format!("`talkgroups` must be between 1 and {talkgroups} (all talkgroups)"),
-                        None,
-                    ));
-                }
+            if let Some(n) = e.talkgroups
+                && (n == 0 || u64::from(n) > talkgroups)
+            {
+                out.push(problem(
+                    ep.clone().key("talkgroups"),
+                    format!("`talkgroups` must be between 1 and {talkgroups} (all talkgroups)"),
+                    None,
+                ));
             }
         }
     }

@@ -72,7 +72,9 @@ impl<'de> Deserialize<'de> for Dur {
             }
             fn visit_i64<E: de::Error>(self, v: i64) -> Result<Dur, E> {
                 if v < 0 {
-                    Err(E::custom(format!("a duration cannot be negative, got `{v}`")))
+                    Err(E::custom(format!(
+                        "a duration cannot be negative, got `{v}`"
+                    )))
                 } else {
                     self.visit_u64(v as u64)
                 }
@@ -184,7 +186,9 @@ pub fn parse_percent(text: &str) -> Result<Percent, String> {
         v
     };
     if !(0.0..=1.0).contains(&fraction) {
-        return Err(format!("a percentage must be between 0% and 100%, got `{t}`"));
+        return Err(format!(
+            "a percentage must be between 0% and 100%, got `{t}`"
+        ));
     }
     Ok(Percent { fraction })
 }

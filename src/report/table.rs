@@ -86,13 +86,20 @@ pub fn render(s: &Summary, run_dir: &str) -> String {
                 r.name,
                 observed,
                 limit,
-                r.note.as_ref().map(|n| format!("  ({n})")).unwrap_or_default()
+                r.note
+                    .as_ref()
+                    .map(|n| format!("  ({n})"))
+                    .unwrap_or_default()
             );
         }
     }
     for w in &s.warnings {
         let _ = writeln!(o, "\nWARNING: {w}");
     }
-    let _ = writeln!(o, "\nverdict: {}    results: {run_dir}", s.verdict.to_uppercase());
+    let _ = writeln!(
+        o,
+        "\nverdict: {}    results: {run_dir}",
+        s.verdict.to_uppercase()
+    );
     o
 }

@@ -20,12 +20,28 @@ pub struct Action {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum ActionKind {
     /// Console `console` logs in its `shift`-th operator (0 = the one at setup).
-    Login { console: u32, shift: u32 },
-    Logout { console: u32 },
-    Register { terminal: u32, talkgroup: u32 },
-    Deregister { terminal: u32 },
-    Affiliate { terminal: u32, talkgroup: u32 },
-    Status { terminal: u32, code: u16 },
+    Login {
+        console: u32,
+        shift: u32,
+    },
+    Logout {
+        console: u32,
+    },
+    Register {
+        terminal: u32,
+        talkgroup: u32,
+    },
+    Deregister {
+        terminal: u32,
+    },
+    Affiliate {
+        terminal: u32,
+        talkgroup: u32,
+    },
+    Status {
+        terminal: u32,
+        code: u16,
+    },
     /// Start call number `call` (the schedule's own numbering, matched by `CallEnd`).
     CallStart {
         call: u64,
@@ -33,7 +49,9 @@ pub enum ActionKind {
         caller: u32,
         talkgroup: u32,
     },
-    CallEnd { call: u64 },
+    CallEnd {
+        call: u64,
+    },
 }
 
 impl ActionKind {

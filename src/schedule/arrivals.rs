@@ -70,9 +70,5 @@ impl Arrivals {
 
 /// A uniform draw in `[0, n)` for small `n`, the same on every platform.
 pub fn below(rng: &mut Xoshiro256PlusPlus, n: u32) -> u32 {
-    if n <= 1 {
-        0
-    } else {
-        rng.random_range(0..n)
-    }
+    if n <= 1 { 0 } else { rng.random_range(0..n) }
 }

@@ -107,7 +107,9 @@ pub struct Schedule {
 }
 
 fn rng_for(seed: u64, stream: u64) -> Xoshiro256PlusPlus {
-    Xoshiro256PlusPlus::seed_from_u64(splitmix64(seed ^ stream.wrapping_mul(0xA076_1D64_78BD_642F)))
+    Xoshiro256PlusPlus::seed_from_u64(splitmix64(
+        seed ^ stream.wrapping_mul(0xA076_1D64_78BD_642F),
+    ))
 }
 
 /// Draw `k` distinct indexes out of `0..n`, portably (partial Fisher-Yates on u32).
@@ -341,7 +343,14 @@ impl Schedule {
         t
     }
 
-    fn start_call(&mut self, at_us: u64, kind: CallKind, caller: u32, talkgroup: u32, hold_us: u64) -> ActionKind {
+    fn start_call(
+        &mut self,
+        at_us: u64,
+        kind: CallKind,
+        caller: u32,
+        talkgroup: u32,
+        hold_us: u64,
+    ) -> ActionKind {
         let call = self.model.next_call;
         self.model.next_call += 1;
         self.deferred.push(Reverse((at_us + hold_us, call)));
@@ -442,7 +451,13 @@ impl Schedule {
                     }
                     Some(Template::Emergency { talkgroup, hold_us }) => {
                         let caller = below(rng, self.pop.terminals);
-                        Some(self.start_call(at_us, CallKind::Emergency, caller, talkgroup, hold_us))
+                        Some(self.start_call(
+                            at_us,
+                            CallKind::Emergency,
+                            caller,
+                            talkgroup,
+                            hold_us,
+                        ))
                     }
                     None => None,
                 }

@@ -155,7 +155,10 @@ mod tests {
             let set = p.monitored(c);
             assert_eq!(set.len(), 12);
             let room = p.console_room(c);
-            assert!(set.iter().all(|g| (p.talkgroup_index(*g).unwrap() / 40) == room));
+            assert!(
+                set.iter()
+                    .all(|g| (p.talkgroup_index(*g).unwrap() / 40) == room)
+            );
         }
     }
 

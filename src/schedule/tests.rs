@@ -117,7 +117,12 @@ fn shift_change_logouts_fall_in_their_window_with_the_shape() {
         let actions: Vec<Action> = sched.collect();
         let logouts: Vec<f64> = actions
             .iter()
-            .filter(|a| matches!(a.kind, ActionKind::Logout { .. } | ActionKind::Deregister { .. }))
+            .filter(|a| {
+                matches!(
+                    a.kind,
+                    ActionKind::Logout { .. } | ActionKind::Deregister { .. }
+                )
+            })
             .map(|a| a.at_us as f64 / 1e6 - 120.0)
             .collect();
         assert_eq!(logouts.len(), 100 + 2000, "{shape}");

@@ -46,8 +46,8 @@ impl HttpTarget {
         }
         let mut headers = HeaderMap::new();
         if let Some(t) = &config.token {
-            let mut v = HeaderValue::from_str(&format!("Bearer {t}"))
-                .map_err(|_| HttpSetupError::Token)?;
+            let mut v =
+                HeaderValue::from_str(&format!("Bearer {t}")).map_err(|_| HttpSetupError::Token)?;
             v.set_sensitive(true);
             headers.insert(AUTHORIZATION, v);
         }
@@ -126,7 +126,11 @@ impl HttpTarget {
             }
             Request::Audit { console } => {
                 let b = self
-                    .call(Method::GET, format!("/v1/consoles/{console}/talkgroups"), None)
+                    .call(
+                        Method::GET,
+                        format!("/v1/consoles/{console}/talkgroups"),
+                        None,
+                    )
                     .await?;
                 Ok(Reply::Talkgroups(parse::<Talkgroups>(&b)?.talkgroups))
             }
@@ -142,8 +146,12 @@ impl HttpTarget {
                 Ok(Reply::Done)
             }
             Request::Deregister { issi } => {
-                self.call(Method::POST, format!("/v1/terminals/{issi}/deregister"), None)
-                    .await?;
+                self.call(
+                    Method::POST,
+                    format!("/v1/terminals/{issi}/deregister"),
+                    None,
+                )
+                .await?;
                 Ok(Reply::Done)
             }
             Request::Affiliate { issi, talkgroup } => {
@@ -212,27 +220,30 @@ impl HttpTarget {
             let bytes = resp.bytes().await.unwrap_or_default();
             return Err(http_error(status, &bytes));
         }
-        let stream = resp.bytes_stream().eventsource().filter_map(|item| async move {
-            match item {
-                Ok(ev) => {
-                    let at = Instant::now();
-                    match serde_json::from_str::<EventEnvelope>(&ev.data) {
-                        Ok(env) => Some(Ok(Received {
-                            event: env.event,
-                            server_ts_ms: env.ts,
-                            at,
-                        })),
-                        // An event type this client does not know is skipped, not fatal.
-                        Err(_) if !api_event_type(&ev.event) => None,
-                        Err(e) => Some(Err(TargetError::Protocol(format!(
-                            "bad `{}` event: {e}",
-                            ev.event
-                        )))),
+        let stream = resp
+            .bytes_stream()
+            .eventsource()
+            .filter_map(|item| async move {
+                match item {
+                    Ok(ev) => {
+                        let at = Instant::now();
+                        match serde_json::from_str::<EventEnvelope>(&ev.data) {
+                            Ok(env) => Some(Ok(Received {
+                                event: env.event,
+                                server_ts_ms: env.ts,
+                                at,
+                            })),
+                            // An event type this client does not know is skipped, not fatal.
+                            Err(_) if !api_event_type(&ev.event) => None,
+                            Err(e) => Some(Err(TargetError::Protocol(format!(
+                                "bad `{}` event: {e}",
+                                ev.event
+                            )))),
+                        }
                     }
+                    Err(e) => Some(Err(TargetError::Protocol(format!("event stream: {e}")))),
                 }
-                Err(e) => Some(Err(TargetError::Protocol(format!("event stream: {e}")))),
-            }
-        });
+            });
         Ok(stream.boxed())
     }
 }
@@ -261,9 +272,9 @@ fn http_error(status: StatusCode, body: &[u8]) -> TargetError {
     TargetError::Http {
         status: status.as_u16(),
         code: parsed.as_ref().map(|e| e.error.clone()),
-        message: parsed.map(|e| e.message).unwrap_or_else(|| {
-            String::from_utf8_lossy(&body[..body.len().min(200)]).into_owned()
-        }),
+        message: parsed
+            .map(|e| e.message)
+            .unwrap_or_else(|| String::from_utf8_lossy(&body[..body.len().min(200)]).into_owned()),
     }
 }
 

@@ -14,21 +14,45 @@ use std::time::Instant;
 /// One request to the system under test.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Request {
-    Login { console: String, operator: String },
-    Logout { console: String },
-    Attach { console: String, talkgroups: Vec<u32> },
-    Audit { console: String },
-    Register { issi: u32, talkgroup: u32 },
-    Deregister { issi: u32 },
-    Affiliate { issi: u32, talkgroup: u32 },
-    Status { issi: u32, code: u16, reference: String },
+    Login {
+        console: String,
+        operator: String,
+    },
+    Logout {
+        console: String,
+    },
+    Attach {
+        console: String,
+        talkgroups: Vec<u32>,
+    },
+    Audit {
+        console: String,
+    },
+    Register {
+        issi: u32,
+        talkgroup: u32,
+    },
+    Deregister {
+        issi: u32,
+    },
+    Affiliate {
+        issi: u32,
+        talkgroup: u32,
+    },
+    Status {
+        issi: u32,
+        code: u16,
+        reference: String,
+    },
     CallStart {
         kind: CallKind,
         talkgroup: u32,
         caller: u32,
         reference: String,
     },
-    CallEnd { call: String },
+    CallEnd {
+        call: String,
+    },
 }
 
 /// What a successful request returned that the engine needs later.
@@ -119,7 +143,10 @@ pub trait Target: Send + Sync + 'static {
     /// Perform one request.
     fn perform(&self, request: Request) -> BoxFuture<'_, Result<Reply, TargetError>>;
     /// Open console `console`'s event stream; resolves once the stream is open.
-    fn open_stream<'a>(&'a self, console: &'a str) -> BoxFuture<'a, Result<EventStream, TargetError>>;
+    fn open_stream<'a>(
+        &'a self,
+        console: &'a str,
+    ) -> BoxFuture<'a, Result<EventStream, TargetError>>;
     /// Is the system there at all? Used once before a run.
     fn health(&self) -> BoxFuture<'_, Result<(), TargetError>>;
     /// For results: where the target is (never with secrets).

@@ -1,0 +1,192 @@
+//! The mock's HTTP routes: one handler per request of the contract, the bearer-token check on
+//! `/v1`, and JSON answers for unknown routes and wrong methods. Handlers validate input and
+//! call the model (`state.rs`); they hold no lock across an await. The mock knows nothing of
+//! the load engine.
+
+use std::sync::Arc;
+
+use axum::Json;
+use axum::Router;
+use axum::extract::{Request, State};
+use axum::http::{HeaderValue, StatusCode, header};
+use axum::middleware::{self, Next};
+use axum::response::{IntoResponse, Response};
+use axum::routing::{delete, get, post};
+
+use super::error::ApiError;
+use super::extract::{CallId, ConsoleId, Issi, JsonBody, check_tetra_id};
+use super::sse;
+use super::state::MockState;
+use crate::api::{
+    CallRequest, CallResponse, Health, LoginRequest, LoginResponse, StatusRequest,
+    TalkgroupRequest, Talkgroups, TerminalResponse,
+};
+
+type AppState = State<Arc<MockState>>;
+
+/// The whole app over `state`; with a token, every `/v1` request must carry it.
+pub(crate) fn app(state: Arc<MockState>, token: Option<&str>) -> Router {
+    let router = Router::new()
+        .route("/healthz", get(healthz))
+        .route("/v1/consoles/{id}/login", post(login))
+        .route("/v1/consoles/{id}/logout", post(logout))
+        .route(
+            "/v1/consoles/{id}/talkgroups",
+            get(get_talkgroups).put(put_talkgroups),
+        )
+        .route("/v1/consoles/{id}/events", get(events))
+        .route("/v1/terminals/{issi}/register", post(register))
+        .route("/v1/terminals/{issi}/deregister", post(deregister))
+        .route("/v1/terminals/{issi}/affiliate", post(affiliate))
+        .route("/v1/terminals/{issi}/status", post(status))
+        .route("/v1/calls", post(start_call))
+        .route("/v1/calls/{call}", delete(end_call))
+        .fallback(not_found)
+        .method_not_allowed_fallback(method_not_allowed)
+        .with_state(state);
+    match token.and_then(|t| HeaderValue::try_from(format!("Bearer {t}")).ok()) {
+        Some(expected) => router.layer(middleware::from_fn_with_state(Arc::new(expected), auth)),
+        None => {
+            if token.is_some() {
+                // A token that cannot appear in a header: no request can match it.
+                tracing::warn!(
+                    "mock token is not a valid header value; every /v1 request will be refused"
+                );
+                router.layer(middleware::from_fn(refuse_v1))
+            } else {
+                router
+            }
+        }
+    }
+}
+
+fn is_v1(req: &Request) -> bool {
+    let path = req.uri().path();
+    path == "/v1" || path.starts_with("/v1/")
+}
+
+async fn auth(State(expected): State<Arc<HeaderValue>>, req: Request, next: Next) -> Response {
+    if is_v1(&req) && req.headers().get(header::AUTHORIZATION) != Some(&*expected) {
+        return ApiError::unauthorized().into_response();
+    }
+    next.run(req).await
+}
+
+async fn refuse_v1(req: Request, next: Next) -> Response {
+    if is_v1(&req) {
+        return ApiError::unauthorized().into_response();
+    }
+    next.run(req).await
+}
+
+async fn not_found() -> ApiError {
+    ApiError::not_found()
+}
+
+async fn method_not_allowed() -> ApiError {
+    ApiError::method_not_allowed()
+}
+
+async fn healthz() -> Json<Health> {
+    Json(Health {
+        status: "ok".to_owned(),
+    })
+}
+
+async fn login(
+    State(state): AppState,
+    ConsoleId(console): ConsoleId,
+    JsonBody(req): JsonBody<LoginRequest>,
+) -> Result<Json<LoginResponse>, ApiError> {
+    let session = state.login(&console, &req.operator)?;
+    Ok(Json(LoginResponse {
+        console,
+        operator: req.operator,
+        session,
+    }))
+}
+
+async fn logout(
+    State(state): AppState,
+    ConsoleId(console): ConsoleId,
+) -> Result<StatusCode, ApiError> {
+    state.logout(&console)?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+async fn put_talkgroups(
+    State(state): AppState,
+    ConsoleId(console): ConsoleId,
+    JsonBody(req): JsonBody<Talkgroups>,
+) -> Result<Json<Talkgroups>, ApiError> {
+    for &tg in &req.talkgroups {
+        check_tetra_id("talkgroup", tg)?;
+    }
+    let talkgroups = state.set_talkgroups(&console, &req.talkgroups)?;
+    Ok(Json(Talkgroups { talkgroups }))
+}
+
+async fn get_talkgroups(
+    State(state): AppState,
+    ConsoleId(console): ConsoleId,
+) -> Result<Json<Talkgroups>, ApiError> {
+    let talkgroups = state.talkgroups(&console)?;
+    Ok(Json(Talkgroups { talkgroups }))
+}
+
+async fn events(
+    State(state): AppState,
+    ConsoleId(console): ConsoleId,
+) -> Result<Response, ApiError> {
+    let opened = state.open_stream(&console)?;
+    Ok(sse::response(&state, opened))
+}
+
+async fn register(
+    State(state): AppState,
+    Issi(issi): Issi,
+    JsonBody(req): JsonBody<TalkgroupRequest>,
+) -> Result<Json<TerminalResponse>, ApiError> {
+    let talkgroup = check_tetra_id("talkgroup", req.talkgroup)?;
+    state.register(issi, talkgroup);
+    Ok(Json(TerminalResponse { issi, talkgroup }))
+}
+
+async fn deregister(State(state): AppState, Issi(issi): Issi) -> Result<StatusCode, ApiError> {
+    state.deregister(issi)?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+async fn affiliate(
+    State(state): AppState,
+    Issi(issi): Issi,
+    JsonBody(req): JsonBody<TalkgroupRequest>,
+) -> Result<Json<TerminalResponse>, ApiError> {
+    let talkgroup = check_tetra_id("talkgroup", req.talkgroup)?;
+    state.affiliate(issi, talkgroup)?;
+    Ok(Json(TerminalResponse { issi, talkgroup }))
+}
+
+async fn status(
+    State(state): AppState,
+    Issi(issi): Issi,
+    JsonBody(req): JsonBody<StatusRequest>,
+) -> Result<StatusCode, ApiError> {
+    state.status(issi, req.code, &req.reference)?;
+    Ok(StatusCode::ACCEPTED)
+}
+
+async fn start_call(
+    State(state): AppState,
+    JsonBody(req): JsonBody<CallRequest>,
+) -> Result<(StatusCode, Json<CallResponse>), ApiError> {
+    let talkgroup = check_tetra_id("talkgroup", req.talkgroup)?;
+    let caller = check_tetra_id("caller", req.caller)?;
+    let call = state.start_call(req.kind, talkgroup, caller, &req.reference);
+    Ok((StatusCode::CREATED, Json(CallResponse { call })))
+}
+
+async fn end_call(State(state): AppState, CallId(call): CallId) -> Result<StatusCode, ApiError> {
+    state.end_call(&call)?;
+    Ok(StatusCode::NO_CONTENT)
+}

@@ -1,0 +1,150 @@
+//! Bad input exits 2 with a message naming the file, line, column and field; an unreachable
+//! target exits 3. One case each, through the real binary.
+
+mod common;
+use common::{TempDir, rcload_in};
+
+const GOOD: &str = "name: t
+duration: 5s
+population:
+  control_rooms: 1
+  consoles_per_room: 2
+  terminals: 10
+  talkgroups_per_room: 3
+  monitored_per_console: 2
+setup:
+  over: 1s
+traffic:
+  - action: status
+    rate: 10/s
+";
+
+fn validate_bad(text: &str) -> common::Run {
+    let d = TempDir::new("bad");
+    d.write("p.yaml", text);
+    let r = rcload_in(d.path(), &["validate", "p.yaml"]);
+    r.expect_code(2);
+    r
+}
+
+#[test]
+fn good_profile_validates_and_prints_the_schedule() {
+    let d = TempDir::new("good");
+    d.write("p.yaml", GOOD);
+    rcload_in(d.path(), &["validate", "p.yaml"])
+        .expect_code(0)
+        .stdout_has("terminal.status")
+        .stdout_has("peak offered rate")
+        .stdout_has("setup");
+}
+
+#[test]
+fn unknown_key() {
+    validate_bad(&format!("{GOOD}    colour: red\n"))
+        .stderr_has("p.yaml:14:5:")
+        .stderr_has("colour");
+}
+
+#[test]
+fn wrong_type() {
+    validate_bad(&GOOD.replace("terminals: 10", "terminals: lots"))
+        .stderr_has("p.yaml:6:")
+        .stderr_has("population.terminals");
+}
+
+#[test]
+fn negative_rate() {
+    validate_bad(&GOOD.replace("rate: 10/s", "rate: -10/s"))
+        .stderr_has("p.yaml:13:")
+        .stderr_has("traffic[0].rate");
+}
+
+#[test]
+fn bad_duration() {
+    validate_bad(&GOOD.replace("duration: 5s", "duration: 5 parsecs"))
+        .stderr_has("p.yaml:2:")
+        .stderr_has("duration");
+}
+
+#[test]
+fn unknown_event_kind() {
+    validate_bad(&format!(
+        "{GOOD}events:\n  - kind: solar_flare\n    at: 1s\n"
+    ))
+    .stderr_has("p.yaml:15:")
+    .stderr_has("solar_flare");
+}
+
+#[test]
+fn missing_file() {
+    let d = TempDir::new("missing");
+    rcload_in(d.path(), &["validate", "nope.yaml"])
+        .expect_code(2)
+        .stderr_has("nope.yaml");
+    rcload_in(d.path(), &["run", "nope.yaml", "-q"])
+        .expect_code(2)
+        .stderr_has("nope.yaml");
+}
+
+#[test]
+fn empty_file() {
+    validate_bad("").stderr_has("p.yaml").stderr_has("empty");
+}
+
+#[test]
+fn yaml_syntax_error() {
+    validate_bad(&format!("{GOOD}events: [ {{ kind: shift_change\n")).stderr_has("p.yaml:");
+}
+
+#[test]
+fn bad_override() {
+    let d = TempDir::new("set");
+    d.write("p.yaml", GOOD);
+    rcload_in(
+        d.path(),
+        &["validate", "p.yaml", "--set", "population.terminal=5"],
+    )
+    .expect_code(2)
+    .stderr_has("--set population.terminal=5");
+    rcload_in(
+        d.path(),
+        &["validate", "p.yaml", "--set", "population.terminals=500"],
+    )
+    .expect_code(0)
+    .stdout_has("500 terminals");
+}
+
+#[test]
+fn unknown_flag_is_usage_error() {
+    let d = TempDir::new("flag");
+    rcload_in(d.path(), &["run", "--frobnicate"]).expect_code(2);
+}
+
+#[test]
+fn unreachable_target_exits_3() {
+    // Bind a port, then free it: nothing listens there.
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .map(|a| a.port())
+        .unwrap_or(9);
+    let d = TempDir::new("unreach");
+    d.write("p.yaml", GOOD);
+    let url = format!("http://127.0.0.1:{port}");
+    rcload_in(
+        d.path(),
+        &["run", "p.yaml", "--target", &url, "-q", "--timeout", "2s"],
+    )
+    .expect_code(3)
+    .stderr_has("not reachable");
+}
+
+#[test]
+fn profiles_are_listed_and_all_validate() {
+    let d = TempDir::new("profiles");
+    let r = rcload_in(d.path(), &["profiles"]);
+    r.expect_code(0);
+    for name in ["smoke", "shift-change", "emergency-burst"] {
+        r.stdout_has(name);
+        rcload_in(d.path(), &["validate", name]).expect_code(0);
+    }
+}

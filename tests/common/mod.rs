@@ -1,0 +1,117 @@
+//! Shared helpers of the integration tests: run the real binary, print everything on failure.
+#![allow(dead_code)]
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+
+/// The result of one run of the binary.
+pub struct Run {
+    pub cmd: String,
+    pub code: Option<i32>,
+    pub stdout: String,
+    pub stderr: String,
+}
+
+impl Run {
+    /// Panic with the command, exit code, stdout and stderr unless the exit code is `code`.
+    pub fn expect_code(&self, code: i32) -> &Self {
+        if self.code != Some(code) {
+            panic!("expected exit code {code}\n{self}");
+        }
+        self
+    }
+
+    /// Panic with context unless `text` is in stderr.
+    pub fn stderr_has(&self, text: &str) -> &Self {
+        if !self.stderr.contains(text) {
+            panic!("expected stderr to contain {text:?}\n{self}");
+        }
+        self
+    }
+
+    pub fn stdout_has(&self, text: &str) -> &Self {
+        if !self.stdout.contains(text) {
+            panic!("expected stdout to contain {text:?}\n{self}");
+        }
+        self
+    }
+}
+
+impl std::fmt::Display for Run {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(
+            f,
+            "command: {}\nexit code: {:?}\n--- stdout ---\n{}\n--- stderr ---\n{}",
+            self.cmd, self.code, self.stdout, self.stderr
+        )
+    }
+}
+
+/// Run `rcload` with `args` in directory `dir`.
+pub fn rcload_in(dir: &Path, args: &[&str]) -> Run {
+    rcload_env(dir, args, &[])
+}
+
+/// Run `rcload` with `args` in `dir` and extra environment variables.
+pub fn rcload_env(dir: &Path, args: &[&str], env: &[(&str, &str)]) -> Run {
+    let exe = env!("CARGO_BIN_EXE_rcload");
+    let mut c = Command::new(exe);
+    c.args(args)
+        .current_dir(dir)
+        .stdin(Stdio::null())
+        .env_remove("RCLOAD_TOKEN");
+    for (k, v) in env {
+        c.env(k, v);
+    }
+    let out = c
+        .output()
+        .unwrap_or_else(|e| panic!("cannot run {exe}: {e}"));
+    Run {
+        cmd: format!("(cd {} && rcload {})", dir.display(), args.join(" ")),
+        code: out.status.code(),
+        stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
+        stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
+    }
+}
+
+/// A fresh temporary directory (removed when dropped).
+pub struct TempDir(pub PathBuf);
+
+impl TempDir {
+    pub fn new(tag: &str) -> Self {
+        let d = std::env::temp_dir().join(format!(
+            "rcload-test-{tag}-{}-{}",
+            std::process::id(),
+            std::time::SystemTime::now()
+                .duration_since(std::time::UNIX_EPOCH)
+                .map(|d| d.as_nanos())
+                .unwrap_or(0)
+        ));
+        std::fs::create_dir_all(&d).unwrap_or_else(|e| panic!("mkdir {}: {e}", d.display()));
+        TempDir(d)
+    }
+
+    pub fn path(&self) -> &Path {
+        &self.0
+    }
+
+    /// Write `text` to `name` in this directory; returns the path.
+    pub fn write(&self, name: &str, text: &str) -> PathBuf {
+        let p = self.0.join(name);
+        std::fs::write(&p, text).unwrap_or_else(|e| panic!("write {}: {e}", p.display()));
+        p
+    }
+}
+
+impl Drop for TempDir {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.0);
+    }
+}
+
+/// Read and parse a run directory's summary.json into the typed summary.
+pub fn summary(dir: &Path) -> rcload::report::Summary {
+    let p = dir.join("summary.json");
+    let text = std::fs::read_to_string(&p).unwrap_or_else(|e| panic!("read {}: {e}", p.display()));
+    serde_json::from_str(&text).unwrap_or_else(|e| panic!("parse {}: {e}\n{text}", p.display()))
+}

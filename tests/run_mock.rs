@@ -1,0 +1,131 @@
+//! `rcload run` against the embedded mock, through the real binary: deliveries are matched
+//! and counted, and summary.json follows its schema.
+
+mod common;
+use common::{TempDir, rcload_in, summary};
+
+const BURST: &str = "name: burst-test
+seed: 11
+duration: 8s
+population:
+  control_rooms: 2
+  consoles_per_room: 4
+  terminals: 200
+  talkgroups_per_room: 6
+  monitored_per_console: 3
+setup:
+  over: 2s
+traffic:
+  - action: status
+    rate: 20/s
+  - action: group_call
+    rate: 2/s
+    hold: 1s
+events:
+  - kind: emergency_burst
+    at: 3s
+    calls: 20
+    over: 1s
+    talkgroups: 2
+    hold: 2s
+  - kind: shift_change
+    at: 4s
+    consoles: 50%
+    terminals: 20%
+    logout_over: 1s
+    handover: 500ms
+checks:
+  delivery_timeout: 2s
+slo:
+  delivery.emergency.alert: { p99: 1s }
+  error_rate: 0%
+";
+
+#[test]
+fn every_emergency_alert_is_delivered_and_counted() {
+    let d = TempDir::new("run");
+    d.write("p.yaml", BURST);
+    let r = rcload_in(d.path(), &["run", "p.yaml", "--out", "out"]);
+    r.expect_code(0).stdout_has("verdict: PASS");
+    check_schema(&d.path().join("out/summary.json"));
+    let s = summary(&d.path().join("out"));
+    let alerts = s
+        .deliveries
+        .get("emergency.alert")
+        .unwrap_or_else(|| panic!("no emergency.alert deliveries\n{r}"));
+    // 20 calls on talkgroups monitored by at least one console each.
+    assert!(alerts.expected >= 20, "{alerts:?}\n{r}");
+    assert_eq!(alerts.expected, alerts.delivered, "{alerts:?}\n{r}");
+    assert_eq!(alerts.missed, 0, "{alerts:?}\n{r}");
+    assert!(alerts.latency_ms.max > 0.0, "{alerts:?}");
+    assert!(alerts.latency_ms.p50 <= alerts.latency_ms.p99);
+    for (name, d) in &s.deliveries {
+        assert_eq!(d.missed, 0, "{name}: {d:?}\n{r}");
+    }
+    assert_eq!(s.operations["call.emergency"].count, 20);
+    assert_eq!(
+        s.generator.actions_scheduled, s.generator.actions_sent,
+        "{r}"
+    );
+    assert!(s.phases.contains_key("shift_change") && s.phases.contains_key("emergency_burst"));
+    assert_eq!(s.verdict, "pass");
+    assert!(!s.interrupted);
+    // The resolved profile is in the run directory and loads again.
+    let resolved = d.path().join("out/profile.yaml");
+    rcload_in(
+        d.path(),
+        &["validate", resolved.to_str().unwrap_or_default(), "-q"],
+    )
+    .expect_code(0);
+}
+
+#[test]
+fn a_failed_slo_exits_1_and_a_used_run_dir_is_refused() {
+    let d = TempDir::new("fail");
+    d.write(
+        "p.yaml",
+        &BURST
+            .replace("{ p99: 1s }", "{ p99: 1us }")
+            .replace("duration: 8s", "duration: 5s"),
+    );
+    let r = rcload_in(d.path(), &["run", "p.yaml", "--out", "out", "-q"]);
+    r.expect_code(1);
+    assert!(r.stdout.is_empty(), "--quiet prints nothing on stdout\n{r}");
+    let s = summary(&d.path().join("out"));
+    assert_eq!(s.verdict, "fail");
+    let failed: Vec<_> = s.slo.iter().filter(|x| !x.passed).collect();
+    assert_eq!(failed.len(), 1, "{:?}", s.slo);
+    assert_eq!(failed[0].name, "delivery.emergency.alert p99");
+    rcload_in(d.path(), &["run", "p.yaml", "--out", "out", "-q"])
+        .expect_code(2)
+        .stderr_has("already holds a run");
+}
+
+/// summary.json follows docs/summary.schema.json (the versioned contract).
+fn check_schema(path: &std::path::Path) {
+    let schema_path = concat!(env!("CARGO_MANIFEST_DIR"), "/docs/summary.schema.json");
+    let schema: serde_json::Value = serde_json::from_str(
+        &std::fs::read_to_string(schema_path).unwrap_or_else(|e| panic!("{schema_path}: {e}")),
+    )
+    .unwrap_or_else(|e| panic!("{schema_path}: {e}"));
+    assert_eq!(schema["$id"], rcload::report::SCHEMA);
+    let validator = jsonschema::validator_for(&schema).unwrap_or_else(|e| panic!("schema: {e}"));
+    let text = std::fs::read_to_string(path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+    let doc: serde_json::Value = serde_json::from_str(&text).unwrap_or_else(|e| panic!("{e}"));
+    let errors: Vec<String> = validator
+        .iter_errors(&doc)
+        .map(|e| format!("{} at {}", e, e.instance_path()))
+        .collect();
+    assert!(
+        errors.is_empty(),
+        "summary.json breaks its schema:\n{}\n{text}",
+        errors.join("\n")
+    );
+    // And the schema does reject what breaks it.
+    let mut broken = doc.clone();
+    if let Some(o) = broken.as_object_mut() {
+        o.remove("verdict");
+        o.insert("surprise".into(), serde_json::json!(1));
+    }
+    assert!(!validator.is_valid(&broken));
+}
