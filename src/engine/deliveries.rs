@@ -63,7 +63,7 @@ impl Deliveries {
 
     /// Expect `event` at `consoles`, sent by an action intended at `intended_us`. A previous
     /// expectation under the same key is resolved as missed where it is still open.
-    pub fn expect(
+    pub fn add(
         &mut self,
         key: Key,
         event: Delivery,
@@ -167,7 +167,7 @@ mod tests {
     fn delivered_then_missed_after_timeout() {
         let mut d = Deliveries::new(1_000);
         assert!(
-            d.expect(Key::Ref(1), Delivery::Status, 1, 100, vec![3, 4])
+            d.add(Key::Ref(1), Delivery::Status, 1, 100, vec![3, 4])
                 .is_empty()
         );
         assert_eq!(
@@ -196,7 +196,7 @@ mod tests {
     #[test]
     fn fully_delivered_expectations_leave_the_table() {
         let mut d = Deliveries::new(1_000);
-        d.expect(
+        d.add(
             Key::Registered(7),
             Delivery::TerminalRegistered,
             0,
@@ -211,7 +211,7 @@ mod tests {
     #[test]
     fn forgetting_a_console_is_not_a_miss() {
         let mut d = Deliveries::new(1_000);
-        d.expect(Key::Ref(1), Delivery::EmergencyAlert, 0, 0, vec![1, 2]);
+        d.add(Key::Ref(1), Delivery::EmergencyAlert, 0, 0, vec![1, 2]);
         d.forget_console(2);
         d.forget_console(1);
         assert_eq!(d.pending(), 0);
@@ -221,14 +221,14 @@ mod tests {
     #[test]
     fn a_replaced_expectation_resolves_the_old_one() {
         let mut d = Deliveries::new(1_000);
-        d.expect(
+        d.add(
             Key::Registered(7),
             Delivery::TerminalRegistered,
             0,
             0,
             vec![1],
         );
-        let old = d.expect(
+        let old = d.add(
             Key::Registered(7),
             Delivery::TerminalRegistered,
             0,

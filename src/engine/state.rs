@@ -131,7 +131,7 @@ impl World {
             .collect()
     }
 
-    fn expect(
+    fn expect_delivery(
         &mut self,
         key: Key,
         event: Delivery,
@@ -140,7 +140,7 @@ impl World {
     ) -> Vec<Resolved> {
         let to = self.receivers(talkgroup);
         self.deliveries
-            .expect(key, event, action.phase, action.at_us, to)
+            .add(key, event, action.phase, action.at_us, to)
     }
 
     fn term(&self, t: u32) -> Term {
@@ -198,7 +198,7 @@ impl World {
                 }
                 self.terminals[*terminal as usize] = Term::Busy;
                 let issi = self.pop.issi(*terminal);
-                resolved.extend(self.expect(
+                resolved.extend(self.expect_delivery(
                     Key::Registered(issi),
                     Delivery::TerminalRegistered,
                     action,
@@ -219,7 +219,7 @@ impl World {
                 let talkgroup = self.registered(*terminal)?;
                 self.terminals[*terminal as usize] = Term::Busy;
                 let issi = self.pop.issi(*terminal);
-                resolved.extend(self.expect(
+                resolved.extend(self.expect_delivery(
                     Key::Deregistered(issi),
                     Delivery::TerminalDeregistered,
                     action,
@@ -253,7 +253,7 @@ impl World {
             }
             ActionKind::Status { terminal, code } => {
                 let talkgroup = self.registered(*terminal)?;
-                resolved.extend(self.expect(
+                resolved.extend(self.expect_delivery(
                     Key::Ref(action.seq),
                     Delivery::Status,
                     action,
@@ -279,7 +279,12 @@ impl World {
                     CallKind::Group => Delivery::CallStarted,
                     CallKind::Emergency => Delivery::EmergencyAlert,
                 };
-                resolved.extend(self.expect(Key::Ref(action.seq), event, action, *talkgroup));
+                resolved.extend(self.expect_delivery(
+                    Key::Ref(action.seq),
+                    event,
+                    action,
+                    *talkgroup,
+                ));
                 Ok((
                     Request::CallStart {
                         kind: *kind,
@@ -298,7 +303,7 @@ impl World {
                     self.calls.remove(call);
                     return Err(SkipReason::CallNotStarted);
                 };
-                resolved.extend(self.expect(
+                resolved.extend(self.expect_delivery(
                     Key::Ended(id.clone()),
                     Delivery::CallEnded,
                     action,

@@ -9,8 +9,7 @@ use hdrhistogram::Histogram;
 
 /// A new histogram for microsecond values (3 significant digits, grows as needed).
 pub fn histogram() -> Histogram<u64> {
-    // ok: 3 significant figures is within the allowed 0..=5.
-    Histogram::new(3).expect("3 significant figures is valid")
+    Histogram::new(3).expect("3 significant figures is valid") // ok: 3 is within 0..=5
 }
 
 /// Record a value, growing the histogram as needed; a value it cannot hold is clamped.
