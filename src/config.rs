@@ -3,7 +3,7 @@
 //! any request is sent.
 
 use crate::cli::{ProfileArgs, RunArgs};
-use crate::engine::EngineConfig;
+use crate::engine::{ConsoleChecks, EngineConfig};
 use crate::profile::{self, Override, Profile, ProfileError, parse_duration, parse_override};
 use std::path::PathBuf;
 use std::time::Duration;
@@ -138,11 +138,21 @@ impl RunConfig {
             .out
             .clone()
             .unwrap_or_else(|| default_run_dir(&profile.name));
+        let c = &profile.checks;
         let engine = EngineConfig {
             max_in_flight: args.max_in_flight,
-            delivery_timeout: profile.checks.delivery_timeout.0,
+            delivery_timeout: c.delivery_timeout.0,
             grace,
             drain_timeout: request_timeout + Duration::from_secs(1),
+            checks: ConsoleChecks {
+                missed_for_drop: c.missed_for_drop,
+                reattach: c.reattach,
+                stream_idle_timeout: c.stream_idle_timeout.0,
+                reconnect_initial: c.reconnect.initial.0,
+                reconnect_max: c.reconnect.max.0,
+                reconnect_jitter: c.reconnect.jitter.fraction,
+            },
+            seed: profile.seed,
             ..EngineConfig::default()
         };
         Ok(RunConfig {

@@ -14,7 +14,7 @@ pub struct SloResult {
     /// What was observed, in `unit`; null when there was nothing to observe or the statistic
     /// is beyond every sample (deliveries missed).
     pub observed: Option<f64>,
-    /// `ms` for latencies, `ratio` for rates.
+    /// `ms` for latencies, `ratio` for rates, `count` for findings.
     pub unit: String,
     pub passed: bool,
     /// Why it failed when `observed` alone does not say.
@@ -80,6 +80,25 @@ pub fn judge(
         });
     }
     out
+}
+
+/// Judge the maximum-count objectives (`talkgroup_drops: 0`); `count(key)` gives what was
+/// found.
+pub fn judge_counts(slo: &Slo, count: impl Fn(&str) -> u64) -> Vec<SloResult> {
+    slo.max_counts
+        .iter()
+        .map(|(key, limit)| {
+            let n = count(key);
+            SloResult {
+                name: key.clone(),
+                limit: *limit as f64,
+                observed: Some(n as f64),
+                unit: "count".into(),
+                passed: n <= *limit,
+                note: None,
+            }
+        })
+        .collect()
 }
 
 /// A statistic over delivered and missed events, a missed one counting as later than any.
@@ -161,6 +180,24 @@ mod tests {
         assert_eq!(r[1].observed, Some(301.0));
         assert!(r[2].passed, "1/1000 = 0.1 % is at the limit");
         assert_eq!(verdict(&r), "fail");
+    }
+
+    #[test]
+    fn counts_are_judged_against_their_maximum() {
+        let mut s = Slo::default();
+        s.max_counts.insert("talkgroup_drops".into(), 0);
+        s.max_counts.insert("missed_deliveries".into(), 5);
+        let r = judge_counts(&s, |k| if k == "talkgroup_drops" { 1 } else { 5 });
+        assert_eq!(r.len(), 2);
+        assert!(
+            r.iter()
+                .find(|x| x.name == "missed_deliveries")
+                .unwrap()
+                .passed
+        );
+        let drops = r.iter().find(|x| x.name == "talkgroup_drops").unwrap();
+        assert!(!drops.passed);
+        assert_eq!((drops.limit, drops.observed), (0.0, Some(1.0)));
     }
 
     #[test]

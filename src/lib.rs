@@ -6,6 +6,7 @@
 pub mod api;
 pub mod cli;
 pub mod config;
+pub mod detect;
 pub mod engine;
 pub mod judge;
 pub mod metrics;

@@ -6,12 +6,17 @@ use crate::engine::{self, Outcome};
 use crate::metrics::Recorder;
 use crate::mock;
 use crate::profile;
+use crate::report::events::EventsWriter;
 use crate::report::{Summary, summary};
 use crate::schedule::Schedule;
 use crate::target::http::{HttpConfig, HttpTarget};
 use crate::target::{Target, TargetError};
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
+use std::time::{Duration, Instant, SystemTime};
+
+/// Time from the end of set-up to the run's t=0, so that the first actions are not late.
+const START_DELAY: Duration = Duration::from_millis(500);
 use tokio::sync::{mpsc, oneshot, watch};
 
 /// Why a run could not be carried out.
@@ -76,11 +81,16 @@ fn prepare_run_dir(dir: &Path) -> Result<(), RunError> {
 
 /// Carry out a run. `stop` turning true interrupts it (results are still written).
 pub async fn run(cfg: RunConfig, stop: watch::Receiver<bool>) -> Result<RunResult, RunError> {
+    // The run's t=0, shared by the engine and the embedded mock's fault clock. Set-up below
+    // (mock, health check, run directory, schedule) takes far less than START_DELAY.
+    let t0 = Instant::now() + START_DELAY;
+    let started_at = SystemTime::now() + START_DELAY;
     let mut mock_handle = None;
     let base_url = match &cfg.target {
         TargetSpec::EmbeddedMock => {
             let addr = std::net::SocketAddr::from(([127, 0, 0, 1], 0));
-            let h = mock::spawn(addr, mock::MockConfig::default())
+            let mock_config = mock::MockConfig::default(); // FAULTS-PENDING
+            let h = mock::spawn(addr, mock_config)
                 .await
                 .map_err(RunError::Mock)?;
             let url = format!("http://{}", h.addr);
@@ -126,32 +136,60 @@ pub async fn run(cfg: RunConfig, stop: watch::Receiver<bool>) -> Result<RunResul
     let phases = schedule.phases().to_vec();
     let population = schedule.population().clone();
 
+    let events_path = cfg.out_dir.join("events.jsonl");
+    let mut events =
+        EventsWriter::create(&events_path, phases.clone(), population.clone(), started_at)
+            .map_err(io_err(&events_path))?;
     let (tx, mut rx) = mpsc::unbounded_channel::<Outcome>();
     let (finish_tx, mut finish_rx) = oneshot::channel::<()>();
     let n_phases = phases.len();
-    let recorder = tokio::spawn(async move {
+    // The one consumer of the engine's outcomes: recorder and events.jsonl.
+    let consumer = tokio::spawn(async move {
         let mut rec = Recorder::new(n_phases);
+        let take = |o: Outcome, rec: &mut Recorder, events: &mut EventsWriter| {
+            rec.record(&o);
+            events.consume(&o);
+        };
         loop {
             tokio::select! {
                 biased;
                 o = rx.recv() => match o {
-                    Some(o) => rec.record(&o),
+                    Some(o) => {
+                        take(o, &mut rec, &mut events);
+                        // Take what else is waiting, then write it in one go.
+                        for _ in 0..10_000 {
+                            match rx.try_recv() {
+                                Ok(o) => take(o, &mut rec, &mut events),
+                                Err(_) => break,
+                            }
+                        }
+                        if let Err(e) = events.flush() {
+                            tracing::warn!("cannot write events.jsonl: {e}");
+                        }
+                    }
                     None => break,
                 },
                 _ = &mut finish_rx => {
                     while let Ok(o) = rx.try_recv() {
-                        rec.record(&o);
+                        take(o, &mut rec, &mut events);
                     }
                     break;
                 }
             }
         }
+        if let Err(e) = events.flush() {
+            tracing::warn!("cannot write events.jsonl: {e}");
+        }
         rec
     });
 
-    let report = engine::run(schedule, target, cfg.engine.clone(), tx, stop).await;
+    let engine_cfg = engine::EngineConfig {
+        start_at: Some(t0),
+        ..cfg.engine.clone()
+    };
+    let report = engine::run(schedule, target, engine_cfg, tx, stop).await;
     let _ = finish_tx.send(());
-    let rec = recorder
+    let rec = consumer
         .await
         .map_err(|e| RunError::Setup(format!("the recorder failed: {e}")))?;
     if let Some(h) = mock_handle {

@@ -1,91 +1,142 @@
-//! A console's session after login: open its event stream, attach its talkgroups, and read
-//! events until the stream ends, matching each against the expected deliveries.
+//! A console's session after login: open its event stream, attach its talkgroups, read events
+//! and match them against expected deliveries; when the stream is lost, reconnect with backoff
+//! (logging in again if the system says the console is not logged in). Also the re-attach of
+//! dropped talkgroups.
 
 use super::deliveries::Key;
-use super::state::{ConsolePhase, parse_reference};
-use super::{Outcome, Shared, micros};
-use crate::api::Event;
-use crate::schedule::Op;
-use crate::target::{EventStream, Received, Request};
+use super::state::{Effects, parse_reference};
+use super::{ConsoleChecks, Outcome, Shared, micros};
+use crate::api::{Event, codes};
+use crate::schedule::{Op, splitmix64};
+use crate::target::{EventStream, Received, Request, TargetError};
 use futures::StreamExt;
 use std::sync::Arc;
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
-/// Open the stream, then attach the console's talkgroups (measured as `console.attach`).
-pub(super) async fn start_session(shared: Arc<Shared>, console: u32, epoch: u64, phase: usize) {
+/// Wait before reconnect attempt `attempt` (0-based): exponential, bounded, with jitter.
+pub fn backoff(c: &ConsoleChecks, console: u32, attempt: u32, seed: u64) -> Duration {
+    let base = c
+        .reconnect_initial
+        .saturating_mul(1u32 << attempt.min(20))
+        .min(c.reconnect_max);
+    let r =
+        splitmix64(seed ^ (u64::from(console) << 32) ^ u64::from(attempt)) as f64 / u64::MAX as f64;
+    base.mul_f64(1.0 - c.reconnect_jitter * r)
+}
+
+/// Record a request the engine made on its own (not scheduled): no lateness.
+fn record(shared: &Shared, op: Op, phase: usize, sent: Instant, error: Option<&TargetError>) {
+    let done = Instant::now();
+    let took = micros(done.saturating_duration_since(sent));
+    shared.emit(Outcome::Op {
+        op,
+        phase,
+        intended_us: shared.us_at(sent),
+        lateness_us: None,
+        latency_us: took,
+        service_us: took,
+        error: error.map(|e| e.class()),
+        probe: false,
+    });
+}
+
+/// The phase the run is in now.
+fn phase_now(shared: &Shared) -> usize {
+    crate::schedule::Schedule::phase_at(&shared.phases, shared.now_us())
+}
+
+/// The session of console `console` from its login (session `epoch`) until it is logged out
+/// or the run ends (then the task is aborted).
+pub(super) async fn session(shared: Arc<Shared>, console: u32, epoch: u64, login_phase: usize) {
     let (id, talkgroups) = {
         let w = shared.world();
         (w.pop.console_id(console), w.pop.monitored(console))
     };
-    let issued = Instant::now();
-    let opened = shared.target.open_stream(&id).await;
-    let stream = match opened {
-        Ok(s) => s,
-        Err(e) => {
-            // Without a stream the console cannot attach: count it against the attach.
-            record_attach(&shared, phase, issued, issued, Some(e.class()));
-            shared.world().stream_lost(console, epoch);
-            shared.emit(Outcome::StreamLost {
-                console,
-                at_us: shared.now_us(),
-                reason: format!("stream_open: {}", e.class().name()),
-            });
+    let checks = shared.config.checks.clone();
+    let mut attempt: u32 = 0;
+    let mut first = true;
+    loop {
+        if !shared.world().in_session(console, epoch) {
             return;
         }
-    };
-    {
-        let mut w = shared.world();
-        if !w.in_session(console, epoch) {
-            return; // logged out meanwhile; dropping the stream closes it
+        let phase = if first {
+            login_phase
+        } else {
+            phase_now(&shared)
+        };
+        let opened = shared.target.open_stream(&id).await;
+        let reason = match opened {
+            Ok(stream) => {
+                let sent = Instant::now();
+                let result = shared
+                    .target
+                    .perform(Request::Attach {
+                        console: id.clone(),
+                        talkgroups: talkgroups.clone(),
+                    })
+                    .await;
+                record(
+                    &shared,
+                    Op::ConsoleAttach,
+                    phase,
+                    sent,
+                    result.as_ref().err(),
+                );
+                match result {
+                    Ok(_) => {
+                        let mut fx = Effects::default();
+                        shared
+                            .world()
+                            .session_ready(console, epoch, shared.now_us(), &mut fx);
+                        shared.apply(fx);
+                        attempt = 0;
+                        read(&shared, console, epoch, stream, &checks).await
+                    }
+                    Err(e) => format!("attach: {}", e.class().name()),
+                }
+            }
+            Err(e) => {
+                if first {
+                    // Without a stream the console cannot attach: count it against the attach.
+                    record(&shared, Op::ConsoleAttach, phase, Instant::now(), Some(&e));
+                }
+                if e.code() == Some(codes::NOT_LOGGED_IN) {
+                    relogin(&shared, console, &id, phase).await;
+                }
+                format!("stream_open: {}", e.class().name())
+            }
+        };
+        first = false;
+        let mut fx = Effects::default();
+        shared
+            .world()
+            .stream_lost(console, epoch, &reason, shared.now_us(), &mut fx);
+        if !fx.outcomes.is_empty() {
+            tracing::warn!(console = %id, %reason, "console event stream lost");
         }
-        let reader = tokio::spawn(read(shared.clone(), console, epoch, stream));
-        if let Some(old) = w.consoles[console as usize]
-            .stream
-            .replace(reader.abort_handle())
-        {
-            old.abort();
-        }
-    }
-    let sent = Instant::now();
-    let result = shared
-        .target
-        .perform(Request::Attach {
-            console: id,
-            talkgroups,
-        })
-        .await;
-    record_attach(
-        &shared,
-        phase,
-        issued,
-        sent,
-        result.as_ref().err().map(|e| e.class()),
-    );
-    if result.is_ok() {
-        let mut w = shared.world();
-        if w.in_session(console, epoch) {
-            w.consoles[console as usize].phase = ConsolePhase::On { ready: true };
-        }
+        shared.apply(fx);
+        tokio::time::sleep(backoff(&checks, console, attempt, shared.config.seed)).await;
+        attempt = attempt.saturating_add(1);
     }
 }
 
-fn record_attach(
-    shared: &Shared,
-    phase: usize,
-    issued: Instant,
-    sent: Instant,
-    error: Option<crate::target::ErrorClass>,
-) {
-    let done = Instant::now();
-    shared.emit(Outcome::Op {
-        op: Op::ConsoleAttach,
-        phase,
-        intended_us: shared.us_at(issued),
-        lateness_us: 0,
-        latency_us: micros(done.saturating_duration_since(issued)),
-        service_us: micros(done.saturating_duration_since(sent)),
-        error,
-    });
+/// The system says the console is not logged in (it lost the session): log in again.
+async fn relogin(shared: &Arc<Shared>, console: u32, id: &str, phase: usize) {
+    let operator = shared.world().pop.operator_name(console, 0);
+    let sent = Instant::now();
+    let result = shared
+        .target
+        .perform(Request::Login {
+            console: id.to_string(),
+            operator,
+        })
+        .await;
+    // "Already logged in" means the session is there after all: fine for reconnecting.
+    let err = result
+        .as_ref()
+        .err()
+        .filter(|e| e.code() != Some(codes::ALREADY_LOGGED_IN));
+    record(shared, Op::ConsoleLogin, phase, sent, err);
 }
 
 fn key_of(event: &Event) -> Option<Key> {
@@ -100,37 +151,103 @@ fn key_of(event: &Event) -> Option<Key> {
     }
 }
 
-async fn read(shared: Arc<Shared>, console: u32, epoch: u64, mut stream: EventStream) {
-    let reason = loop {
-        match stream.next().await {
-            Some(Ok(Received { event, at, .. })) => {
-                if let Event::ConsoleKicked { reason } = &event {
-                    break format!("kicked: {reason}");
+/// Read events until the stream is lost; returns why.
+async fn read(
+    shared: &Arc<Shared>,
+    console: u32,
+    epoch: u64,
+    mut stream: EventStream,
+    checks: &ConsoleChecks,
+) -> String {
+    let idle = checks.stream_idle_timeout;
+    let tick = (idle / 4).clamp(Duration::from_millis(50), Duration::from_secs(1));
+    loop {
+        let item = tokio::select! {
+            item = stream.events.next() => item,
+            _ = tokio::time::sleep(tick) => {
+                if !idle.is_zero() && stream.idle() > idle {
+                    return "heartbeat_timeout".to_string();
                 }
-                if let Some(key) = key_of(&event) {
-                    let at_us = shared.us_at(at);
-                    let got = shared.world().deliveries.receive(&key, console, at_us);
-                    if let Some(r) = got {
-                        shared.emit_resolved(vec![r]);
+                continue;
+            }
+        };
+        match item {
+            Some(Ok(Received { event, at, .. })) => match &event {
+                Event::ConsoleKicked { reason } => return format!("kicked: {reason}"),
+                Event::TalkgroupDropped { talkgroup, .. } => {
+                    let mut fx = Effects::default();
+                    shared.world().announced_drop(
+                        console,
+                        epoch,
+                        *talkgroup,
+                        shared.us_at(at),
+                        &mut fx,
+                    );
+                    shared.apply(fx);
+                }
+                _ => {
+                    if let Some(key) = key_of(&event) {
+                        let at_us = shared.us_at(at);
+                        let mut w = shared.world();
+                        if let Some(r) = w.deliveries.receive(&key, console, at_us) {
+                            let mut fx = Effects::default();
+                            w.resolve(vec![r], &mut fx);
+                            drop(w);
+                            shared.apply(fx);
+                        }
                     }
                 }
-            }
-            Some(Err(e)) => break format!("stream_error: {}", e.class().name()),
-            None => break "stream_end".to_string(),
+            },
+            Some(Err(e)) => return format!("stream_error: {}", e.class().name()),
+            None => return "stream_end".to_string(),
         }
+    }
+}
+
+/// Attach console `console`'s talkgroups again after a drop (measured as `console.attach`).
+pub(super) async fn reattach(shared: Arc<Shared>, console: u32, epoch: u64) {
+    let Some((id, talkgroups)) = shared.world().reattach_begin(console, epoch) else {
+        return;
     };
-    let lost = {
-        let mut w = shared.world();
-        let lost = w.in_session(console, epoch);
-        w.stream_lost(console, epoch);
-        lost
-    };
-    if lost {
-        tracing::warn!(console, %reason, "console event stream lost");
-        shared.emit(Outcome::StreamLost {
-            console,
-            at_us: shared.now_us(),
-            reason,
-        });
+    let phase = phase_now(&shared);
+    let sent = Instant::now();
+    let result = shared
+        .target
+        .perform(Request::Attach {
+            console: id,
+            talkgroups,
+        })
+        .await;
+    record(
+        &shared,
+        Op::ConsoleAttach,
+        phase,
+        sent,
+        result.as_ref().err(),
+    );
+    let mut fx = Effects::default();
+    shared
+        .world()
+        .reattach_end(console, epoch, result.is_ok(), shared.now_us(), &mut fx);
+    shared.apply(fx);
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn backoff_grows_to_its_bound_with_jitter() {
+        let c = ConsoleChecks {
+            reconnect_initial: Duration::from_millis(100),
+            reconnect_max: Duration::from_secs(2),
+            reconnect_jitter: 0.2,
+            ..ConsoleChecks::default()
+        };
+        let waits: Vec<Duration> = (0..8).map(|a| backoff(&c, 3, a, 1)).collect();
+        assert!(waits[0] <= Duration::from_millis(100) && waits[0] >= Duration::from_millis(80));
+        assert!(waits[3] <= Duration::from_millis(800) && waits[3] >= Duration::from_millis(640));
+        assert!(waits[7] <= Duration::from_secs(2) && waits[7] >= Duration::from_millis(1600));
+        assert_eq!(backoff(&c, 3, 2, 1), backoff(&c, 3, 2, 1));
     }
 }

@@ -23,22 +23,35 @@ struct Expect {
     event: Delivery,
     phase: usize,
     intended_us: u64,
+    talkgroup: u32,
+    probe: bool,
     consoles: Vec<u32>,
     generation: u64,
+}
+
+/// What is expected: an event on a talkgroup, caused by an action.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Expected {
+    pub event: Delivery,
+    pub phase: usize,
+    pub intended_us: u64,
+    pub talkgroup: u32,
+    pub probe: bool,
 }
 
 /// A delivery that was resolved: arrived, or did not arrive in time.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Resolved {
     Delivered {
-        event: Delivery,
-        phase: usize,
+        what: Expected,
+        console: u32,
         latency_us: u64,
     },
     Missed {
-        event: Delivery,
-        phase: usize,
+        what: Expected,
         console: u32,
+        /// When the miss was established.
+        at_us: u64,
     },
 }
 
@@ -63,31 +76,27 @@ impl Deliveries {
 
     /// Expect `event` at `consoles`, sent by an action intended at `intended_us`. A previous
     /// expectation under the same key is resolved as missed where it is still open.
-    pub fn add(
-        &mut self,
-        key: Key,
-        event: Delivery,
-        phase: usize,
-        intended_us: u64,
-        consoles: Vec<u32>,
-    ) -> Vec<Resolved> {
+    pub fn add(&mut self, key: Key, what: Expected, consoles: Vec<u32>) -> Vec<Resolved> {
         if consoles.is_empty() {
             return Vec::new();
         }
         self.generation += 1;
+        let deadline = what.intended_us + self.timeout_us;
         self.deadlines
-            .push_back((intended_us + self.timeout_us, key.clone(), self.generation));
+            .push_back((deadline, key.clone(), self.generation));
         let old = self.map.insert(
             key,
             Expect {
-                event,
-                phase,
-                intended_us,
+                event: what.event,
+                phase: what.phase,
+                intended_us: what.intended_us,
+                talkgroup: what.talkgroup,
+                probe: what.probe,
                 consoles,
                 generation: self.generation,
             },
         );
-        old.map(misses).unwrap_or_default()
+        old.map(|e| misses(e, deadline)).unwrap_or_default()
     }
 
     /// `console` received the event under `key` at `at_us`.
@@ -96,8 +105,8 @@ impl Deliveries {
         let pos = e.consoles.iter().position(|c| *c == console)?;
         e.consoles.swap_remove(pos);
         let r = Resolved::Delivered {
-            event: e.event,
-            phase: e.phase,
+            what: e.what(),
+            console,
             latency_us: at_us.saturating_sub(e.intended_us),
         };
         if e.consoles.is_empty() {
@@ -122,7 +131,7 @@ impl Deliveries {
                 .is_some_and(|e| e.generation == generation)
                 && let Some(e) = self.map.remove(&key)
             {
-                out.extend(misses(e));
+                out.extend(misses(e, now_us));
             }
         }
         out
@@ -132,6 +141,16 @@ impl Deliveries {
     pub fn forget_console(&mut self, console: u32) {
         self.map.retain(|_, e| {
             e.consoles.retain(|c| *c != console);
+            !e.consoles.is_empty()
+        });
+    }
+
+    /// Stop expecting events of `talkgroup` at `console` (a known drop).
+    pub fn forget_talkgroup(&mut self, console: u32, talkgroup: u32) {
+        self.map.retain(|_, e| {
+            if e.talkgroup == talkgroup {
+                e.consoles.retain(|c| *c != console);
+            }
             !e.consoles.is_empty()
         });
     }
@@ -148,13 +167,26 @@ impl Deliveries {
     }
 }
 
-fn misses(e: Expect) -> Vec<Resolved> {
+impl Expect {
+    fn what(&self) -> Expected {
+        Expected {
+            event: self.event,
+            phase: self.phase,
+            intended_us: self.intended_us,
+            talkgroup: self.talkgroup,
+            probe: self.probe,
+        }
+    }
+}
+
+fn misses(e: Expect, at_us: u64) -> Vec<Resolved> {
+    let what = e.what();
     e.consoles
         .into_iter()
         .map(|console| Resolved::Missed {
-            event: e.event,
-            phase: e.phase,
+            what,
             console,
+            at_us,
         })
         .collect()
 }
@@ -163,18 +195,26 @@ fn misses(e: Expect) -> Vec<Resolved> {
 mod tests {
     use super::*;
 
+    fn what(event: Delivery, intended_us: u64) -> Expected {
+        Expected {
+            event,
+            phase: 1,
+            intended_us,
+            talkgroup: 100_001,
+            probe: false,
+        }
+    }
+
     #[test]
     fn delivered_then_missed_after_timeout() {
         let mut d = Deliveries::new(1_000);
-        assert!(
-            d.add(Key::Ref(1), Delivery::Status, 1, 100, vec![3, 4])
-                .is_empty()
-        );
+        let w = what(Delivery::Status, 100);
+        assert!(d.add(Key::Ref(1), w, vec![3, 4]).is_empty());
         assert_eq!(
             d.receive(&Key::Ref(1), 3, 150),
             Some(Resolved::Delivered {
-                event: Delivery::Status,
-                phase: 1,
+                what: w,
+                console: 3,
                 latency_us: 50
             })
         );
@@ -185,9 +225,9 @@ mod tests {
         assert_eq!(
             d.expire(1_100),
             vec![Resolved::Missed {
-                event: Delivery::Status,
-                phase: 1,
-                console: 4
+                what: w,
+                console: 4,
+                at_us: 1_100
             }]
         );
         assert_eq!(d.pending(), 0);
@@ -198,9 +238,7 @@ mod tests {
         let mut d = Deliveries::new(1_000);
         d.add(
             Key::Registered(7),
-            Delivery::TerminalRegistered,
-            0,
-            0,
+            what(Delivery::TerminalRegistered, 0),
             vec![1],
         );
         assert!(d.receive(&Key::Registered(7), 1, 10).is_some());
@@ -211,7 +249,7 @@ mod tests {
     #[test]
     fn forgetting_a_console_is_not_a_miss() {
         let mut d = Deliveries::new(1_000);
-        d.add(Key::Ref(1), Delivery::EmergencyAlert, 0, 0, vec![1, 2]);
+        d.add(Key::Ref(1), what(Delivery::EmergencyAlert, 0), vec![1, 2]);
         d.forget_console(2);
         d.forget_console(1);
         assert_eq!(d.pending(), 0);
@@ -223,16 +261,12 @@ mod tests {
         let mut d = Deliveries::new(1_000);
         d.add(
             Key::Registered(7),
-            Delivery::TerminalRegistered,
-            0,
-            0,
+            what(Delivery::TerminalRegistered, 0),
             vec![1],
         );
         let old = d.add(
             Key::Registered(7),
-            Delivery::TerminalRegistered,
-            0,
-            500,
+            what(Delivery::TerminalRegistered, 500),
             vec![1],
         );
         assert_eq!(old.len(), 1);

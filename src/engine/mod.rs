@@ -1,6 +1,6 @@
 //! The engine: issues every scheduled action at its intended time through a [`Target`],
-//! whatever the target does (open model), holds console event streams and matches what
-//! arrives against what was sent.
+//! whatever the target does (open model), holds console event streams, matches what arrives
+//! against what was sent, and finds drops and disconnects (through `crate::detect`).
 //!
 //! It emits [`Outcome`]s on a channel and keeps no statistics itself. It knows nothing of the
 //! CLI, of files or of how results are shown.
@@ -12,13 +12,40 @@ pub mod state;
 
 pub use outcome::{Delivery, Outcome, SkipReason};
 
-use crate::schedule::{Action, ActionKind, Schedule};
+use crate::schedule::{Action, ActionKind, Phase, Schedule};
 use crate::target::{Reply, Target};
-use deliveries::Resolved;
-use state::{Completion, World};
+use state::{Completion, Effects, World};
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::{Duration, Instant, SystemTime};
 use tokio::sync::{Semaphore, mpsc, watch};
+
+/// How consoles watch their streams and recover (from the profile's `checks`).
+#[derive(Debug, Clone)]
+pub struct ConsoleChecks {
+    /// Consecutive misses on one console and talkgroup that make a drop (0: never).
+    pub missed_for_drop: u32,
+    /// Re-attach dropped talkgroups.
+    pub reattach: bool,
+    /// A stream with no bytes for this long is lost (zero: never).
+    pub stream_idle_timeout: Duration,
+    pub reconnect_initial: Duration,
+    pub reconnect_max: Duration,
+    /// Share (0..1) by which a reconnect wait may be shortened at random.
+    pub reconnect_jitter: f64,
+}
+
+impl Default for ConsoleChecks {
+    fn default() -> Self {
+        ConsoleChecks {
+            missed_for_drop: 2,
+            reattach: true,
+            stream_idle_timeout: Duration::from_secs(45),
+            reconnect_initial: Duration::from_millis(200),
+            reconnect_max: Duration::from_secs(10),
+            reconnect_jitter: 0.2,
+        }
+    }
+}
 
 /// Settings of the engine (from the run config; no CLI types here).
 #[derive(Debug, Clone)]
@@ -32,8 +59,13 @@ pub struct EngineConfig {
     pub grace: Duration,
     /// After the last action, how long to wait for requests in flight.
     pub drain_timeout: Duration,
+    /// The run's t=0; `None`: `start_delay` from now.
+    pub start_at: Option<Instant>,
     /// Delay between start-up and the run's t=0, so the first actions are not late.
     pub start_delay: Duration,
+    pub checks: ConsoleChecks,
+    /// Seed for the engine's own random choices (reconnect jitter).
+    pub seed: u64,
 }
 
 impl Default for EngineConfig {
@@ -43,7 +75,10 @@ impl Default for EngineConfig {
             delivery_timeout: Duration::from_secs(5),
             grace: Duration::from_secs(10),
             drain_timeout: Duration::from_secs(31),
+            start_at: None,
             start_delay: Duration::from_millis(100),
+            checks: ConsoleChecks::default(),
+            seed: 0,
         }
     }
 }
@@ -65,6 +100,8 @@ pub(crate) struct Shared {
     target: Arc<dyn Target>,
     tx: mpsc::UnboundedSender<Outcome>,
     start: Instant,
+    phases: Vec<Phase>,
+    config: EngineConfig,
 }
 
 impl Shared {
@@ -87,28 +124,13 @@ impl Shared {
         let _ = self.tx.send(o);
     }
 
-    fn emit_resolved(&self, resolved: Vec<Resolved>) {
-        for r in resolved {
-            self.emit(match r {
-                Resolved::Delivered {
-                    event,
-                    phase,
-                    latency_us,
-                } => Outcome::Delivered {
-                    event,
-                    phase,
-                    latency_us,
-                },
-                Resolved::Missed {
-                    event,
-                    phase,
-                    console,
-                } => Outcome::Missed {
-                    event,
-                    phase,
-                    console,
-                },
-            });
+    /// Carry out what a state change asks for: emit its outcomes, start its re-attaches.
+    fn apply(self: &Arc<Self>, fx: Effects) {
+        for o in fx.outcomes {
+            self.emit(o);
+        }
+        for (console, epoch) in fx.reattach {
+            tokio::spawn(console::reattach(self.clone(), console, epoch));
         }
     }
 }
@@ -135,17 +157,27 @@ pub async fn run(
 ) -> EngineReport {
     let delivery_timeout_us =
         u64::try_from(config.delivery_timeout.as_micros()).unwrap_or(u64::MAX);
-    let world = World::new(schedule.population().clone(), delivery_timeout_us);
-    let started_at = SystemTime::now() + config.start_delay;
+    let world = World::new(
+        schedule.population().clone(),
+        delivery_timeout_us,
+        config.checks.missed_for_drop,
+        config.checks.reattach,
+    );
+    let start = config
+        .start_at
+        .unwrap_or_else(|| Instant::now() + config.start_delay);
+    let started_at = SystemTime::now() + start.saturating_duration_since(Instant::now());
+    let cap = config
+        .max_in_flight
+        .clamp(1, Semaphore::MAX_PERMITS.min(u32::MAX as usize));
     let shared = Arc::new(Shared {
         world: Mutex::new(world),
         target,
         tx,
-        start: Instant::now() + config.start_delay,
+        start,
+        phases: schedule.phases().to_vec(),
+        config: config.clone(),
     });
-    let cap = config
-        .max_in_flight
-        .clamp(1, Semaphore::MAX_PERMITS.min(u32::MAX as usize));
     let slots = Arc::new(Semaphore::new(cap));
 
     let sweeper = {
@@ -156,15 +188,19 @@ pub async fn run(
             loop {
                 tick.tick().await;
                 let now = shared.now_us();
-                let missed = shared.world().deliveries.expire(now);
-                shared.emit_resolved(missed);
+                let mut fx = Effects::default();
+                {
+                    let mut w = shared.world();
+                    let missed = w.deliveries.expire(now);
+                    w.resolve(missed, &mut fx);
+                }
+                shared.apply(fx);
             }
         })
     };
 
     let (mut scheduled, mut sent, mut interrupted) = (0u64, 0u64, false);
     let mut last_at_us = 0;
-    let mut resolved = Vec::new();
     for action in schedule {
         scheduled += 1;
         last_at_us = action.at_us;
@@ -191,8 +227,9 @@ pub async fn run(
                 }
             }
         };
-        let prepared = shared.world().prepare(&action, &mut resolved);
-        shared.emit_resolved(std::mem::take(&mut resolved));
+        let mut fx = Effects::default();
+        let prepared = shared.world().prepare(&action, &mut fx);
+        shared.apply(fx);
         match prepared {
             Err(reason) => shared.emit(Outcome::Skipped {
                 op: action.kind.op(),
@@ -232,21 +269,24 @@ pub async fn run(
         }
     }
     sweeper.abort();
+    let mut fx = Effects::default();
     {
         let mut w = shared.world();
         if interrupted {
             w.deliveries.clear();
         } else {
             let missed = w.deliveries.expire(u64::MAX);
-            drop(w);
-            shared.emit_resolved(missed);
-            w = shared.world();
+            w.resolve(missed, &mut fx);
         }
         for c in &mut w.consoles {
-            if let Some(h) = c.stream.take() {
+            if let Some(h) = c.task.take() {
                 h.abort();
             }
         }
+    }
+    // Only outcomes now: nothing new is started at the end.
+    for o in fx.outcomes {
+        shared.emit(o);
     }
     EngineReport {
         actions_scheduled: scheduled,
@@ -257,7 +297,8 @@ pub async fn run(
     }
 }
 
-/// Send one action's request, record it, update the state, and run what follows a login.
+/// Send one action's request, record it, update the state, and start a console's session
+/// after its login.
 async fn perform(
     shared: &Arc<Shared>,
     action: &Action,
@@ -268,20 +309,41 @@ async fn perform(
     let sent = Instant::now();
     let result = shared.target.perform(request).await;
     let done = Instant::now();
-    shared.world().complete(&completion, &result);
+    let mut fx = Effects::default();
+    shared
+        .world()
+        .complete(&completion, &result, shared.us_at(done), &mut fx);
     shared.emit(Outcome::Op {
         op: action.kind.op(),
         phase: action.phase,
         intended_us: action.at_us,
-        lateness_us: micros(sent.saturating_duration_since(intended)),
+        lateness_us: Some(micros(sent.saturating_duration_since(intended))),
         latency_us: micros(done.saturating_duration_since(intended)),
         service_us: micros(done.saturating_duration_since(sent)),
         error: result.as_ref().err().map(|e| e.class()),
+        probe: action.kind.is_probe(),
     });
+    shared.apply(fx);
     if let (ActionKind::Login { console, .. }, Ok(Reply::Done), Completion::Login { epoch, .. }) =
         (&action.kind, &result, &completion)
     {
-        console::start_session(shared.clone(), *console, *epoch, action.phase).await;
+        let task = tokio::spawn(console::session(
+            shared.clone(),
+            *console,
+            *epoch,
+            action.phase,
+        ));
+        let mut w = shared.world();
+        if w.in_session(*console, *epoch) {
+            if let Some(old) = w.consoles[*console as usize]
+                .task
+                .replace(task.abort_handle())
+            {
+                old.abort();
+            }
+        } else {
+            task.abort();
+        }
     }
 }
 

@@ -1,6 +1,7 @@
 //! What the engine emits on its channel for every action and delivery. Consumers (recorder,
 //! progress, writers) read these; the engine does not know them.
 
+use crate::detect::Finding;
 use crate::schedule::Op;
 use crate::target::ErrorClass;
 
@@ -47,6 +48,7 @@ impl Delivery {
 pub enum SkipReason {
     ConsoleBusy,
     ConsoleNotLoggedIn,
+    ConsoleNotReady,
     TerminalBusy,
     TerminalNotRegistered,
     TerminalAlreadyRegistered,
@@ -58,6 +60,7 @@ impl SkipReason {
         match self {
             SkipReason::ConsoleBusy => "console_busy",
             SkipReason::ConsoleNotLoggedIn => "console_not_logged_in",
+            SkipReason::ConsoleNotReady => "console_not_ready",
             SkipReason::TerminalBusy => "terminal_busy",
             SkipReason::TerminalNotRegistered => "terminal_not_registered",
             SkipReason::TerminalAlreadyRegistered => "terminal_already_registered",
@@ -66,22 +69,25 @@ impl SkipReason {
     }
 }
 
-/// One result from the engine. Times are microseconds.
+/// One result from the engine. Times are microseconds from the start of the run.
 #[derive(Debug, Clone, PartialEq)]
 pub enum Outcome {
     /// A request completed (or failed).
     Op {
         op: Op,
         phase: usize,
-        /// Intended time, from the start of the run.
+        /// Intended time.
         intended_us: u64,
-        /// Intended time to sent.
-        lateness_us: u64,
+        /// Intended time to sent; `None` for requests the engine makes on its own (attach,
+        /// re-attach, re-login), which have no schedule to be late for.
+        lateness_us: Option<u64>,
         /// Intended time to response: the coordinated-omission-free latency.
         latency_us: u64,
         /// Sent to response.
         service_us: u64,
         error: Option<ErrorClass>,
+        /// A probe (reported apart from the profile's own traffic).
+        probe: bool,
     },
     Skipped {
         op: Op,
@@ -94,16 +100,18 @@ pub enum Outcome {
         phase: usize,
         /// From the intended time of the sending action to receipt.
         latency_us: u64,
+        probe: bool,
     },
+    /// An expected event did not arrive at `console` within the delivery timeout.
     Missed {
         event: Delivery,
         phase: usize,
         console: u32,
-    },
-    /// A console's stream ended or failed while rcload had not logged it out.
-    StreamLost {
-        console: u32,
+        talkgroup: u32,
+        /// When the miss was established (intended time + delivery timeout, or later).
         at_us: u64,
-        reason: String,
+        probe: bool,
     },
+    /// A drop, disconnect or recovery (see `crate::detect`).
+    Finding(Finding),
 }

@@ -1,20 +1,22 @@
 //! The engine's own view of every entity, and what each action needs of it.
 //!
 //! An action whose entity is not in the state it needs (by this view) is skipped with a reason
-//! rather than sent. Pure: no I/O; the engine holds it behind one mutex.
+//! rather than sent. No I/O: the engine holds it behind one mutex and carries out the
+//! [`Effects`] its methods return (outcomes to emit, re-attaches to start).
 
-use super::deliveries::{Deliveries, Key, Resolved};
-use super::outcome::{Delivery, SkipReason};
+use super::deliveries::{Deliveries, Expected, Key, Resolved};
+use super::outcome::{Delivery, Outcome, SkipReason};
 use crate::api::CallKind;
+use crate::detect::{Detector, Finding};
 use crate::schedule::{Action, ActionKind, Population};
-use crate::target::{Reply, Request};
-use std::collections::HashMap;
+use crate::target::{Reply, Request, TargetError};
+use std::collections::{BTreeSet, HashMap};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum ConsolePhase {
     Off,
     LoggingIn,
-    /// Logged in; `ready` once its stream is open and its talkgroups attached.
+    /// Logged in; `ready` while its stream is open and its talkgroups attached.
     On {
         ready: bool,
     },
@@ -40,9 +42,14 @@ enum Call {
 #[derive(Debug)]
 pub struct ConsoleState {
     pub phase: ConsolePhase,
-    /// Bumped at every login, so a stream of an earlier session cannot change a later one.
+    /// Bumped at every login, so a task of an earlier session cannot change a later one.
     pub epoch: u64,
-    pub stream: Option<tokio::task::AbortHandle>,
+    /// The session task (stream reader and reconnects); aborted at logout and at the end.
+    pub task: Option<tokio::task::AbortHandle>,
+    /// Talkgroups known to be dropped: nothing is expected on them until re-attached.
+    pub detached: BTreeSet<u32>,
+    /// A re-attach is in flight (audits wait).
+    pub reattaching: bool,
 }
 
 /// What to do with the state when a request completes.
@@ -76,6 +83,19 @@ pub enum Completion {
     CallEnd {
         call: u64,
     },
+    Audit {
+        console: u32,
+        epoch: u64,
+        expected: Vec<u32>,
+    },
+}
+
+/// What the engine must do after a state change.
+#[derive(Debug, Default)]
+pub struct Effects {
+    pub outcomes: Vec<Outcome>,
+    /// Consoles (with their session epoch) whose talkgroups must be attached again.
+    pub reattach: Vec<(u32, u64)>,
 }
 
 /// Everything the engine knows about the run in progress.
@@ -88,6 +108,8 @@ pub struct World {
     /// For every talkgroup index, the consoles that monitor it.
     monitors: Vec<Vec<u32>>,
     pub deliveries: Deliveries,
+    pub detector: Detector,
+    reattach: bool,
 }
 
 /// The `ref` rcload sends with action `seq`.
@@ -101,25 +123,35 @@ pub fn parse_reference(r: &str) -> Option<u64> {
 }
 
 impl World {
-    pub fn new(pop: Population, delivery_timeout_us: u64) -> Self {
+    pub fn new(
+        pop: Population,
+        delivery_timeout_us: u64,
+        missed_for_drop: u32,
+        reattach: bool,
+    ) -> Self {
         let monitors = pop.monitors_by_talkgroup();
         World {
             consoles: (0..pop.console_count())
                 .map(|_| ConsoleState {
                     phase: ConsolePhase::Off,
                     epoch: 0,
-                    stream: None,
+                    task: None,
+                    detached: BTreeSet::new(),
+                    reattaching: false,
                 })
                 .collect(),
             terminals: vec![Term::Off; pop.terminals as usize],
             calls: HashMap::new(),
             monitors,
             deliveries: Deliveries::new(delivery_timeout_us),
+            detector: Detector::new(missed_for_drop),
+            reattach,
             pop,
         }
     }
 
-    /// Consoles that should get an event on `talkgroup` now: logged in, stream open, attached.
+    /// Consoles that should get an event on `talkgroup` now: logged in, stream open,
+    /// talkgroups attached, and this talkgroup not known dropped.
     fn receivers(&self, talkgroup: u32) -> Vec<u32> {
         let Some(i) = self.pop.talkgroup_index(talkgroup) else {
             return Vec::new();
@@ -127,7 +159,10 @@ impl World {
         self.monitors[i as usize]
             .iter()
             .copied()
-            .filter(|c| self.consoles[*c as usize].phase == ConsolePhase::On { ready: true })
+            .filter(|c| {
+                let s = &self.consoles[*c as usize];
+                s.phase == ConsolePhase::On { ready: true } && !s.detached.contains(&talkgroup)
+            })
             .collect()
     }
 
@@ -137,10 +172,18 @@ impl World {
         event: Delivery,
         action: &Action,
         talkgroup: u32,
-    ) -> Vec<Resolved> {
+        fx: &mut Effects,
+    ) {
         let to = self.receivers(talkgroup);
-        self.deliveries
-            .add(key, event, action.phase, action.at_us, to)
+        let what = Expected {
+            event,
+            phase: action.phase,
+            intended_us: action.at_us,
+            talkgroup,
+            probe: action.kind.is_probe(),
+        };
+        let old = self.deliveries.add(key, what, to);
+        self.resolve(old, fx);
     }
 
     fn term(&self, t: u32) -> Term {
@@ -152,9 +195,8 @@ impl World {
     pub fn prepare(
         &mut self,
         action: &Action,
-        resolved: &mut Vec<Resolved>,
+        fx: &mut Effects,
     ) -> Result<(Request, Completion), SkipReason> {
-        let pop = &self.pop;
         match &action.kind {
             ActionKind::Login { console, shift } => {
                 let c = &mut self.consoles[*console as usize];
@@ -163,10 +205,11 @@ impl World {
                 }
                 c.phase = ConsolePhase::LoggingIn;
                 c.epoch += 1;
+                c.detached.clear();
                 Ok((
                     Request::Login {
-                        console: pop.console_id(*console),
-                        operator: pop.operator_name(*console, *shift),
+                        console: self.pop.console_id(*console),
+                        operator: self.pop.operator_name(*console, *shift),
                     },
                     Completion::Login {
                         console: *console,
@@ -175,16 +218,41 @@ impl World {
                 ))
             }
             ActionKind::Logout { console } => {
-                let id = pop.console_id(*console);
+                let id = self.pop.console_id(*console);
                 let c = &mut self.consoles[*console as usize];
                 if !matches!(c.phase, ConsolePhase::On { .. }) {
                     return Err(SkipReason::ConsoleNotLoggedIn);
                 }
                 c.phase = ConsolePhase::LoggingOut;
                 self.deliveries.forget_console(*console);
+                self.detector.logged_out(*console);
                 Ok((
                     Request::Logout { console: id },
                     Completion::Logout { console: *console },
+                ))
+            }
+            ActionKind::Audit { console } => {
+                let c = &self.consoles[*console as usize];
+                match c.phase {
+                    ConsolePhase::On { ready: true } if !c.reattaching => {}
+                    ConsolePhase::On { .. } => return Err(SkipReason::ConsoleNotReady),
+                    _ => return Err(SkipReason::ConsoleNotLoggedIn),
+                }
+                let expected = self
+                    .pop
+                    .monitored(*console)
+                    .into_iter()
+                    .filter(|t| !c.detached.contains(t))
+                    .collect();
+                Ok((
+                    Request::Audit {
+                        console: self.pop.console_id(*console),
+                    },
+                    Completion::Audit {
+                        console: *console,
+                        epoch: c.epoch,
+                        expected,
+                    },
                 ))
             }
             ActionKind::Register {
@@ -198,12 +266,13 @@ impl World {
                 }
                 self.terminals[*terminal as usize] = Term::Busy;
                 let issi = self.pop.issi(*terminal);
-                resolved.extend(self.expect_delivery(
+                self.expect_delivery(
                     Key::Registered(issi),
                     Delivery::TerminalRegistered,
                     action,
                     *talkgroup,
-                ));
+                    fx,
+                );
                 Ok((
                     Request::Register {
                         issi,
@@ -219,12 +288,13 @@ impl World {
                 let talkgroup = self.registered(*terminal)?;
                 self.terminals[*terminal as usize] = Term::Busy;
                 let issi = self.pop.issi(*terminal);
-                resolved.extend(self.expect_delivery(
+                self.expect_delivery(
                     Key::Deregistered(issi),
                     Delivery::TerminalDeregistered,
                     action,
                     talkgroup,
-                ));
+                    fx,
+                );
                 Ok((
                     Request::Deregister { issi },
                     Completion::Deregister {
@@ -253,12 +323,13 @@ impl World {
             }
             ActionKind::Status { terminal, code } => {
                 let talkgroup = self.registered(*terminal)?;
-                resolved.extend(self.expect_delivery(
+                self.expect_delivery(
                     Key::Ref(action.seq),
                     Delivery::Status,
                     action,
                     talkgroup,
-                ));
+                    fx,
+                );
                 Ok((
                     Request::Status {
                         issi: self.pop.issi(*terminal),
@@ -273,18 +344,14 @@ impl World {
                 kind,
                 caller,
                 talkgroup,
+                ..
             } => {
                 self.calls.insert(*call, Call::Starting);
                 let event = match kind {
                     CallKind::Group => Delivery::CallStarted,
                     CallKind::Emergency => Delivery::EmergencyAlert,
                 };
-                resolved.extend(self.expect_delivery(
-                    Key::Ref(action.seq),
-                    event,
-                    action,
-                    *talkgroup,
-                ));
+                self.expect_delivery(Key::Ref(action.seq), event, action, *talkgroup, fx);
                 Ok((
                     Request::CallStart {
                         kind: *kind,
@@ -298,17 +365,18 @@ impl World {
                     },
                 ))
             }
-            ActionKind::CallEnd { call } => {
+            ActionKind::CallEnd { call, .. } => {
                 let Some(Call::Active { id, talkgroup }) = self.calls.get(call).cloned() else {
                     self.calls.remove(call);
                     return Err(SkipReason::CallNotStarted);
                 };
-                resolved.extend(self.expect_delivery(
+                self.expect_delivery(
                     Key::Ended(id.clone()),
                     Delivery::CallEnded,
                     action,
                     talkgroup,
-                ));
+                    fx,
+                );
                 Ok((
                     Request::CallEnd { call: id },
                     Completion::CallEnd { call: *call },
@@ -329,7 +397,9 @@ impl World {
     pub fn complete(
         &mut self,
         done: &Completion,
-        result: &Result<Reply, crate::target::TargetError>,
+        result: &Result<Reply, TargetError>,
+        now_us: u64,
+        fx: &mut Effects,
     ) {
         let ok = result.is_ok();
         match done {
@@ -346,7 +416,7 @@ impl World {
             Completion::Logout { console } => {
                 let c = &mut self.consoles[*console as usize];
                 c.phase = ConsolePhase::Off;
-                if let Some(h) = c.stream.take() {
+                if let Some(h) = c.task.take() {
                     h.abort();
                 }
             }
@@ -403,6 +473,104 @@ impl World {
             Completion::CallEnd { call } => {
                 self.calls.remove(call);
             }
+            Completion::Audit {
+                console,
+                epoch,
+                expected,
+            } => {
+                let Ok(Reply::Talkgroups(listed)) = result else {
+                    return;
+                };
+                if !self.in_session(*console, *epoch)
+                    || self.consoles[*console as usize].reattaching
+                {
+                    return;
+                }
+                for f in self.detector.audit(*console, expected, listed, now_us) {
+                    if let Finding::TalkgroupDrop { talkgroup, .. } = &f {
+                        self.mark_dropped(*console, *talkgroup);
+                    }
+                    fx.outcomes.push(Outcome::Finding(f));
+                }
+                self.want_reattach(*console, fx);
+            }
+        }
+    }
+
+    fn mark_dropped(&mut self, console: u32, talkgroup: u32) {
+        self.consoles[console as usize].detached.insert(talkgroup);
+        self.deliveries.forget_talkgroup(console, talkgroup);
+    }
+
+    /// Ask for a re-attach of `console` if it has dropped talkgroups and none is running.
+    fn want_reattach(&mut self, console: u32, fx: &mut Effects) {
+        let c = &self.consoles[console as usize];
+        if self.reattach
+            && !c.detached.is_empty()
+            && !c.reattaching
+            && c.phase == (ConsolePhase::On { ready: true })
+            && !fx.reattach.iter().any(|(x, _)| *x == console)
+        {
+            fx.reattach.push((console, c.epoch));
+        }
+    }
+
+    /// Turn resolved deliveries into outcomes, and misses into drops where they add up.
+    pub fn resolve(&mut self, resolved: Vec<Resolved>, fx: &mut Effects) {
+        for r in resolved {
+            match r {
+                Resolved::Delivered {
+                    what,
+                    console,
+                    latency_us,
+                } => {
+                    self.detector.delivered(console, what.talkgroup);
+                    fx.outcomes.push(Outcome::Delivered {
+                        event: what.event,
+                        phase: what.phase,
+                        latency_us,
+                        probe: what.probe,
+                    });
+                }
+                Resolved::Missed {
+                    what,
+                    console,
+                    at_us,
+                } => {
+                    fx.outcomes.push(Outcome::Missed {
+                        event: what.event,
+                        phase: what.phase,
+                        console,
+                        talkgroup: what.talkgroup,
+                        at_us,
+                        probe: what.probe,
+                    });
+                    if let Some(f) = self.detector.missed(console, what.talkgroup, at_us) {
+                        self.mark_dropped(console, what.talkgroup);
+                        fx.outcomes.push(Outcome::Finding(f));
+                        self.want_reattach(console, fx);
+                    }
+                }
+            }
+        }
+    }
+
+    /// A `talkgroup.dropped` arrived at `console` in session `epoch`.
+    pub fn announced_drop(
+        &mut self,
+        console: u32,
+        epoch: u64,
+        talkgroup: u32,
+        at_us: u64,
+        fx: &mut Effects,
+    ) {
+        if !self.in_session(console, epoch) {
+            return;
+        }
+        if let Some(f) = self.detector.announced_drop(console, talkgroup, at_us) {
+            self.mark_dropped(console, talkgroup);
+            fx.outcomes.push(Outcome::Finding(f));
+            self.want_reattach(console, fx);
         }
     }
 
@@ -412,11 +580,56 @@ impl World {
         s.epoch == epoch && matches!(s.phase, ConsolePhase::On { .. })
     }
 
-    /// The console's session ended under it (stream lost): not ready, nothing more expected.
-    pub fn stream_lost(&mut self, c: u32, epoch: u64) {
-        if self.in_session(c, epoch) {
-            self.consoles[c as usize].phase = ConsolePhase::On { ready: false };
+    /// The console's stream was lost (or could not be opened) while it was logged in:
+    /// not ready, nothing more expected, a disconnect found.
+    pub fn stream_lost(&mut self, c: u32, epoch: u64, reason: &str, at_us: u64, fx: &mut Effects) {
+        if !self.in_session(c, epoch) {
+            return;
         }
+        self.consoles[c as usize].phase = ConsolePhase::On { ready: false };
         self.deliveries.forget_console(c);
+        if let Some(f) = self.detector.disconnected(c, reason, at_us) {
+            fx.outcomes.push(Outcome::Finding(f));
+        }
+    }
+
+    /// The console's stream is open and its talkgroups attached: ready; what was open at it
+    /// has recovered.
+    pub fn session_ready(&mut self, c: u32, epoch: u64, at_us: u64, fx: &mut Effects) {
+        if !self.in_session(c, epoch) {
+            return;
+        }
+        let monitored = self.pop.monitored(c);
+        let s = &mut self.consoles[c as usize];
+        s.phase = ConsolePhase::On { ready: true };
+        s.detached.clear();
+        if let Some(f) = self.detector.reconnected(c, at_us) {
+            fx.outcomes.push(Outcome::Finding(f));
+        }
+        for f in self.detector.reattached(c, &monitored, at_us) {
+            fx.outcomes.push(Outcome::Finding(f));
+        }
+    }
+
+    /// Start a re-attach of `c`: the talkgroups to attach, or None if it should not run now.
+    pub fn reattach_begin(&mut self, c: u32, epoch: u64) -> Option<(String, Vec<u32>)> {
+        let s = &self.consoles[c as usize];
+        if s.epoch != epoch || s.phase != (ConsolePhase::On { ready: true }) || s.reattaching {
+            return None;
+        }
+        self.consoles[c as usize].reattaching = true;
+        Some((self.pop.console_id(c), self.pop.monitored(c)))
+    }
+
+    /// A re-attach of `c` ended.
+    pub fn reattach_end(&mut self, c: u32, epoch: u64, ok: bool, at_us: u64, fx: &mut Effects) {
+        self.consoles[c as usize].reattaching = false;
+        if ok && self.in_session(c, epoch) {
+            let monitored = self.pop.monitored(c);
+            self.consoles[c as usize].detached.clear();
+            for f in self.detector.reattached(c, &monitored, at_us) {
+                fx.outcomes.push(Outcome::Finding(f));
+            }
+        }
     }
 }

@@ -3,7 +3,10 @@
 
 mod recorder;
 
-pub use recorder::{DeliveryStats, OpStats, Recorder, StreamLoss};
+pub use recorder::{
+    DeliveryStats, DisconnectRecord, DropRecord, MissedCounts, OpStats, ProbeStats, Recorder,
+    UnexpectedRecord,
+};
 
 use hdrhistogram::Histogram;
 

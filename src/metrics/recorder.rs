@@ -1,10 +1,11 @@
 //! The recorder: one consumer of the outcome channel, aggregating as outcomes arrive.
 
 use super::histogram;
+use crate::detect::{DetectedBy, Finding};
 use crate::engine::{Delivery, Outcome};
 use crate::schedule::Op;
 use hdrhistogram::Histogram;
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap};
 
 /// What was measured for one operation (all phases, or one phase).
 #[derive(Debug, Clone)]
@@ -65,12 +66,46 @@ impl Default for DeliveryStats {
     }
 }
 
-/// A console whose stream ended without rcload logging it out.
+/// A talkgroup drop, as found and (perhaps) recovered.
 #[derive(Debug, Clone, PartialEq)]
-pub struct StreamLoss {
+pub struct DropRecord {
     pub console: u32,
+    pub talkgroup: u32,
+    pub detected_by: DetectedBy,
     pub at_us: u64,
+    pub recovered_after_us: Option<u64>,
+}
+
+/// A console disconnect, as found and (perhaps) recovered.
+#[derive(Debug, Clone, PartialEq)]
+pub struct DisconnectRecord {
+    pub console: u32,
     pub reason: String,
+    pub at_us: u64,
+    pub recovered_after_us: Option<u64>,
+}
+
+/// A talkgroup an audit found listed that the console had not attached.
+#[derive(Debug, Clone, PartialEq)]
+pub struct UnexpectedRecord {
+    pub console: u32,
+    pub talkgroup: u32,
+    pub at_us: u64,
+}
+
+/// Missed deliveries: how many, and when (for per-phase counts).
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct MissedCounts {
+    pub total: u64,
+    /// Per phase index.
+    pub per_phase: BTreeMap<usize, u64>,
+}
+
+/// The probes rcload added: their calls and deliveries, apart from the profile's traffic.
+#[derive(Debug, Clone, Default)]
+pub struct ProbeStats {
+    pub calls: OpStats,
+    pub deliveries: DeliveryStats,
 }
 
 /// Aggregates of a run, built from outcomes.
@@ -84,7 +119,14 @@ pub struct Recorder {
     pub lateness: Histogram<u64>,
     pub skipped: BTreeMap<&'static str, u64>,
     pub throttled: u64,
-    pub stream_losses: Vec<StreamLoss>,
+    pub probes: ProbeStats,
+    pub drops: Vec<DropRecord>,
+    pub disconnects: Vec<DisconnectRecord>,
+    pub unexpected: Vec<UnexpectedRecord>,
+    /// All missed deliveries, probes included.
+    pub missed: MissedCounts,
+    /// Finding id -> (is a drop, index into `drops` or `disconnects`).
+    open: HashMap<u64, (bool, usize)>,
 }
 
 impl Recorder {
@@ -96,7 +138,12 @@ impl Recorder {
             lateness: histogram(),
             skipped: BTreeMap::new(),
             throttled: 0,
-            stream_losses: Vec::new(),
+            probes: ProbeStats::default(),
+            drops: Vec::new(),
+            disconnects: Vec::new(),
+            unexpected: Vec::new(),
+            missed: MissedCounts::default(),
+            open: HashMap::new(),
         }
     }
 
@@ -109,20 +156,27 @@ impl Recorder {
                 latency_us,
                 service_us,
                 error,
+                probe,
                 ..
             } => {
                 let class = error.map(|e| e.name());
-                self.ops
-                    .entry(*op)
-                    .or_default()
-                    .add(*latency_us, *service_us, class);
-                if let Some(p) = self.phase_ops.get_mut(*phase) {
-                    p.entry(*op)
+                if *probe {
+                    if *op != Op::CallEnd {
+                        self.probes.calls.add(*latency_us, *service_us, class);
+                    }
+                } else {
+                    self.ops
+                        .entry(*op)
                         .or_default()
                         .add(*latency_us, *service_us, class);
+                    if let Some(p) = self.phase_ops.get_mut(*phase) {
+                        p.entry(*op)
+                            .or_default()
+                            .add(*latency_us, *service_us, class);
+                    }
                 }
-                if *op != Op::ConsoleAttach {
-                    super::record(&mut self.lateness, *lateness_us);
+                if let Some(l) = lateness_us {
+                    super::record(&mut self.lateness, *l);
                 }
             }
             Outcome::Skipped { reason, .. } => {
@@ -130,25 +184,104 @@ impl Recorder {
             }
             Outcome::Throttled => self.throttled += 1,
             Outcome::Delivered {
-                event, latency_us, ..
+                event,
+                latency_us,
+                probe,
+                ..
             } => {
-                let d = self.deliveries.entry(*event).or_default();
+                let d = if *probe {
+                    &mut self.probes.deliveries
+                } else {
+                    self.deliveries.entry(*event).or_default()
+                };
                 d.delivered += 1;
                 super::record(&mut d.latency, *latency_us);
             }
-            Outcome::Missed { event, .. } => {
-                self.deliveries.entry(*event).or_default().missed += 1;
+            Outcome::Missed {
+                event,
+                phase,
+                probe,
+                ..
+            } => {
+                if *probe {
+                    self.probes.deliveries.missed += 1;
+                } else {
+                    self.deliveries.entry(*event).or_default().missed += 1;
+                }
+                self.missed.total += 1;
+                *self.missed.per_phase.entry(*phase).or_insert(0) += 1;
             }
-            Outcome::StreamLost {
-                console,
-                at_us,
-                reason,
-            } => self.stream_losses.push(StreamLoss {
-                console: *console,
-                at_us: *at_us,
-                reason: reason.clone(),
-            }),
+            Outcome::Finding(f) => self.finding(f),
         }
+    }
+
+    fn finding(&mut self, f: &Finding) {
+        match f {
+            Finding::TalkgroupDrop {
+                id,
+                console,
+                talkgroup,
+                detected_by,
+                at_us,
+            } => {
+                self.open.insert(*id, (true, self.drops.len()));
+                self.drops.push(DropRecord {
+                    console: *console,
+                    talkgroup: *talkgroup,
+                    detected_by: *detected_by,
+                    at_us: *at_us,
+                    recovered_after_us: None,
+                });
+            }
+            Finding::ConsoleDisconnect {
+                id,
+                console,
+                reason,
+                at_us,
+            } => {
+                self.open.insert(*id, (false, self.disconnects.len()));
+                self.disconnects.push(DisconnectRecord {
+                    console: *console,
+                    reason: reason.clone(),
+                    at_us: *at_us,
+                    recovered_after_us: None,
+                });
+            }
+            Finding::TalkgroupUnexpected {
+                console,
+                talkgroup,
+                at_us,
+            } => self.unexpected.push(UnexpectedRecord {
+                console: *console,
+                talkgroup: *talkgroup,
+                at_us: *at_us,
+            }),
+            Finding::Recovered { id, after_us, .. } => match self.open.remove(id) {
+                Some((true, i)) => {
+                    if let Some(d) = self.drops.get_mut(i) {
+                        d.recovered_after_us = Some(*after_us);
+                    }
+                }
+                Some((false, i)) => {
+                    if let Some(d) = self.disconnects.get_mut(i) {
+                        d.recovered_after_us = Some(*after_us);
+                    }
+                }
+                None => {}
+            },
+        }
+    }
+
+    /// Seconds each console spent disconnected, up to `end_us` for those never recovered.
+    pub fn downtime_us(&self, end_us: u64) -> BTreeMap<u32, u64> {
+        let mut out = BTreeMap::new();
+        for d in &self.disconnects {
+            let t = d
+                .recovered_after_us
+                .unwrap_or_else(|| end_us.saturating_sub(d.at_us));
+            *out.entry(d.console).or_insert(0) += t;
+        }
+        out
     }
 
     /// Errors over all operations.
@@ -175,21 +308,26 @@ mod tests {
                 op: Op::TerminalStatus,
                 phase: 1,
                 intended_us: i,
-                lateness_us: 10,
+                lateness_us: Some(10),
                 latency_us: 1000 + i,
                 service_us: 900,
                 error: (i == 0).then_some(ErrorClass::Http5xx),
+                probe: false,
             });
         }
         r.record(&Outcome::Delivered {
             event: Delivery::Status,
             phase: 1,
             latency_us: 2000,
+            probe: false,
         });
         r.record(&Outcome::Missed {
             event: Delivery::Status,
             phase: 1,
             console: 3,
+            talkgroup: 100_001,
+            at_us: 5,
+            probe: false,
         });
         let s = &r.ops[&Op::TerminalStatus];
         assert_eq!((s.count, s.ok, s.errors["http_5xx"]), (100, 99, 1));
@@ -198,5 +336,41 @@ mod tests {
         assert_eq!(r.deliveries[&Delivery::Status].missed, 1);
         assert_eq!(r.total_errors(), 1);
         assert_eq!(r.lateness.len(), 100);
+        assert_eq!(r.missed.total, 1);
+    }
+
+    #[test]
+    fn findings_and_their_recovery() {
+        let mut r = Recorder::new(2);
+        r.record(&Outcome::Finding(Finding::ConsoleDisconnect {
+            id: 1,
+            console: 2,
+            reason: "stream_end".into(),
+            at_us: 1_000,
+        }));
+        r.record(&Outcome::Finding(Finding::TalkgroupDrop {
+            id: 2,
+            console: 2,
+            talkgroup: 7,
+            detected_by: DetectedBy::Audit,
+            at_us: 2_000,
+        }));
+        r.record(&Outcome::Finding(Finding::Recovered {
+            id: 1,
+            console: 2,
+            talkgroup: None,
+            at_us: 1_500,
+            after_us: 500,
+        }));
+        assert_eq!(r.disconnects[0].recovered_after_us, Some(500));
+        assert_eq!(r.drops[0].recovered_after_us, None);
+        r.record(&Outcome::Finding(Finding::ConsoleDisconnect {
+            id: 3,
+            console: 2,
+            reason: "kicked: fault".into(),
+            at_us: 3_000,
+        }));
+        // 500 recovered + 7,000 still down at the end.
+        assert_eq!(r.downtime_us(10_000)[&2], 7_500);
     }
 }

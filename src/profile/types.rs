@@ -167,23 +167,96 @@ pub const SHIFT_CHANGE_FIELDS: &[&str] =
     &["consoles", "terminals", "logout_over", "shape", "handover"];
 pub const EMERGENCY_BURST_FIELDS: &[&str] = &["calls", "over", "talkgroups", "hold"];
 
-/// Checks the engine makes while it runs.
+/// Checks the engine makes while it runs, and how its consoles recover.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct Checks {
-    /// An expected event not received within this time is a missed delivery.
+    /// An expected event not received this long after its action's intended time is missed.
     #[serde(default = "default_delivery_timeout")]
     pub delivery_timeout: Dur,
+    /// How often each console's talkgroup list is read and compared (`0s`: never). The
+    /// audits are spread over the consoles, not all at once.
+    #[serde(default = "default_audit_every")]
+    pub audit_every: Dur,
+    /// Consecutive missed deliveries on one console and talkgroup that make a drop (0: never).
+    #[serde(default = "default_missed_for_drop")]
+    pub missed_for_drop: u32,
+    /// Every monitored talkgroup gets a short probe group call this often (`0s`: no probes).
+    #[serde(default = "default_probe_every")]
+    pub probe_every: Dur,
+    /// A console stream with no bytes (not even `: ping`) for this long is lost.
+    #[serde(default = "default_stream_idle_timeout")]
+    pub stream_idle_timeout: Dur,
+    /// Backoff of a console reconnecting its lost stream.
+    #[serde(default)]
+    pub reconnect: Reconnect,
+    /// Re-attach a dropped talkgroup.
+    #[serde(default = "default_true")]
+    pub reattach: bool,
 }
 
 fn default_delivery_timeout() -> Dur {
     Dur(Duration::from_secs(5))
+}
+fn default_audit_every() -> Dur {
+    Dur(Duration::from_secs(30))
+}
+fn default_missed_for_drop() -> u32 {
+    2
+}
+fn default_probe_every() -> Dur {
+    Dur(Duration::from_secs(60))
+}
+fn default_stream_idle_timeout() -> Dur {
+    Dur(Duration::from_secs(45))
+}
+fn default_true() -> bool {
+    true
 }
 
 impl Default for Checks {
     fn default() -> Self {
         Checks {
             delivery_timeout: default_delivery_timeout(),
+            audit_every: default_audit_every(),
+            missed_for_drop: default_missed_for_drop(),
+            probe_every: default_probe_every(),
+            stream_idle_timeout: default_stream_idle_timeout(),
+            reconnect: Reconnect::default(),
+            reattach: true,
+        }
+    }
+}
+
+/// Exponential backoff with jitter: the n-th retry waits `initial * 2^n`, at most `max`, less a
+/// random share of up to `jitter`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Reconnect {
+    #[serde(default = "default_reconnect_initial")]
+    pub initial: Dur,
+    #[serde(default = "default_reconnect_max")]
+    pub max: Dur,
+    #[serde(default = "default_reconnect_jitter")]
+    pub jitter: Percent,
+}
+
+fn default_reconnect_initial() -> Dur {
+    Dur(Duration::from_millis(200))
+}
+fn default_reconnect_max() -> Dur {
+    Dur(Duration::from_secs(10))
+}
+fn default_reconnect_jitter() -> Percent {
+    Percent { fraction: 0.2 }
+}
+
+impl Default for Reconnect {
+    fn default() -> Self {
+        Reconnect {
+            initial: default_reconnect_initial(),
+            max: default_reconnect_max(),
+            jitter: default_reconnect_jitter(),
         }
     }
 }
@@ -233,13 +306,25 @@ impl LatencyLimits {
 pub struct Slo {
     pub error_rate: Option<Percent>,
     pub latency: BTreeMap<String, LatencyLimits>,
+    /// Most findings allowed: `talkgroup_drops`, `console_disconnects`, `missed_deliveries`.
+    pub max_counts: BTreeMap<String, u64>,
 }
+
+/// SLO keys that take a maximum count.
+pub const COUNT_SLOS: &[&str] = &[
+    "talkgroup_drops",
+    "console_disconnects",
+    "missed_deliveries",
+];
 
 impl Serialize for Slo {
     fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
         use serde::ser::SerializeMap;
         let mut m = s.serialize_map(None)?;
         for (k, v) in &self.latency {
+            m.serialize_entry(k, v)?;
+        }
+        for (k, v) in &self.max_counts {
             m.serialize_entry(k, v)?;
         }
         if let Some(e) = &self.error_rate {
@@ -265,6 +350,8 @@ impl<'de> Deserialize<'de> for Slo {
                 while let Some(key) = map.next_key::<String>()? {
                     if key == "error_rate" {
                         slo.error_rate = Some(map.next_value()?);
+                    } else if COUNT_SLOS.contains(&key.as_str()) {
+                        slo.max_counts.insert(key, map.next_value()?);
                     } else {
                         let limits: LatencyLimits = map.next_value()?;
                         slo.latency.insert(key, limits);

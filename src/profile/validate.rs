@@ -26,6 +26,7 @@ pub const OPERATIONS: &[&str] = &[
     "console.login",
     "console.logout",
     "console.attach",
+    "console.audit",
     "terminal.register",
     "terminal.deregister",
     "terminal.affiliate",

@@ -1,5 +1,7 @@
-//! Results: `summary.json` (schema `rcload.summary/1`) and the short text table `run` prints.
+//! Results: `summary.json` (schema `rcload.summary/1`), `events.jsonl`, and the short text
+//! table `run` prints.
 
+pub mod events;
 pub mod summary;
 pub mod table;
 

@@ -5,7 +5,7 @@ use crate::engine::{Delivery, EngineReport};
 use crate::judge::{self, Observed, SloResult};
 use crate::metrics::Recorder;
 use crate::profile::Profile;
-use crate::schedule::{Op, Phase, Population};
+use crate::schedule::{Op, Phase, Population, Schedule};
 use hdrhistogram::Histogram;
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
@@ -112,15 +112,70 @@ pub struct PhaseSummary {
     pub start_s: f64,
     pub end_s: f64,
     pub operations: BTreeMap<String, PhaseOperation>,
+    /// Findings whose time falls in this phase.
+    pub talkgroup_drops: u64,
+    pub console_disconnects: u64,
+    pub missed_deliveries: u64,
+}
+
+/// A talkgroup that fell away at a console.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct TalkgroupDrop {
+    /// When it was detected, from the run's t=0.
+    pub t_s: f64,
+    pub phase: String,
+    pub console: String,
+    pub talkgroup: u32,
+    /// `announced`, `audit` or `delivery`.
+    pub detected_by: String,
+    /// From detection until it was attached again; null if it never was before the end.
+    pub recovered_after_s: Option<f64>,
 }
 
 /// A console whose event stream was lost while rcload had it logged in.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct ConsoleDisconnect {
+    pub t_s: f64,
+    pub phase: String,
     pub console: String,
-    pub at_s: f64,
+    /// `stream_end`, `stream_error: <class>`, `kicked: <reason>`, `heartbeat_timeout`,
+    /// `stream_open: <class>`, `attach: <class>`.
     pub reason: String,
+    /// From the loss until the stream was open and attached again; null if never.
+    pub recovered_after_s: Option<f64>,
+}
+
+/// A talkgroup an audit found at a console that had not attached it.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct UnexpectedTalkgroup {
+    pub t_s: f64,
+    pub phase: String,
+    pub console: String,
+    pub talkgroup: u32,
+}
+
+/// Time consoles spent disconnected.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Downtime {
+    pub total: f64,
+    /// Per console id, only consoles that were down.
+    pub consoles: BTreeMap<String, f64>,
+}
+
+/// The probe calls rcload added so quiet talkgroups carry traffic, apart from the profile's.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ProbeSummary {
+    pub calls: u64,
+    pub errors: u64,
+    pub expected: u64,
+    pub delivered: u64,
+    pub missed: u64,
+    pub latency_ms: LatencyMs,
 }
 
 /// The process's own resource use.
@@ -147,8 +202,13 @@ pub struct Summary {
     pub operations: BTreeMap<String, OperationSummary>,
     pub deliveries: BTreeMap<String, DeliverySummary>,
     pub phases: BTreeMap<String, PhaseSummary>,
-    pub talkgroup_drops: Vec<serde_json::Value>,
+    pub talkgroup_drops: Vec<TalkgroupDrop>,
     pub console_disconnects: Vec<ConsoleDisconnect>,
+    pub unexpected_talkgroups: Vec<UnexpectedTalkgroup>,
+    pub console_downtime_s: Downtime,
+    /// All missed deliveries, the profile's and the probes'.
+    pub missed_deliveries: u64,
+    pub probes: ProbeSummary,
     pub slo: Vec<SloResult>,
     pub verdict: String,
     /// Things the reader must know to trust the figures (generator behind, interrupted, ...).
@@ -220,21 +280,41 @@ pub fn build(rec: &Recorder, facts: &RunFacts<'_>) -> Summary {
                     .collect()
             })
             .unwrap_or_default();
+        let in_phase = |at_us: u64| Schedule::phase_at(facts.phases, at_us) == i;
         phases.insert(
             p.name.clone(),
             PhaseSummary {
                 start_s: secs(p.start_us),
                 end_s: secs(p.end_us),
                 operations: ops,
+                talkgroup_drops: rec.drops.iter().filter(|d| in_phase(d.at_us)).count() as u64,
+                console_disconnects: rec.disconnects.iter().filter(|d| in_phase(d.at_us)).count()
+                    as u64,
+                missed_deliveries: rec.missed.per_phase.get(&i).copied().unwrap_or(0),
             },
         );
     }
-    let slo = judge::judge(
+    let phase_name = |at_us: u64| {
+        facts
+            .phases
+            .get(Schedule::phase_at(facts.phases, at_us))
+            .map(|p| p.name.clone())
+            .unwrap_or_default()
+    };
+    let console = |c: u32| facts.population.console_id(c);
+    let end_us = (facts.engine.load_s * 1e6) as u64;
+    let downtime = rec.downtime_us(end_us);
+    let mut slo = judge::judge(
         &facts.profile.slo,
         |key, q| observe(rec, key, q),
         rec.total_errors(),
         rec.total_ops(),
     );
+    slo.extend(judge::judge_counts(&facts.profile.slo, |key| match key {
+        "talkgroup_drops" => rec.drops.len() as u64,
+        "console_disconnects" => rec.disconnects.len() as u64,
+        _ => rec.missed.total,
+    }));
     let lateness = LatenessMs {
         p50: ms(rec.lateness.value_at_quantile(0.5)),
         p99: ms(rec.lateness.value_at_quantile(0.99)),
@@ -278,16 +358,55 @@ pub fn build(rec: &Recorder, facts: &RunFacts<'_>) -> Summary {
         operations,
         deliveries,
         phases,
-        talkgroup_drops: Vec::new(),
-        console_disconnects: rec
-            .stream_losses
+        talkgroup_drops: rec
+            .drops
             .iter()
-            .map(|l| ConsoleDisconnect {
-                console: facts.population.console_id(l.console),
-                at_s: secs(l.at_us),
-                reason: l.reason.clone(),
+            .map(|d| TalkgroupDrop {
+                t_s: secs(d.at_us),
+                phase: phase_name(d.at_us),
+                console: console(d.console),
+                talkgroup: d.talkgroup,
+                detected_by: d.detected_by.name().to_string(),
+                recovered_after_s: d.recovered_after_us.map(secs),
             })
             .collect(),
+        console_disconnects: rec
+            .disconnects
+            .iter()
+            .map(|d| ConsoleDisconnect {
+                t_s: secs(d.at_us),
+                phase: phase_name(d.at_us),
+                console: console(d.console),
+                reason: d.reason.clone(),
+                recovered_after_s: d.recovered_after_us.map(secs),
+            })
+            .collect(),
+        unexpected_talkgroups: rec
+            .unexpected
+            .iter()
+            .map(|u| UnexpectedTalkgroup {
+                t_s: secs(u.at_us),
+                phase: phase_name(u.at_us),
+                console: console(u.console),
+                talkgroup: u.talkgroup,
+            })
+            .collect(),
+        console_downtime_s: Downtime {
+            total: secs(downtime.values().sum()),
+            consoles: downtime
+                .iter()
+                .map(|(c, us)| (console(*c), secs(*us)))
+                .collect(),
+        },
+        missed_deliveries: rec.missed.total,
+        probes: ProbeSummary {
+            calls: rec.probes.calls.count,
+            errors: rec.probes.calls.error_count(),
+            expected: rec.probes.deliveries.delivered + rec.probes.deliveries.missed,
+            delivered: rec.probes.deliveries.delivered,
+            missed: rec.probes.deliveries.missed,
+            latency_ms: LatencyMs::of(&rec.probes.deliveries.latency),
+        },
         slo,
         verdict,
         warnings,

@@ -58,13 +58,81 @@ pub fn render(s: &Summary, run_dir: &str) -> String {
             );
         }
     }
-    if !s.console_disconnects.is_empty() {
-        let _ = writeln!(o, "\nconsole streams lost: {}", s.console_disconnects.len());
+    let recovered = |n: usize, of: usize| {
+        if of == 0 {
+            String::new()
+        } else {
+            format!(" ({n} recovered)")
+        }
+    };
+    let _ = writeln!(
+        o,
+        "\ntalkgroup drops: {}{}   console disconnects: {}{}   missed deliveries: {}   downtime: {:.1} s",
+        s.talkgroup_drops.len(),
+        recovered(
+            s.talkgroup_drops
+                .iter()
+                .filter(|d| d.recovered_after_s.is_some())
+                .count(),
+            s.talkgroup_drops.len()
+        ),
+        s.console_disconnects.len(),
+        recovered(
+            s.console_disconnects
+                .iter()
+                .filter(|d| d.recovered_after_s.is_some())
+                .count(),
+            s.console_disconnects.len()
+        ),
+        s.missed_deliveries,
+        s.console_downtime_s.total
+    );
+    for d in s.talkgroup_drops.iter().take(10) {
+        let _ = writeln!(
+            o,
+            "  {:>8.1} s  drop        {} talkgroup {} ({}), {}",
+            d.t_s,
+            d.console,
+            d.talkgroup,
+            d.detected_by,
+            d.recovered_after_s
+                .map(|r| format!("recovered after {r:.1} s"))
+                .unwrap_or_else(|| "not recovered".into())
+        );
+    }
+    for d in s.console_disconnects.iter().take(10) {
+        let _ = writeln!(
+            o,
+            "  {:>8.1} s  disconnect  {} ({}), {}",
+            d.t_s,
+            d.console,
+            d.reason,
+            d.recovered_after_s
+                .map(|r| format!("recovered after {r:.1} s"))
+                .unwrap_or_else(|| "not recovered".into())
+        );
+    }
+    if s.talkgroup_drops.len() > 10 || s.console_disconnects.len() > 10 {
+        let _ = writeln!(o, "  ... all of them in summary.json and events.jsonl");
+    }
+    if s.probes.calls > 0 {
+        let _ = writeln!(
+            o,
+            "probes: {} calls, {} errors, {} of {} deliveries arrived",
+            s.probes.calls, s.probes.errors, s.probes.delivered, s.probes.expected
+        );
     }
     if !s.slo.is_empty() {
         let _ = writeln!(o, "\nSLO");
         for r in &s.slo {
-            let (limit, observed) = if r.unit == "ratio" {
+            let (limit, observed) = if r.unit == "count" {
+                (
+                    format!("{:.0}", r.limit),
+                    r.observed
+                        .map(|v| format!("{v:.0}"))
+                        .unwrap_or_else(|| "-".into()),
+                )
+            } else if r.unit == "ratio" {
                 (
                     format!("{:.3} %", r.limit * 100.0),
                     r.observed

@@ -43,14 +43,21 @@ pub enum ActionKind {
         code: u16,
     },
     /// Start call number `call` (the schedule's own numbering, matched by `CallEnd`).
+    /// A `probe` is a short group call rcload adds so that quiet talkgroups carry traffic.
     CallStart {
         call: u64,
         kind: CallKind,
         caller: u32,
         talkgroup: u32,
+        probe: bool,
     },
     CallEnd {
         call: u64,
+        probe: bool,
+    },
+    /// Read console `console`'s talkgroup list and compare it with what was attached.
+    Audit {
+        console: u32,
     },
 }
 
@@ -73,7 +80,16 @@ impl ActionKind {
                 ..
             } => Op::CallEmergency,
             ActionKind::CallEnd { .. } => Op::CallEnd,
+            ActionKind::Audit { .. } => Op::ConsoleAudit,
         }
+    }
+
+    /// Is this a probe (reported apart from the profile's own traffic)?
+    pub fn is_probe(&self) -> bool {
+        matches!(
+            self,
+            ActionKind::CallStart { probe: true, .. } | ActionKind::CallEnd { probe: true, .. }
+        )
     }
 }
 
@@ -90,10 +106,11 @@ pub enum Op {
     CallGroup,
     CallEmergency,
     CallEnd,
+    ConsoleAudit,
 }
 
 impl Op {
-    pub const ALL: [Op; 10] = [
+    pub const ALL: [Op; 11] = [
         Op::ConsoleLogin,
         Op::ConsoleLogout,
         Op::ConsoleAttach,
@@ -104,6 +121,7 @@ impl Op {
         Op::CallGroup,
         Op::CallEmergency,
         Op::CallEnd,
+        Op::ConsoleAudit,
     ];
 
     pub fn name(&self) -> &'static str {
@@ -118,6 +136,7 @@ impl Op {
             Op::CallGroup => "call.group",
             Op::CallEmergency => "call.emergency",
             Op::CallEnd => "call.end",
+            Op::ConsoleAudit => "console.audit",
         }
     }
 

@@ -63,6 +63,17 @@ enum Source {
         next: usize,
         rng: Xoshiro256PlusPlus,
     },
+    /// Each of `items` once every `period_us`, spread evenly over the period: audits of
+    /// consoles, or probe calls on talkgroups. Never empty.
+    Periodic {
+        start_us: u64,
+        period_us: u64,
+        items: Vec<u32>,
+        next: u64,
+        audit: bool,
+        hold_us: u64,
+        rng: Xoshiro256PlusPlus,
+    },
 }
 
 impl Source {
@@ -77,6 +88,17 @@ impl Source {
             } => (next < count).then(|| (start_us + step_us * f64::from(*next)).round() as u64),
             Source::Traffic { arrivals, .. } => arrivals.peek().map(secs_to_us),
             Source::Timed { items, next, .. } => items.get(*next).map(|(t, _)| *t),
+            Source::Periodic {
+                start_us,
+                period_us,
+                items,
+                next,
+                ..
+            } => {
+                let n = items.len() as u64;
+                let (k, j) = (next / n, next % n);
+                Some(start_us + k * period_us + j * period_us / n)
+            }
         }
     }
 }
@@ -96,12 +118,11 @@ struct Model {
 pub struct Schedule {
     pop: Population,
     phases: Vec<Phase>,
-    /// Index of the phase each event opened, in event order.
     duration_us: u64,
     sources: Vec<Source>,
     heap: BinaryHeap<Reverse<(u64, usize)>>,
-    /// Call ends waiting for their time: (at, call number).
-    deferred: BinaryHeap<Reverse<(u64, u64)>>,
+    /// Call ends waiting for their time: (at, call number, probe).
+    deferred: BinaryHeap<Reverse<(u64, u64, bool)>>,
     model: Model,
     seq: u64,
 }
@@ -281,6 +302,40 @@ impl Schedule {
                 rng,
             });
         }
+        // Checks: audits of every console and probes on every monitored talkgroup, from the
+        // end of setup, each spread evenly over its period.
+        let setup_end_us = setup_us as u64;
+        let audit_us = profile.checks.audit_every.as_micros();
+        if audit_us > 0 && consoles > 0 {
+            sources.push(Source::Periodic {
+                start_us: setup_end_us + audit_us / 2,
+                period_us: audit_us,
+                items: (0..consoles).collect(),
+                next: 0,
+                audit: true,
+                hold_us: 0,
+                rng: rng_for(seed, 5000),
+            });
+        }
+        let probe_us = profile.checks.probe_every.as_micros();
+        let monitored: Vec<u32> = pop
+            .monitors_by_talkgroup()
+            .iter()
+            .enumerate()
+            .filter(|(_, m)| !m.is_empty())
+            .map(|(i, _)| i as u32)
+            .collect();
+        if probe_us > 0 && !monitored.is_empty() {
+            sources.push(Source::Periodic {
+                start_us: setup_end_us,
+                period_us: probe_us,
+                items: monitored,
+                next: 0,
+                audit: false,
+                hold_us: (probe_us / 2).min(1_000_000),
+                rng: rng_for(seed, 5001),
+            });
+        }
         let mut heap = BinaryHeap::new();
         for (i, s) in sources.iter().enumerate() {
             if let Some(t) = s.peek_us() {
@@ -350,15 +405,17 @@ impl Schedule {
         caller: u32,
         talkgroup: u32,
         hold_us: u64,
+        probe: bool,
     ) -> ActionKind {
         let call = self.model.next_call;
         self.model.next_call += 1;
-        self.deferred.push(Reverse((at_us + hold_us, call)));
+        self.deferred.push(Reverse((at_us + hold_us, call, probe)));
         ActionKind::CallStart {
             call,
             kind,
             caller,
             talkgroup,
+            probe,
         }
     }
 
@@ -404,12 +461,22 @@ impl Schedule {
                         terminal,
                         code: rng.random_range(1..=u16::MAX),
                     },
-                    TrafficAction::GroupCall => {
-                        self.start_call(at_us, CallKind::Group, terminal, talkgroup, *hold_us)
-                    }
-                    TrafficAction::EmergencyCall => {
-                        self.start_call(at_us, CallKind::Emergency, terminal, talkgroup, *hold_us)
-                    }
+                    TrafficAction::GroupCall => self.start_call(
+                        at_us,
+                        CallKind::Group,
+                        terminal,
+                        talkgroup,
+                        *hold_us,
+                        false,
+                    ),
+                    TrafficAction::EmergencyCall => self.start_call(
+                        at_us,
+                        CallKind::Emergency,
+                        terminal,
+                        talkgroup,
+                        *hold_us,
+                        false,
+                    ),
                     TrafficAction::Affiliate => {
                         let room = self.pop.terminal_room(terminal);
                         let n = self.pop.talkgroups_per_room;
@@ -457,9 +524,29 @@ impl Schedule {
                             caller,
                             talkgroup,
                             hold_us,
+                            false,
                         ))
                     }
                     None => None,
+                }
+            }
+            Source::Periodic {
+                items,
+                next,
+                audit,
+                hold_us,
+                rng,
+                ..
+            } => {
+                let n = items.len() as u64;
+                let item = items[(*next % n) as usize];
+                *next += 1;
+                if *audit {
+                    Some(ActionKind::Audit { console: item })
+                } else {
+                    let talkgroup = self.pop.gssi_of_index(item);
+                    let caller = below(rng, self.pop.terminals);
+                    Some(self.start_call(at_us, CallKind::Group, caller, talkgroup, *hold_us, true))
                 }
             }
         };
@@ -477,16 +564,19 @@ impl Iterator for Schedule {
     fn next(&mut self) -> Option<Action> {
         loop {
             let src = self.heap.peek().map(|Reverse((t, i))| (*t, *i));
-            let def = self.deferred.peek().map(|Reverse((t, c))| (*t, *c));
+            let def = self
+                .deferred
+                .peek()
+                .map(|Reverse((t, c, p))| (*t, (*c, *p)));
             let (at_us, kind) = match (src, def) {
                 (None, None) => return None,
-                (Some((ts, _)), Some((td, call))) if td <= ts => {
+                (Some((ts, _)), Some((td, (call, probe)))) if td <= ts => {
                     self.deferred.pop();
-                    (td, Some(ActionKind::CallEnd { call }))
+                    (td, Some(ActionKind::CallEnd { call, probe }))
                 }
-                (None, Some((td, call))) => {
+                (None, Some((td, (call, probe)))) => {
                     self.deferred.pop();
-                    (td, Some(ActionKind::CallEnd { call }))
+                    (td, Some(ActionKind::CallEnd { call, probe }))
                 }
                 (Some((ts, i)), _) => {
                     self.heap.pop();

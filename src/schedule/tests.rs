@@ -23,6 +23,7 @@ fn traffic_only(arrival: &str, rate: &str, duration: &str) -> Profile {
 duration: {duration}
 population: {{control_rooms: 1, consoles_per_room: 1, terminals: 100, talkgroups_per_room: 2, monitored_per_console: 1}}
 setup: {{over: 0s}}
+checks: {{audit_every: 0s, probe_every: 0s}}
 traffic:
   - action: status
     rate: {rate}
@@ -172,7 +173,7 @@ fn emergency_burst_is_concentrated_and_calls_end_after_hold() {
     let ends = actions
         .iter()
         .filter_map(|a| match a.kind {
-            ActionKind::CallEnd { call } => starts.get(&call).map(|s| a.at_us - s),
+            ActionKind::CallEnd { call, .. } => starts.get(&call).map(|s| a.at_us - s),
             _ => None,
         })
         .collect::<Vec<_>>();
@@ -213,4 +214,64 @@ fn summary_counts_and_peak() {
     assert_eq!(s.per_op["terminal.status"], 12_000);
     assert_eq!(s.peak_per_s, 301);
     assert_eq!(s.peak_at_s, 0);
+}
+
+#[test]
+fn audits_and_probes_cover_everyone_each_period_spread_out() {
+    let p = builtin(
+        "smoke",
+        &[
+            "checks.audit_every=4s",
+            "checks.probe_every=2s",
+            "duration=15s",
+        ],
+    );
+    let actions: Vec<Action> = Schedule::new(&p, 1).collect();
+    // Setup ends at 3 s; audits from 3 s + 2 s, one console every 4 s / 12.
+    let audits: Vec<(u64, u32)> = actions
+        .iter()
+        .filter_map(|a| match a.kind {
+            ActionKind::Audit { console } => Some((a.at_us, console)),
+            _ => None,
+        })
+        .collect();
+    let first_round: Vec<u32> = audits.iter().take(12).map(|(_, c)| *c).collect();
+    assert_eq!(first_round, (0..12).collect::<Vec<_>>());
+    assert_eq!(audits[0].0, 5_000_000);
+    assert_eq!(audits[1].0 - audits[0].0, 4_000_000 / 12);
+    assert_eq!(audits[12].0, 9_000_000);
+    // Probes: every monitored talkgroup (20) once every 2 s from the end of setup, ended
+    // after 1 s, marked as probes.
+    let probes: Vec<&Action> = actions
+        .iter()
+        .filter(|a| matches!(a.kind, ActionKind::CallStart { probe: true, .. }))
+        .collect();
+    let in_first: std::collections::BTreeSet<u32> = probes
+        .iter()
+        .filter(|a| a.at_us < 5_000_000)
+        .map(|a| match a.kind {
+            ActionKind::CallStart { talkgroup, .. } => talkgroup,
+            _ => 0,
+        })
+        .collect();
+    assert_eq!(in_first.len(), 20);
+    let probe_ends = actions
+        .iter()
+        .filter(|a| matches!(a.kind, ActionKind::CallEnd { probe: true, .. }))
+        .count();
+    assert!(
+        probe_ends >= probes.len() - 20,
+        "{probe_ends} of {}",
+        probes.len()
+    );
+    assert!(probes.iter().all(|a| a.kind.is_probe()));
+}
+
+#[test]
+fn zero_turns_audits_and_probes_off() {
+    let p = builtin("smoke", &["checks.audit_every=0s", "checks.probe_every=0s"]);
+    assert!(
+        Schedule::new(&p, 1)
+            .all(|a| !matches!(a.kind, ActionKind::Audit { .. }) && !a.kind.is_probe())
+    );
 }

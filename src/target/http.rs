@@ -220,31 +220,34 @@ impl HttpTarget {
             let bytes = resp.bytes().await.unwrap_or_default();
             return Err(http_error(status, &bytes));
         }
-        let stream = resp
-            .bytes_stream()
-            .eventsource()
-            .filter_map(|item| async move {
-                match item {
-                    Ok(ev) => {
-                        let at = Instant::now();
-                        match serde_json::from_str::<EventEnvelope>(&ev.data) {
-                            Ok(env) => Some(Ok(Received {
-                                event: env.event,
-                                server_ts_ms: env.ts,
-                                at,
-                            })),
-                            // An event type this client does not know is skipped, not fatal.
-                            Err(_) if !api_event_type(&ev.event) => None,
-                            Err(e) => Some(Err(TargetError::Protocol(format!(
-                                "bad `{}` event: {e}",
-                                ev.event
-                            )))),
+        let bytes = resp.bytes_stream();
+        Ok(EventStream::new(move |activity| {
+            bytes
+                .inspect(move |_| activity.touch())
+                .eventsource()
+                .filter_map(|item| async move {
+                    match item {
+                        Ok(ev) => {
+                            let at = Instant::now();
+                            match serde_json::from_str::<EventEnvelope>(&ev.data) {
+                                Ok(env) => Some(Ok(Received {
+                                    event: env.event,
+                                    server_ts_ms: env.ts,
+                                    at,
+                                })),
+                                // An event type this client does not know is skipped, not fatal.
+                                Err(_) if !api_event_type(&ev.event) => None,
+                                Err(e) => Some(Err(TargetError::Protocol(format!(
+                                    "bad `{}` event: {e}",
+                                    ev.event
+                                )))),
+                            }
                         }
+                        Err(e) => Some(Err(TargetError::Protocol(format!("event stream: {e}")))),
                     }
-                    Err(e) => Some(Err(TargetError::Protocol(format!("event stream: {e}")))),
-                }
-            });
-        Ok(stream.boxed())
+                })
+                .boxed()
+        }))
     }
 }
 

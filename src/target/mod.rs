@@ -9,6 +9,8 @@ pub mod http;
 use crate::api::{CallKind, Event};
 use futures::future::BoxFuture;
 use futures::stream::BoxStream;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Instant;
 
 /// One request to the system under test.
@@ -135,8 +137,55 @@ pub struct Received {
     pub at: Instant,
 }
 
-/// A console's event stream: events until it ends; an `Err` item ends it too.
-pub type EventStream = BoxStream<'static, Result<Received, TargetError>>;
+/// A console's event stream: events until it ends (an `Err` item ends it too), and when bytes
+/// last arrived (comments and pings included), so a silent stream can be told from a quiet one.
+pub struct EventStream {
+    pub events: BoxStream<'static, Result<Received, TargetError>>,
+    activity: Arc<AtomicU64>,
+    opened: Instant,
+}
+
+impl EventStream {
+    /// A stream built by `make`, which must call [`Activity::touch`] whenever bytes arrive.
+    pub fn new(
+        make: impl FnOnce(Activity) -> BoxStream<'static, Result<Received, TargetError>>,
+    ) -> Self {
+        let activity = Arc::new(AtomicU64::new(0));
+        let opened = Instant::now();
+        let events = make(Activity {
+            activity: activity.clone(),
+            opened,
+        });
+        EventStream {
+            events,
+            activity,
+            opened,
+        }
+    }
+
+    /// Time since bytes last arrived (or since the stream opened).
+    pub fn idle(&self) -> std::time::Duration {
+        let last_ms = self.activity.load(Ordering::Relaxed);
+        self.opened
+            .elapsed()
+            .saturating_sub(std::time::Duration::from_millis(last_ms))
+    }
+}
+
+/// The writing side of an [`EventStream`]'s activity clock.
+#[derive(Clone)]
+pub struct Activity {
+    activity: Arc<AtomicU64>,
+    opened: Instant,
+}
+
+impl Activity {
+    /// Bytes arrived now.
+    pub fn touch(&self) {
+        let ms = u64::try_from(self.opened.elapsed().as_millis()).unwrap_or(u64::MAX);
+        self.activity.store(ms, Ordering::Relaxed);
+    }
+}
 
 /// A radio-control system under test.
 pub trait Target: Send + Sync + 'static {

@@ -1,0 +1,239 @@
+//! Drop and disconnect detection: a pure state machine over what the engine observed.
+//!
+//! The engine reports observations (an announced drop, an audit's answer, a missed or
+//! delivered event, a lost or restored stream, a successful re-attach); the detector decides
+//! what is a finding, keeps the open ones, and says when one has recovered. No I/O, no clocks:
+//! times are microseconds from the start of the run, passed in.
+
+use std::collections::{BTreeMap, BTreeSet};
+
+/// How a talkgroup drop was found.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum DetectedBy {
+    /// A `talkgroup.dropped` event on the console's stream.
+    Announced,
+    /// The console's talkgroup list no longer had it.
+    Audit,
+    /// Consecutive expected events on it did not arrive.
+    Delivery,
+}
+
+impl DetectedBy {
+    pub fn name(&self) -> &'static str {
+        match self {
+            DetectedBy::Announced => "announced",
+            DetectedBy::Audit => "audit",
+            DetectedBy::Delivery => "delivery",
+        }
+    }
+}
+
+/// Something worth reporting. `id`s tie a later [`Finding::Recovered`] to its finding.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Finding {
+    TalkgroupDrop {
+        id: u64,
+        console: u32,
+        talkgroup: u32,
+        detected_by: DetectedBy,
+        at_us: u64,
+    },
+    /// An audit found a talkgroup the console had not attached.
+    TalkgroupUnexpected {
+        console: u32,
+        talkgroup: u32,
+        at_us: u64,
+    },
+    ConsoleDisconnect {
+        id: u64,
+        console: u32,
+        reason: String,
+        at_us: u64,
+    },
+    Recovered {
+        /// The drop's or disconnect's id.
+        id: u64,
+        console: u32,
+        talkgroup: Option<u32>,
+        at_us: u64,
+        /// From the finding to its recovery.
+        after_us: u64,
+    },
+}
+
+#[derive(Debug, Clone, Copy)]
+struct Open {
+    id: u64,
+    at_us: u64,
+}
+
+/// The detector's state: consecutive misses and the findings not yet recovered.
+#[derive(Debug, Default)]
+pub struct Detector {
+    missed_for_drop: u32,
+    misses: BTreeMap<(u32, u32), u32>,
+    drops: BTreeMap<(u32, u32), Open>,
+    disconnects: BTreeMap<u32, Open>,
+    next_id: u64,
+}
+
+impl Detector {
+    /// `missed_for_drop`: consecutive misses on one console and talkgroup that make a drop
+    /// (0: misses never make a drop).
+    pub fn new(missed_for_drop: u32) -> Self {
+        Detector {
+            missed_for_drop,
+            ..Default::default()
+        }
+    }
+
+    fn id(&mut self) -> u64 {
+        self.next_id += 1;
+        self.next_id
+    }
+
+    /// Is a drop of `talkgroup` at `console` open (found, not yet recovered)?
+    pub fn is_dropped(&self, console: u32, talkgroup: u32) -> bool {
+        self.drops.contains_key(&(console, talkgroup))
+    }
+
+    /// Talkgroups of `console` with open drops.
+    pub fn dropped_at(&self, console: u32) -> Vec<u32> {
+        self.drops
+            .range((console, 0)..=(console, u32::MAX))
+            .map(|((_, t), _)| *t)
+            .collect()
+    }
+
+    fn drop_found(
+        &mut self,
+        console: u32,
+        talkgroup: u32,
+        detected_by: DetectedBy,
+        at_us: u64,
+    ) -> Option<Finding> {
+        if self.drops.contains_key(&(console, talkgroup)) {
+            return None;
+        }
+        let id = self.id();
+        self.drops.insert((console, talkgroup), Open { id, at_us });
+        self.misses.remove(&(console, talkgroup));
+        Some(Finding::TalkgroupDrop {
+            id,
+            console,
+            talkgroup,
+            detected_by,
+            at_us,
+        })
+    }
+
+    /// A `talkgroup.dropped` arrived.
+    pub fn announced_drop(&mut self, console: u32, talkgroup: u32, at_us: u64) -> Option<Finding> {
+        self.drop_found(console, talkgroup, DetectedBy::Announced, at_us)
+    }
+
+    /// An audit listed `listed` for a console that should have `expected` attached.
+    pub fn audit(
+        &mut self,
+        console: u32,
+        expected: &[u32],
+        listed: &[u32],
+        at_us: u64,
+    ) -> Vec<Finding> {
+        let listed: BTreeSet<u32> = listed.iter().copied().collect();
+        let expected_set: BTreeSet<u32> = expected.iter().copied().collect();
+        let mut out = Vec::new();
+        for t in &expected_set {
+            if !listed.contains(t)
+                && let Some(f) = self.drop_found(console, *t, DetectedBy::Audit, at_us)
+            {
+                out.push(f);
+            }
+        }
+        for t in listed.difference(&expected_set) {
+            out.push(Finding::TalkgroupUnexpected {
+                console,
+                talkgroup: *t,
+                at_us,
+            });
+        }
+        out
+    }
+
+    /// An expected event did not arrive at `console` on `talkgroup` (found at `at_us`).
+    /// Returns a drop when this miss completes a run of `missed_for_drop`.
+    pub fn missed(&mut self, console: u32, talkgroup: u32, at_us: u64) -> Option<Finding> {
+        if self.missed_for_drop == 0 || self.drops.contains_key(&(console, talkgroup)) {
+            return None;
+        }
+        let n = self.misses.entry((console, talkgroup)).or_insert(0);
+        *n += 1;
+        if *n >= self.missed_for_drop {
+            self.drop_found(console, talkgroup, DetectedBy::Delivery, at_us)
+        } else {
+            None
+        }
+    }
+
+    /// An expected event arrived: the run of misses is broken.
+    pub fn delivered(&mut self, console: u32, talkgroup: u32) {
+        self.misses.remove(&(console, talkgroup));
+    }
+
+    /// The console's stream was lost while it was logged in.
+    pub fn disconnected(&mut self, console: u32, reason: &str, at_us: u64) -> Option<Finding> {
+        if self.disconnects.contains_key(&console) {
+            return None;
+        }
+        let id = self.id();
+        self.disconnects.insert(console, Open { id, at_us });
+        // Misses counted before the loss do not carry over into the new session.
+        self.misses.retain(|(c, _), _| *c != console);
+        Some(Finding::ConsoleDisconnect {
+            id,
+            console,
+            reason: reason.to_string(),
+            at_us,
+        })
+    }
+
+    /// The console's talkgroups `attached` were attached again successfully: open drops on
+    /// them have recovered.
+    pub fn reattached(&mut self, console: u32, attached: &[u32], at_us: u64) -> Vec<Finding> {
+        let mut out = Vec::new();
+        for t in attached {
+            if let Some(o) = self.drops.remove(&(console, *t)) {
+                out.push(Finding::Recovered {
+                    id: o.id,
+                    console,
+                    talkgroup: Some(*t),
+                    at_us,
+                    after_us: at_us.saturating_sub(o.at_us),
+                });
+            }
+            self.misses.remove(&(console, *t));
+        }
+        out
+    }
+
+    /// The console has its stream back and its talkgroups attached.
+    pub fn reconnected(&mut self, console: u32, at_us: u64) -> Option<Finding> {
+        let o = self.disconnects.remove(&console)?;
+        Some(Finding::Recovered {
+            id: o.id,
+            console,
+            talkgroup: None,
+            at_us,
+            after_us: at_us.saturating_sub(o.at_us),
+        })
+    }
+
+    /// The console was logged out by rcload: what was open at it can no longer recover and
+    /// stays open (reported with `recovered_after_s: null`); nothing more is counted for it.
+    pub fn logged_out(&mut self, console: u32) {
+        self.misses.retain(|(c, _), _| *c != console);
+    }
+}
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,104 @@
+use super::*;
+
+#[test]
+fn announced_drop_is_reported_once_and_recovers_on_reattach() {
+    let mut d = Detector::new(2);
+    let f = d.announced_drop(3, 100, 1_000).unwrap();
+    assert!(matches!(
+        f,
+        Finding::TalkgroupDrop {
+            console: 3,
+            talkgroup: 100,
+            detected_by: DetectedBy::Announced,
+            at_us: 1_000,
+            ..
+        }
+    ));
+    assert!(d.announced_drop(3, 100, 1_500).is_none());
+    assert!(d.is_dropped(3, 100));
+    assert_eq!(d.dropped_at(3), vec![100]);
+    let r = d.reattached(3, &[100, 101], 4_000);
+    assert_eq!(r.len(), 1);
+    assert!(matches!(
+        r[0],
+        Finding::Recovered {
+            talkgroup: Some(100),
+            after_us: 3_000,
+            ..
+        }
+    ));
+    assert!(!d.is_dropped(3, 100));
+}
+
+#[test]
+fn audit_finds_missing_and_unexpected_talkgroups() {
+    let mut d = Detector::new(2);
+    let f = d.audit(1, &[10, 11, 12], &[10, 12, 99], 5);
+    assert_eq!(f.len(), 2);
+    assert!(matches!(
+        f[0],
+        Finding::TalkgroupDrop {
+            talkgroup: 11,
+            detected_by: DetectedBy::Audit,
+            ..
+        }
+    ));
+    assert!(matches!(
+        f[1],
+        Finding::TalkgroupUnexpected { talkgroup: 99, .. }
+    ));
+    // The same drop is not reported again by the next audit.
+    let again = d.audit(1, &[10, 11, 12], &[10, 12], 10);
+    assert!(again.is_empty());
+}
+
+#[test]
+fn consecutive_misses_make_a_drop_and_a_delivery_breaks_the_run() {
+    let mut d = Detector::new(2);
+    assert_eq!(d.missed(1, 7, 10), None);
+    d.delivered(1, 7);
+    assert_eq!(d.missed(1, 7, 20), None);
+    let f = d.missed(1, 7, 30).unwrap();
+    assert!(matches!(
+        f,
+        Finding::TalkgroupDrop {
+            detected_by: DetectedBy::Delivery,
+            at_us: 30,
+            ..
+        }
+    ));
+    // Misses on another console or talkgroup are counted apart.
+    assert_eq!(d.missed(2, 7, 40), None);
+    assert_eq!(d.missed(1, 8, 40), None);
+    // Once a drop is open, more misses add nothing.
+    assert_eq!(d.missed(1, 7, 50), None);
+}
+
+#[test]
+fn zero_disables_drops_by_delivery() {
+    let mut d = Detector::new(0);
+    for t in 0..10 {
+        assert_eq!(d.missed(1, 7, t), None);
+    }
+}
+
+#[test]
+fn disconnect_and_reconnect() {
+    let mut d = Detector::new(2);
+    d.missed(4, 7, 1);
+    let f = d.disconnected(4, "stream_end", 100).unwrap();
+    assert!(matches!(f, Finding::ConsoleDisconnect { console: 4, .. }));
+    assert!(d.disconnected(4, "stream_end", 150).is_none());
+    // The miss before the loss does not combine with one after it.
+    assert_eq!(d.missed(4, 7, 200), None);
+    let r = d.reconnected(4, 600).unwrap();
+    assert!(matches!(
+        r,
+        Finding::Recovered {
+            talkgroup: None,
+            after_us: 500,
+            ..
+        }
+    ));
+    assert!(d.reconnected(4, 700).is_none());
+}
