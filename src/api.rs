@@ -31,6 +31,7 @@ pub mod codes {
     pub const ALREADY_LOGGED_IN: &str = "already_logged_in";
     pub const NOT_LOGGED_IN: &str = "not_logged_in";
     pub const NOT_REGISTERED: &str = "not_registered";
+    pub const INTERNAL: &str = "internal";
 }
 
 /// The JSON body of every error answer.

@@ -212,6 +212,15 @@ async fn mock(a: MockArgs) -> ExitCode {
         },
         None => None,
     };
+    let faults = match &a.faults {
+        None => Vec::new(),
+        Some(path) => match rcload::profile::read_source(path)
+            .and_then(|s| rcload::profile::load_fault_file(&s))
+        {
+            Ok(f) => f,
+            Err(e) => return usage_error(&e),
+        },
+    };
     let listener = match tokio::net::TcpListener::bind(&a.listen).await {
         Ok(l) => l,
         Err(e) => return usage_error(&format!("--listen {}: {e}", a.listen)),
@@ -222,7 +231,13 @@ async fn mock(a: MockArgs) -> ExitCode {
     let shutdown = async {
         let _ = tokio::signal::ctrl_c().await;
     };
-    match rcload::mock::serve(listener, rcload::mock::MockConfig { token }, shutdown).await {
+    let config = rcload::mock::MockConfig {
+        token,
+        faults,
+        seed: a.seed,
+        fault_epoch: None,
+    };
+    match rcload::mock::serve(listener, config, shutdown).await {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => usage_error(&format!("mock: {e}")),
     }

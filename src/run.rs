@@ -89,7 +89,12 @@ pub async fn run(cfg: RunConfig, stop: watch::Receiver<bool>) -> Result<RunResul
     let base_url = match &cfg.target {
         TargetSpec::EmbeddedMock => {
             let addr = std::net::SocketAddr::from(([127, 0, 0, 1], 0));
-            let mock_config = mock::MockConfig::default(); // FAULTS-PENDING
+            let mock_config = mock::MockConfig {
+                faults: cfg.profile.mock.faults.clone(),
+                seed: cfg.seed,
+                fault_epoch: Some(t0),
+                ..mock::MockConfig::default()
+            };
             let h = mock::spawn(addr, mock_config)
                 .await
                 .map_err(RunError::Mock)?;

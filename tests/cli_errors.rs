@@ -148,3 +148,42 @@ fn profiles_are_listed_and_all_validate() {
         rcload_in(d.path(), &["validate", name]).expect_code(0);
     }
 }
+
+#[test]
+fn a_bad_fault_file_is_located() {
+    let d = TempDir::new("faults");
+    d.write(
+        "f.yaml",
+        "faults:\n  - { at: 1s, kind: drop, console: room01-con01 }\n  - at: 2s\n    kind: stall\n",
+    );
+    rcload_in(
+        d.path(),
+        &["mock", "--listen", "127.0.0.1:0", "--faults", "f.yaml"],
+    )
+    .expect_code(2)
+    .stderr_has("f.yaml:3:")
+    .stderr_has("faults[1]");
+    d.write("g.yaml", "faults:\n  - { at: 1s, kind: earthquake }\n");
+    rcload_in(
+        d.path(),
+        &["mock", "--listen", "127.0.0.1:0", "--faults", "g.yaml"],
+    )
+    .expect_code(2)
+    .stderr_has("g.yaml:2:")
+    .stderr_has("earthquake");
+}
+
+#[test]
+fn a_bad_fault_in_a_profile_is_located() {
+    let d = TempDir::new("pfaults");
+    d.write(
+        "p.yaml",
+        &format!(
+            "{GOOD}mock:\n  faults:\n    - {{ at: 1s, kind: errors, op: console.fly, rate: 10% }}\n"
+        ),
+    );
+    rcload_in(d.path(), &["validate", "p.yaml"])
+        .expect_code(2)
+        .stderr_has("p.yaml:16:")
+        .stderr_has("mock.faults[0].op");
+}

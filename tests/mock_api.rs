@@ -27,6 +27,7 @@ struct Api {
 async fn start(token: Option<&str>) -> anyhow::Result<(MockHandle, Api)> {
     let config = MockConfig {
         token: token.map(str::to_owned),
+        ..Default::default()
     };
     let handle = mock::spawn("127.0.0.1:0".parse()?, config).await?;
     let api = Api {

@@ -145,6 +145,12 @@ impl Deliveries {
         });
     }
 
+    /// Stop expecting what `key` was to cause (its request failed, so the system had nothing
+    /// to deliver).
+    pub fn cancel(&mut self, key: &Key) {
+        self.map.remove(key);
+    }
+
     /// Stop expecting events of `talkgroup` at `console` (a known drop).
     pub fn forget_talkgroup(&mut self, console: u32, talkgroup: u32) {
         self.map.retain(|_, e| {

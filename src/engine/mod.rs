@@ -306,13 +306,20 @@ async fn perform(
     request: crate::target::Request,
     completion: Completion,
 ) {
+    let key = state::delivery_key(&request);
     let sent = Instant::now();
     let result = shared.target.perform(request).await;
     let done = Instant::now();
     let mut fx = Effects::default();
-    shared
-        .world()
-        .complete(&completion, &result, shared.us_at(done), &mut fx);
+    {
+        let mut w = shared.world();
+        if let (Err(_), Some(key)) = (&result, &key) {
+            // A failed request causes no events (a timed-out one may have, but that is
+            // unknowable): nothing is expected of it.
+            w.deliveries.cancel(key);
+        }
+        w.complete(&completion, &result, shared.us_at(done), &mut fx);
+    }
     shared.emit(Outcome::Op {
         op: action.kind.op(),
         phase: action.phase,

@@ -117,6 +117,19 @@ pub fn reference(seq: u64) -> String {
     format!("r{seq}")
 }
 
+/// The key under which a request's expected deliveries are kept, if it causes any.
+pub fn delivery_key(request: &Request) -> Option<Key> {
+    match request {
+        Request::Status { reference, .. } | Request::CallStart { reference, .. } => {
+            parse_reference(reference).map(Key::Ref)
+        }
+        Request::Register { issi, .. } => Some(Key::Registered(*issi)),
+        Request::Deregister { issi } => Some(Key::Deregistered(*issi)),
+        Request::CallEnd { call } => Some(Key::Ended(call.clone())),
+        _ => None,
+    }
+}
+
 /// The action sequence number in a `ref`, if it is one of rcload's.
 pub fn parse_reference(r: &str) -> Option<u64> {
     r.strip_prefix('r')?.parse().ok()

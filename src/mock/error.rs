@@ -15,6 +15,9 @@ use crate::api::{ErrorBody, codes};
 /// Error code for a known path asked with the wrong method (not part of the contract's list).
 pub(crate) const METHOD_NOT_ALLOWED: &str = "method_not_allowed";
 
+/// Error code of an injected 500 (a fault; see `faults.rs`).
+pub(crate) const INTERNAL: &str = "internal";
+
 /// An error answer: status, contract error code and a human-readable message.
 #[derive(Debug, Clone)]
 pub(crate) struct ApiError {

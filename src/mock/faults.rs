@@ -232,7 +232,9 @@ impl<'de> Deserialize<'de> for Selector {
             fn visit_i64<E: de::Error>(self, v: i64) -> Result<Selector, E> {
                 match u64::try_from(v) {
                     Ok(v) => self.visit_u64(v),
-                    Err(_) => Err(E::custom(format!("`{v}` is negative; give an id, a GSSI or a share such as `10%`"))),
+                    Err(_) => Err(E::custom(format!(
+                        "`{v}` is negative; give an id, a GSSI or a share such as `10%`"
+                    ))),
                 }
             }
         }
@@ -662,10 +664,14 @@ impl RequestFaults {
     /// Counts a request of `op` at `t` in every active errors fault on it; answers whether any
     /// of them fails it.
     fn fails(&self, op: Op, t: Duration) -> bool {
-        self.errors
-            .iter()
-            .filter(|e| e.op == op && e.window.contains(t))
-            .fold(false, |failed, e| e.next_fails() || failed)
+        // Every active fault counts the request (no short cut once one has failed it).
+        let mut failed = false;
+        for e in &self.errors {
+            if e.op == op && e.window.contains(t) && e.next_fails() {
+                failed = true;
+            }
+        }
+        failed
     }
 
     /// Sleeps until `at` (since the epoch), if that is a representable instant.
@@ -760,7 +766,9 @@ fn pick_share<T: Clone>(rng: &mut Xoshiro256PlusPlus, items: &[T], share: Percen
     let k = share_count(share, items.len());
     let mut idx = rand::seq::index::sample(rng, items.len(), k).into_vec();
     idx.sort_unstable();
-    idx.into_iter().filter_map(|i| items.get(i).cloned()).collect()
+    idx.into_iter()
+        .filter_map(|i| items.get(i).cloned())
+        .collect()
 }
 
 /// A logged-in console as seen by a fault: its id and monitored set (sorted).
@@ -942,7 +950,11 @@ mod tests {
         assert_eq!(n, Selector::Number(100_042));
         for s in [&share, &id, &n] {
             let text = serde_json::to_string(s).unwrap();
-            assert_eq!(&serde_json::from_str::<Selector>(&text).unwrap(), s, "{text}");
+            assert_eq!(
+                &serde_json::from_str::<Selector>(&text).unwrap(),
+                s,
+                "{text}"
+            );
         }
         assert_eq!(serde_json::to_string(&n).unwrap(), "100042");
         assert_eq!(serde_json::to_string(&share).unwrap(), r#""10%""#);
@@ -990,19 +1002,33 @@ faults:
         assert!(parse_fault_file("faults:\n  - { at: 1s, kind: explode }\n").is_err());
     }
 
+    /// The example in `docs/mock.md` is a valid fault file.
+    #[test]
+    fn documented_example_parses() {
+        let doc = include_str!("../../docs/mock.md");
+        let start = doc
+            .find("```yaml\nfaults:")
+            .expect("example in docs/mock.md")
+            + 8;
+        let len = doc[start..].find("```").expect("end of the example");
+        let faults = parse_fault_file(&doc[start..start + len]).unwrap();
+        assert_eq!(faults.len(), 7);
+        assert_eq!(faults[6].until, None);
+    }
+
     #[test]
     fn check_required_and_forbidden_fields() {
         let s = spec(FaultKind::Stall);
-        assert_eq!(
-            s.check(),
-            [("for", "a stall needs `for`".to_owned())]
-        );
+        assert_eq!(s.check(), [("for", "a stall needs `for`".to_owned())]);
         let mut s2 = spec(FaultKind::Stall);
         s2.for_ = Some(Dur(Duration::from_secs(1)));
         s2.console = Some(Selector::Id("c1".into()));
         assert_eq!(
             s2.check(),
-            [("console", "`console` is not a field of a stall fault".to_owned())]
+            [(
+                "console",
+                "`console` is not a field of a stall fault".to_owned()
+            )]
         );
 
         for kind in [FaultKind::Drop, FaultKind::SilentDrop, FaultKind::Blackhole] {
@@ -1051,7 +1077,11 @@ faults:
         e.rate = Some(pct(0.1));
         let p = e.check();
         assert_eq!(fields(&p), ["op"]);
-        assert!(p[0].1.starts_with("unknown operation `x`; use one of console.login"), "{p:?}");
+        assert!(
+            p[0].1
+                .starts_with("unknown operation `x`; use one of console.login"),
+            "{p:?}"
+        );
         e.op = Some("call.emergency".into());
         e.until = Some(Dur(Duration::from_millis(500)));
         assert_eq!(fields(&e.check()), ["until"]);
@@ -1128,7 +1158,10 @@ faults:
         let mut sorted = a.clone();
         sorted.sort();
         assert_eq!(a, sorted, "in id order");
-        assert!((0..20).any(|s| pick(s, 0.1) != a), "other seeds choose otherwise");
+        assert!(
+            (0..20).any(|s| pick(s, 0.1) != a),
+            "other seeds choose otherwise"
+        );
         assert_eq!(pick(1, 0.001).len(), 1, "at least one");
         assert_eq!(pick(1, 1.0).len(), 30);
         assert!(pick(1, 0.0).is_empty());
@@ -1172,15 +1205,42 @@ faults:
     fn routes_map_to_operations() {
         let op = |m: Method, p: &str| route_op(&m, p);
         let known = |name| Some(RouteOp::Known(Op::from_name(name).unwrap()));
-        assert_eq!(op(Method::POST, "/v1/consoles/c1/login"), known("console.login"));
-        assert_eq!(op(Method::POST, "/v1/consoles/c1/logout"), known("console.logout"));
-        assert_eq!(op(Method::PUT, "/v1/consoles/c1/talkgroups"), known("console.attach"));
-        assert_eq!(op(Method::GET, "/v1/consoles/c1/talkgroups"), known("console.audit"));
-        assert_eq!(op(Method::GET, "/v1/consoles/c1/events"), known("console.events"));
-        assert_eq!(op(Method::POST, "/v1/terminals/1/register"), known("terminal.register"));
-        assert_eq!(op(Method::POST, "/v1/terminals/1/deregister"), known("terminal.deregister"));
-        assert_eq!(op(Method::POST, "/v1/terminals/1/affiliate"), known("terminal.affiliate"));
-        assert_eq!(op(Method::POST, "/v1/terminals/1/status"), known("terminal.status"));
+        assert_eq!(
+            op(Method::POST, "/v1/consoles/c1/login"),
+            known("console.login")
+        );
+        assert_eq!(
+            op(Method::POST, "/v1/consoles/c1/logout"),
+            known("console.logout")
+        );
+        assert_eq!(
+            op(Method::PUT, "/v1/consoles/c1/talkgroups"),
+            known("console.attach")
+        );
+        assert_eq!(
+            op(Method::GET, "/v1/consoles/c1/talkgroups"),
+            known("console.audit")
+        );
+        assert_eq!(
+            op(Method::GET, "/v1/consoles/c1/events"),
+            known("console.events")
+        );
+        assert_eq!(
+            op(Method::POST, "/v1/terminals/1/register"),
+            known("terminal.register")
+        );
+        assert_eq!(
+            op(Method::POST, "/v1/terminals/1/deregister"),
+            known("terminal.deregister")
+        );
+        assert_eq!(
+            op(Method::POST, "/v1/terminals/1/affiliate"),
+            known("terminal.affiliate")
+        );
+        assert_eq!(
+            op(Method::POST, "/v1/terminals/1/status"),
+            known("terminal.status")
+        );
         assert_eq!(op(Method::POST, "/v1/calls"), Some(RouteOp::StartCall));
         assert_eq!(op(Method::DELETE, "/v1/calls/c-1"), known("call.end"));
         assert_eq!(op(Method::GET, "/v1/calls"), None);

@@ -6,25 +6,33 @@
 //!
 //! This module holds the public interface ([`MockConfig`], [`router`], [`spawn`], [`serve`]).
 //! The model and fan-out are in `state`, the handlers in `routes`, validating extractors in
-//! `extract`, the JSON errors in `error` and the event-stream body in `sse`.
+//! `extract`, the JSON errors in `error`, the event-stream body in `sse` and fault injection
+//! (breaking on purpose at known times) in `faults`.
 
 mod error;
 mod extract;
+mod faults;
 mod routes;
 mod sse;
 mod state;
+
+pub use faults::{
+    FAULT_OPERATIONS, FAULT_REASON, FaultFile, FaultKind, FaultRecord, FaultSpec, Selector,
+    check_faults, describe_problems, parse_fault_file,
+};
 
 use std::future::Future;
 use std::io;
 use std::net::SocketAddr;
 use std::sync::Arc;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use axum::serve::ListenerExt;
 use tokio::net::TcpListener;
 use tokio::sync::oneshot;
 use tokio::task::JoinHandle;
 
+use faults::{FaultLog, RequestFaults};
 use state::MockState;
 
 /// How long [`MockHandle::shutdown`] waits for connections to finish before aborting the
@@ -36,22 +44,49 @@ const SHUTDOWN_GRACE: Duration = Duration::from_secs(5);
 pub struct MockConfig {
     /// When set, every `/v1` request needs `Authorization: Bearer <token>`.
     pub token: Option<String>,
+    /// Faults to inject (see `docs/mock.md`); empty: none. [`serve`] and [`spawn`] refuse a
+    /// list with problems ([`FaultSpec::check`]).
+    pub faults: Vec<FaultSpec>,
+    /// Seed of the random choices of faults (which consoles and talkgroups).
+    pub seed: u64,
+    /// The fault clock's epoch: every fault time counts from it. `None`: the moment the server
+    /// starts serving.
+    pub fault_epoch: Option<Instant>,
 }
 
 /// The whole app with fresh in-memory state.
 ///
 /// Open event streams of a bare router end only on logout or client disconnect; use
-/// [`serve`] or [`spawn`] for a server that closes them on shutdown.
+/// [`serve`] or [`spawn`] for a server that closes them on shutdown. Faults need a server
+/// too: a bare router ignores `config.faults`.
 pub fn router(config: MockConfig) -> axum::Router {
-    app(&config).0
+    if !config.faults.is_empty() {
+        tracing::warn!("a bare mock router ignores faults; use mock::serve or mock::spawn");
+    }
+    app(&config, None).0
 }
 
-fn app(config: &MockConfig) -> (axum::Router, Arc<MockState>) {
+/// The app and its state; with an epoch, the request faults of the config are installed.
+fn app(config: &MockConfig, epoch: Option<Instant>) -> (axum::Router, Arc<MockState>) {
     let state = Arc::new(MockState::new());
+    let request_faults = epoch
+        .and_then(|e| RequestFaults::new(&config.faults, e))
+        .map(Arc::new);
     (
-        routes::app(Arc::clone(&state), config.token.as_deref()),
+        routes::app(Arc::clone(&state), config.token.as_deref(), request_faults),
         state,
     )
+}
+
+/// Refuses a fault list with problems (`InvalidInput`, one line per problem).
+fn check_config(config: &MockConfig) -> io::Result<()> {
+    match describe_problems(&config.faults) {
+        None => Ok(()),
+        Some(problems) => Err(io::Error::new(
+            io::ErrorKind::InvalidInput,
+            format!("invalid mock faults:\n{problems}"),
+        )),
+    }
 }
 
 /// A mock server running on a tokio task.
@@ -63,9 +98,16 @@ pub struct MockHandle {
     pub addr: SocketAddr,
     stop: Option<oneshot::Sender<()>>,
     task: JoinHandle<io::Result<()>>,
+    faults: FaultLog,
 }
 
 impl MockHandle {
+    /// What the faults fired so far did: one record per console/talkgroup affected, plus one
+    /// per stall/errors/delay fault when it starts; in firing order.
+    pub fn fault_log(&self) -> Vec<FaultRecord> {
+        self.faults.snapshot()
+    }
+
     /// Graceful stop: stops accepting, ends all open event streams and waits for the server
     /// task (at most a few seconds, then aborts it).
     pub async fn shutdown(mut self) {
@@ -85,31 +127,61 @@ impl MockHandle {
 }
 
 /// Binds `addr` (e.g. 127.0.0.1:0), spawns the server on the current tokio runtime, returns at
-/// once.
-pub async fn spawn(addr: SocketAddr, config: MockConfig) -> io::Result<MockHandle> {
+/// once. Without `config.fault_epoch`, the fault clock starts now. Fails with `InvalidInput`
+/// for a fault list with problems.
+pub async fn spawn(addr: SocketAddr, mut config: MockConfig) -> io::Result<MockHandle> {
+    check_config(&config)?;
     let listener = TcpListener::bind(addr).await?;
     let addr = listener.local_addr()?;
+    config.fault_epoch.get_or_insert_with(Instant::now);
     let (stop, stopped) = oneshot::channel::<()>();
-    let task = tokio::spawn(serve(listener, config, async move {
+    let log = FaultLog::default();
+    let shutdown = async move {
         // Resolves on `shutdown()` and when the handle is dropped.
         let _ = stopped.await;
-    }));
+    };
+    let task = tokio::spawn(serve_with_log(listener, config, shutdown, log.clone()));
     tracing::debug!(%addr, "mock listening");
     Ok(MockHandle {
         addr,
         stop: Some(stop),
         task,
+        faults: log,
     })
 }
 
 /// Serves until `shutdown` resolves (used by `rcload mock --listen`). On shutdown it stops
 /// accepting, ends every open event stream and returns once the connections are done.
+/// Faults fire as configured (the fault clock starts now unless `config.fault_epoch` is
+/// set); a fault list with problems is refused with `InvalidInput`.
 pub async fn serve(
     listener: TcpListener,
     config: MockConfig,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> io::Result<()> {
-    let (app, state) = app(&config);
+    serve_with_log(listener, config, shutdown, FaultLog::default()).await
+}
+
+async fn serve_with_log(
+    listener: TcpListener,
+    config: MockConfig,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+    log: FaultLog,
+) -> io::Result<()> {
+    check_config(&config)?;
+    let epoch = config.fault_epoch.unwrap_or_else(Instant::now);
+    let (app, state) = app(&config, Some(epoch));
+    // The firing task ends by itself on shutdown; the guard also stops it if this future is
+    // dropped (an aborted server task) or axum fails.
+    let _firing = (!config.faults.is_empty()).then(|| {
+        AbortOnDrop(tokio::spawn(faults::run(
+            Arc::clone(&state),
+            config.faults.clone(),
+            config.seed,
+            epoch,
+            log,
+        )))
+    });
     let listener = listener.tap_io(|tcp| {
         if let Err(e) = tcp.set_nodelay(true) {
             tracing::debug!(error = %e, "could not set TCP_NODELAY");
@@ -123,6 +195,15 @@ pub async fn serve(
         .await
 }
 
+/// Aborts a task when dropped.
+struct AbortOnDrop(JoinHandle<()>);
+
+impl Drop for AbortOnDrop {
+    fn drop(&mut self) {
+        self.0.abort();
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -130,7 +211,7 @@ mod tests {
     /// A client that goes away is unregistered from the model without any event being sent.
     #[tokio::test]
     async fn disconnected_stream_is_forgotten() {
-        let (app, state) = app(&MockConfig::default());
+        let (app, state) = app(&MockConfig::default(), None);
         let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
         let addr = listener.local_addr().unwrap();
         let server = tokio::spawn(async move { axum::serve(listener, app).await });

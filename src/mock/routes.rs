@@ -15,6 +15,7 @@ use axum::routing::{delete, get, post};
 
 use super::error::ApiError;
 use super::extract::{CallId, ConsoleId, Issi, JsonBody, check_tetra_id};
+use super::faults::{self, RequestFaults};
 use super::sse;
 use super::state::MockState;
 use crate::api::{
@@ -24,9 +25,23 @@ use crate::api::{
 
 type AppState = State<Arc<MockState>>;
 
-/// The whole app over `state`; with a token, every `/v1` request must carry it.
-pub(crate) fn app(state: Arc<MockState>, token: Option<&str>) -> Router {
-    let router = Router::new()
+/// The whole app over `state`; with a token, every `/v1` request must carry it. With request
+/// faults, their middleware is the outermost layer (a stall holds even requests that would
+/// be refused).
+pub(crate) fn app(
+    state: Arc<MockState>,
+    token: Option<&str>,
+    request_faults: Option<Arc<RequestFaults>>,
+) -> Router {
+    let router = with_auth(routes(state), token);
+    match request_faults {
+        Some(f) => router.layer(middleware::from_fn_with_state(f, faults::middleware)),
+        None => router,
+    }
+}
+
+fn routes(state: Arc<MockState>) -> Router {
+    Router::new()
         .route("/healthz", get(healthz))
         .route("/v1/consoles/{id}/login", post(login))
         .route("/v1/consoles/{id}/logout", post(logout))
@@ -43,7 +58,10 @@ pub(crate) fn app(state: Arc<MockState>, token: Option<&str>) -> Router {
         .route("/v1/calls/{call}", delete(end_call))
         .fallback(not_found)
         .method_not_allowed_fallback(method_not_allowed)
-        .with_state(state);
+        .with_state(state)
+}
+
+fn with_auth(router: Router, token: Option<&str>) -> Router {
     match token.and_then(|t| HeaderValue::try_from(format!("Bearer {t}")).ok()) {
         Some(expected) => router.layer(middleware::from_fn_with_state(Arc::new(expected), auth)),
         None => {
@@ -60,7 +78,8 @@ pub(crate) fn app(state: Arc<MockState>, token: Option<&str>) -> Router {
     }
 }
 
-fn is_v1(req: &Request) -> bool {
+/// Whether the request's path is `/v1` or under it.
+pub(crate) fn is_v1(req: &Request) -> bool {
     let path = req.uri().path();
     path == "/v1" || path.starts_with("/v1/")
 }

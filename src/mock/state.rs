@@ -4,7 +4,9 @@
 //! terminals (registered or not, with their talkgroup) and calls live here behind one
 //! `std::sync::Mutex`. Every operation is a short critical section with no await inside.
 //! Events are serialized once per fan-out into a shared [`Frame`] that each receiving stream
-//! gets a reference to. Like the rest of the mock, this knows nothing of the load engine.
+//! gets a reference to. The faults of `faults.rs` act on the model through
+//! [`MockState::fault_talkgroup`] and [`MockState::kick`]. Like the rest of the mock, this knows
+//! nothing of the load engine.
 
 use std::collections::{BTreeSet, HashMap, HashSet};
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
@@ -78,7 +80,21 @@ struct Console {
     operator: String,
     session: String,
     monitored: BTreeSet<u32>,
+    /// Monitored talkgroups whose events a `blackhole` fault keeps from this console (until the
+    /// next `PUT talkgroups` or logout).
+    blackholed: HashSet<u32>,
     streams: Vec<StreamTx>,
+}
+
+/// What a fault does to one monitored talkgroup of one console.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum TalkgroupFault {
+    /// Removed from the set, with `talkgroup.dropped` on the console's streams.
+    Drop,
+    /// Removed from the set without any event.
+    SilentDrop,
+    /// Kept in the set, but its events no longer reach the console.
+    Blackhole,
 }
 
 #[derive(Debug)]
@@ -132,6 +148,7 @@ impl MockState {
                 operator: operator.to_owned(),
                 session: session.clone(),
                 monitored: BTreeSet::new(),
+                blackholed: HashSet::new(),
                 streams: Vec::new(),
             },
         );
@@ -166,6 +183,8 @@ impl MockState {
 
     /// Replaces the monitored set of `console`; answers the new set, sorted. Sends
     /// `talkgroup.attached` on the console's own streams for each newly added talkgroup.
+    /// Clears every blackhole of the console (each talkgroup in the new set is a fresh
+    /// subscription; the others are no longer monitored).
     pub(crate) fn set_talkgroups(
         &self,
         console: &str,
@@ -198,6 +217,7 @@ impl MockState {
             }
         }
         c.monitored = new;
+        c.blackholed.clear();
         Ok(c.monitored.iter().copied().collect())
     }
 
@@ -342,6 +362,94 @@ impl MockState {
         Ok(())
     }
 
+    /// The logged-in consoles with their monitored sets, sorted by id (what faults choose
+    /// from).
+    pub(crate) fn fault_candidates(&self) -> Vec<(String, Vec<u32>)> {
+        let inner = self.lock();
+        let mut out: Vec<(String, Vec<u32>)> = inner
+            .consoles
+            .values()
+            .map(|c| (c.name.clone(), c.monitored.iter().copied().collect()))
+            .collect();
+        drop(inner);
+        out.sort_unstable_by(|a, b| a.0.cmp(&b.0));
+        out
+    }
+
+    /// Applies `fault` to `talkgroup` of `console`; answers whether it changed anything (false
+    /// if the console is not logged in, does not monitor the talkgroup, or already has it
+    /// blackholed).
+    pub(crate) fn fault_talkgroup(
+        &self,
+        console: &str,
+        talkgroup: u32,
+        fault: TalkgroupFault,
+    ) -> bool {
+        let mut inner = self.lock();
+        let Some(&key) = inner.names.get(console) else {
+            return false;
+        };
+        let Some(c) = inner.consoles.get_mut(&key) else {
+            return false; // names and consoles are kept in step
+        };
+        if !c.monitored.contains(&talkgroup) {
+            return false;
+        }
+        match fault {
+            TalkgroupFault::Blackhole => c.blackholed.insert(talkgroup),
+            TalkgroupFault::Drop | TalkgroupFault::SilentDrop => {
+                c.monitored.remove(&talkgroup);
+                c.blackholed.remove(&talkgroup);
+                if fault == TalkgroupFault::Drop
+                    && !c.streams.is_empty()
+                    && let Some(frame) = encode(
+                        Event::TalkgroupDropped {
+                            talkgroup,
+                            reason: super::faults::FAULT_REASON.to_owned(),
+                        },
+                        now_ms(),
+                    )
+                {
+                    c.streams.retain(|s| deliver(s, &frame));
+                }
+                inner.unmonitor(talkgroup, key);
+                true
+            }
+        }
+    }
+
+    /// Sends `console.kicked {reason}` on the streams of `console` and closes them (they end
+    /// after the events already queued); the console stays logged in. Answers whether the
+    /// console is logged in.
+    pub(crate) fn kick(&self, console: &str, reason: &str) -> bool {
+        let streams = {
+            let mut inner = self.lock();
+            let Some(&key) = inner.names.get(console) else {
+                return false;
+            };
+            let Some(c) = inner.consoles.get_mut(&key) else {
+                return false; // names and consoles are kept in step
+            };
+            let streams = std::mem::take(&mut c.streams);
+            if !streams.is_empty()
+                && let Some(frame) = encode(
+                    Event::ConsoleKicked {
+                        reason: reason.to_owned(),
+                    },
+                    now_ms(),
+                )
+            {
+                for s in &streams {
+                    deliver(s, &frame);
+                }
+            }
+            streams
+        };
+        // The senders (and so the streams) are dropped here, outside the lock.
+        drop(streams);
+        true
+    }
+
     /// Closes every open stream and refuses new ones (streams opened later end at once).
     pub(crate) fn shutdown(&self) {
         let dropped: Vec<Vec<StreamTx>> = {
@@ -395,7 +503,9 @@ impl Inner {
             let Some(c) = self.consoles.get_mut(key) else {
                 continue;
             };
-            if c.streams.is_empty() {
+            if c.streams.is_empty()
+                || (!c.blackholed.is_empty() && c.blackholed.contains(&talkgroup))
+            {
                 continue;
             }
             if frame.is_none() {
@@ -715,6 +825,104 @@ mod tests {
         let late = s.open_stream("a").unwrap();
         assert!(late.rx.is_closed());
         assert_eq!(s.stream_count("a"), 0);
+    }
+
+    #[test]
+    fn fault_drop_and_silent_drop_remove_the_talkgroup() {
+        let s = MockState::new();
+        s.login("a", "op").unwrap();
+        s.login("b", "op").unwrap();
+        let mut a = s.open_stream("a").unwrap();
+        s.set_talkgroups("a", &[1, 2, 3]).unwrap();
+        s.set_talkgroups("b", &[1]).unwrap();
+        drain(&mut a.rx);
+        assert!(s.fault_talkgroup("a", 1, TalkgroupFault::Drop));
+        assert_eq!(
+            events(&mut a.rx),
+            [Event::TalkgroupDropped {
+                talkgroup: 1,
+                reason: "fault".into()
+            }]
+        );
+        assert!(s.fault_talkgroup("a", 2, TalkgroupFault::SilentDrop));
+        assert!(events(&mut a.rx).is_empty());
+        assert_eq!(s.talkgroups("a").unwrap(), [3]);
+        assert!(
+            !s.fault_talkgroup("a", 1, TalkgroupFault::Drop),
+            "already gone"
+        );
+        assert!(!s.fault_talkgroup("nobody", 1, TalkgroupFault::Drop));
+        // b still gets talkgroup 1, a no longer does
+        s.register(7, 1);
+        assert!(events(&mut a.rx).is_empty());
+        assert_eq!(s.lock().monitors[&1].len(), 1);
+        assert!(!s.lock().monitors.contains_key(&2), "index pruned");
+    }
+
+    #[test]
+    fn fault_blackhole_until_reattached() {
+        let s = MockState::new();
+        s.login("a", "op").unwrap();
+        let mut a = s.open_stream("a").unwrap();
+        s.set_talkgroups("a", &[1, 2]).unwrap();
+        drain(&mut a.rx);
+        assert!(s.fault_talkgroup("a", 1, TalkgroupFault::Blackhole));
+        assert!(
+            !s.fault_talkgroup("a", 1, TalkgroupFault::Blackhole),
+            "already"
+        );
+        assert_eq!(s.talkgroups("a").unwrap(), [1, 2], "still listed");
+        s.register(7, 1);
+        s.register(8, 2);
+        assert_eq!(
+            events(&mut a.rx),
+            [Event::TerminalRegistered {
+                issi: 8,
+                talkgroup: 2
+            }]
+        );
+        // a PUT whose set includes it is a fresh subscription (no attached event: not new)
+        s.set_talkgroups("a", &[1, 2]).unwrap();
+        assert!(events(&mut a.rx).is_empty());
+        s.register(7, 1);
+        assert_eq!(events(&mut a.rx).len(), 1);
+        // logout forgets it
+        assert!(s.fault_talkgroup("a", 2, TalkgroupFault::Blackhole));
+        s.logout("a").unwrap();
+        s.login("a", "op").unwrap();
+        let mut a = s.open_stream("a").unwrap();
+        s.set_talkgroups("a", &[2]).unwrap();
+        drain(&mut a.rx);
+        s.register(8, 2);
+        assert_eq!(events(&mut a.rx).len(), 1);
+    }
+
+    #[test]
+    fn fault_kick_closes_streams_but_keeps_login() {
+        let s = MockState::new();
+        s.login("a", "op").unwrap();
+        let mut a1 = s.open_stream("a").unwrap();
+        let mut a2 = s.open_stream("a").unwrap();
+        s.set_talkgroups("a", &[1]).unwrap();
+        drain(&mut a1.rx);
+        drain(&mut a2.rx);
+        assert!(s.kick("a", "fault"));
+        for st in [&mut a1, &mut a2] {
+            assert_eq!(
+                events(&mut st.rx),
+                [Event::ConsoleKicked {
+                    reason: "fault".into()
+                }]
+            );
+            assert!(st.rx.is_closed());
+        }
+        assert_eq!(s.stream_count("a"), 0);
+        assert_eq!(s.talkgroups("a").unwrap(), [1], "still logged in");
+        let mut a3 = s.open_stream("a").unwrap();
+        s.register(5, 1);
+        assert_eq!(events(&mut a3.rx).len(), 1);
+        assert!(!s.kick("nobody", "fault"));
+        assert_eq!(s.fault_candidates(), [("a".to_owned(), vec![1])]);
     }
 
     #[test]

@@ -114,6 +114,26 @@ fn split_key(s: &str) -> Option<(String, &str)> {
     None
 }
 
+/// Record the keys of a one-level flow map `v` (a suffix of `raw`) under `path`.
+fn flow_keys(entries: &mut Vec<Entry>, path: &FieldPath, raw: &str, v: &str, line_no: usize) {
+    let Some(inner) = v.strip_prefix('{') else {
+        return;
+    };
+    let base = raw.len() - v.len() + 1;
+    let mut offset = 0;
+    for part in inner.trim_end_matches('}').split(',') {
+        if let Some((k, _)) = split_key(part.trim_start()) {
+            let lead = part.len() - part.trim_start().len();
+            entries.push(Entry {
+                path: path.clone().key(&k),
+                line: line_no,
+                column: base + offset + lead + 1,
+            });
+        }
+        offset += part.len() + 1;
+    }
+}
+
 impl KeyIndex {
     /// Scan `text` for keys.
     pub fn new(text: &str) -> Self {
@@ -150,9 +170,20 @@ impl KeyIndex {
                     indent,
                     seg: Seg::Index(idx),
                 });
+                entries.push(Entry {
+                    path: FieldPath(stack.iter().map(|f| f.seg.clone()).collect()),
+                    line: line_no,
+                    column: indent + 1,
+                });
                 let trimmed = after.trim_start();
                 indent += 1 + (after.len() - trimmed.len());
                 rest = trimmed;
+            }
+            // A flow map as a list item: `- { at: 1s, kind: drop }`.
+            if rest.starts_with('{') {
+                let path = FieldPath(stack.iter().map(|f| f.seg.clone()).collect());
+                flow_keys(&mut entries, &path, raw, rest, line_no);
+                continue;
             }
             let Some((key, value)) = split_key(rest) else {
                 continue;
@@ -171,22 +202,7 @@ impl KeyIndex {
                 column: indent + 1,
             });
             // One level of flow map: `key: { p99: 1s, p95: 300ms }`.
-            let v = value.trim_start();
-            if let Some(inner) = v.strip_prefix('{') {
-                let base = raw.len() - v.len() + 1;
-                let mut offset = 0;
-                for part in inner.trim_end_matches('}').split(',') {
-                    if let Some((k, _)) = split_key(part.trim_start()) {
-                        let lead = part.len() - part.trim_start().len();
-                        entries.push(Entry {
-                            path: path.clone().key(&k),
-                            line: line_no,
-                            column: base + offset + lead + 1,
-                        });
-                    }
-                    offset += part.len() + 1;
-                }
-            }
+            flow_keys(&mut entries, &path, raw, value.trim_start(), line_no);
         }
         KeyIndex { entries }
     }
@@ -275,5 +291,17 @@ slo:
             "slo[console.login].p99"
         );
         assert!(idx.path_at(99, 1).is_none());
+    }
+
+    #[test]
+    fn flow_maps_as_list_items_and_bare_items() {
+        let text = "faults:\n  - { at: 1s, kind: drop }\n  - at: 2s\n    kind: stall\n";
+        let idx = KeyIndex::new(text);
+        let p = FieldPath::root().key("faults").index(0).key("kind");
+        assert_eq!(idx.locate(&p), Some((2, 15)));
+        // A missing field points at its list item.
+        let p = FieldPath::root().key("faults").index(1).key("for");
+        assert_eq!(idx.locate(&p), Some((3, 3)));
+        assert_eq!(idx.path_at(2, 21).unwrap().to_string(), "faults[0].kind");
     }
 }

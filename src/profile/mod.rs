@@ -198,6 +198,29 @@ fn parse_error(source: &Source, index: &KeyIndex, e: &serde_saphyr::Error) -> Pr
     }
 }
 
+/// Parse and check a fault file (`rcload mock --faults FILE`: a YAML `faults: [ ... ]`), with
+/// located errors like a profile's.
+pub fn load_fault_file(source: &Source) -> Result<Vec<crate::mock::FaultSpec>, ProfileError> {
+    let index = KeyIndex::new(&source.text);
+    let file: crate::mock::FaultFile =
+        serde_saphyr::from_str(&source.text).map_err(|e| parse_error(source, &index, &e))?;
+    for (i, f) in file.faults.iter().enumerate() {
+        if let Some((field, message)) = f.check().into_iter().next() {
+            let path = FieldPath::root().key("faults").index(i).key(field);
+            let (line, column) = index.locate(&path).unwrap_or((0, 0));
+            return Err(ProfileError::Invalid {
+                file: source.name.clone(),
+                line,
+                column,
+                field: path.to_string(),
+                message,
+                hint: Some("docs/mock.md lists the fault kinds and their fields".into()),
+            });
+        }
+    }
+    Ok(file.faults)
+}
+
 /// Serialize a resolved profile back to YAML (written into every run directory).
 pub fn to_yaml(p: &Profile) -> String {
     serde_saphyr::to_string(p).unwrap_or_else(|e| format!("# could not serialize: {e}\n"))

@@ -174,3 +174,33 @@ fn resolved_profile_round_trips_through_yaml() {
     let back = load(&src(&text), &[]).unwrap_or_else(|e| panic!("{e}\n{text}"));
     assert_eq!(back, p);
 }
+
+#[test]
+fn checks_have_defaults_and_are_validated() {
+    let p = load(&src(MINIMAL), &[]).unwrap();
+    assert_eq!(p.checks.audit_every.as_secs_f64(), 30.0);
+    assert_eq!(p.checks.missed_for_drop, 2);
+    assert_eq!(p.checks.probe_every.as_secs_f64(), 60.0);
+    assert!(p.checks.reattach);
+    let e = err(&format!(
+        "{MINIMAL}checks:\n  reconnect: {{ initial: 5s, max: 1s }}\n"
+    ));
+    assert!(e.contains("checks.reconnect.initial"), "{e}");
+    let e = err(&format!("{MINIMAL}checks:\n  missed_for_drop: -1\n"));
+    assert!(e.contains("checks.missed_for_drop"), "{e}");
+}
+
+#[test]
+fn count_slos_take_a_number() {
+    let p = load(
+        &src(&format!(
+            "{MINIMAL}slo:\n  talkgroup_drops: 0\n  console_disconnects: 2\n  missed_deliveries: 10\n"
+        )),
+        &[],
+    )
+    .unwrap();
+    assert_eq!(p.slo.max_counts["talkgroup_drops"], 0);
+    assert_eq!(p.slo.max_counts["missed_deliveries"], 10);
+    let e = err(&format!("{MINIMAL}slo:\n  talkgroup_drops: none\n"));
+    assert!(e.contains("slo.talkgroup_drops"), "{e}");
+}

@@ -232,6 +232,57 @@ pub fn check(p: &Profile) -> Vec<Problem> {
             }
         }
     }
+    for (i, f) in p.mock.faults.iter().enumerate() {
+        let fp = root.clone().key("mock").key("faults").index(i);
+        for (field, message) in f.check() {
+            out.push(problem(fp.clone().key(field), message, None));
+        }
+        if f.at >= p.duration {
+            out.push(problem(
+                fp.clone().key("at"),
+                format!(
+                    "the fault fires at {} but the run lasts only {}",
+                    f.at, p.duration
+                ),
+                None,
+            ));
+        }
+    }
+    let cp = root.clone().key("checks");
+    let c = &p.checks;
+    if c.delivery_timeout.0.is_zero() {
+        out.push(problem(
+            cp.clone().key("delivery_timeout"),
+            "the delivery timeout must be more than zero",
+            None,
+        ));
+    }
+    if c.reconnect.initial.0.is_zero() || c.reconnect.initial > c.reconnect.max {
+        out.push(problem(
+            cp.clone().key("reconnect").key("initial"),
+            format!(
+                "the first reconnect wait ({}) must be more than zero and at most `max` ({})",
+                c.reconnect.initial, c.reconnect.max
+            ),
+            None,
+        ));
+    }
+    if c.reconnect.jitter.fraction >= 1.0 {
+        out.push(problem(
+            cp.clone().key("reconnect").key("jitter"),
+            "jitter must be below 100%",
+            None,
+        ));
+    }
+    if !c.stream_idle_timeout.0.is_zero()
+        && c.stream_idle_timeout.0 < std::time::Duration::from_secs(1)
+    {
+        out.push(problem(
+            cp.clone().key("stream_idle_timeout"),
+            "a stream idle timeout under 1s would cut off healthy streams between pings",
+            Some("use at least 1s, or 0s to turn the check off"),
+        ));
+    }
     let sp = root.clone().key("slo");
     for (key, limits) in &p.slo.latency {
         let known = OPERATIONS.contains(&key.as_str())
