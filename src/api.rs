@@ -32,6 +32,7 @@ pub mod codes {
     pub const NOT_LOGGED_IN: &str = "not_logged_in";
     pub const NOT_REGISTERED: &str = "not_registered";
     pub const INTERNAL: &str = "internal";
+    pub const OVERLOADED: &str = "overloaded";
 }
 
 /// The JSON body of every error answer.

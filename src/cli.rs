@@ -90,8 +90,11 @@ pub struct MockArgs {
     /// Require `Authorization: Bearer <token>` with the token in this environment variable.
     #[arg(long, value_name = "NAME")]
     pub token_env: Option<String>,
-    /// Inject the faults in this YAML file (`faults: [...]`, docs/mock.md), times counted from
-    /// the mock's start.
+    /// The mock's configuration (YAML, docs/mock.md): `preset`, capacity, stream queues,
+    /// `faults` (times from the mock's start).
+    #[arg(long, value_name = "FILE")]
+    pub config: Option<String>,
+    /// Inject the faults of this YAML file (`faults: [...]`); added to `--config`'s.
     #[arg(long, value_name = "FILE")]
     pub faults: Option<String>,
     /// Seed for faults that pick a share of consoles or talkgroups.

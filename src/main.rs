@@ -212,15 +212,22 @@ async fn mock(a: MockArgs) -> ExitCode {
         },
         None => None,
     };
-    let faults = match &a.faults {
-        None => Vec::new(),
-        Some(path) => match rcload::profile::read_source(path)
-            .and_then(|s| rcload::profile::load_fault_file(&s))
-        {
-            Ok(f) => f,
+    let load = |path: &str| {
+        rcload::profile::read_source(path).and_then(|s| rcload::profile::load_mock_spec(&s))
+    };
+    let mut spec = match &a.config {
+        None => rcload::mock::MockSpec::default(),
+        Some(path) => match load(path) {
+            Ok(s) => s,
             Err(e) => return usage_error(&e),
         },
     };
+    if let Some(path) = &a.faults {
+        match load(path) {
+            Ok(f) => spec.faults.extend(f.faults),
+            Err(e) => return usage_error(&e),
+        }
+    }
     let listener = match tokio::net::TcpListener::bind(&a.listen).await {
         Ok(l) => l,
         Err(e) => return usage_error(&format!("--listen {}: {e}", a.listen)),
@@ -233,7 +240,7 @@ async fn mock(a: MockArgs) -> ExitCode {
     };
     let config = rcload::mock::MockConfig {
         token,
-        faults,
+        spec,
         seed: a.seed,
         fault_epoch: None,
     };

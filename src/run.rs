@@ -90,7 +90,7 @@ pub async fn run(cfg: RunConfig, stop: watch::Receiver<bool>) -> Result<RunResul
         TargetSpec::EmbeddedMock => {
             let addr = std::net::SocketAddr::from(([127, 0, 0, 1], 0));
             let mock_config = mock::MockConfig {
-                faults: cfg.profile.mock.faults.clone(),
+                spec: cfg.profile.mock.clone(),
                 seed: cfg.seed,
                 fault_epoch: Some(t0),
                 ..mock::MockConfig::default()

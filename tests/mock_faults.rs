@@ -6,7 +6,7 @@ use std::time::{Duration, Instant};
 
 use eventsource_stream::{Event as SseEvent, EventStreamError, Eventsource};
 use futures::{Stream, StreamExt};
-use rcload::mock::{self, FaultKind, FaultSpec, MockConfig, MockHandle};
+use rcload::mock::{self, FaultKind, FaultSpec, MockConfig, MockHandle, MockSpec};
 use reqwest::StatusCode;
 use serde_json::{Value, json};
 use tokio::time::timeout;
@@ -43,7 +43,10 @@ fn faults(list: Value) -> Vec<FaultSpec> {
 async fn start(faults: Vec<FaultSpec>, seed: u64) -> anyhow::Result<Mock> {
     let epoch = Instant::now();
     let config = MockConfig {
-        faults,
+        spec: MockSpec {
+            faults,
+            ..Default::default()
+        },
         seed,
         fault_epoch: Some(epoch),
         ..Default::default()
@@ -561,10 +564,13 @@ async fn shares_pick_logged_in_consoles_deterministically() -> anyhow::Result<()
 #[tokio::test]
 async fn invalid_fault_lists_are_refused() -> anyhow::Result<()> {
     let config = MockConfig {
-        faults: faults(json!([
-            {"at": "1s", "kind": "stall"},
-            {"at": "1s", "kind": "errors", "op": "nope", "rate": "5%"},
-        ])),
+        spec: MockSpec {
+            faults: faults(json!([
+                {"at": "1s", "kind": "stall"},
+                {"at": "1s", "kind": "errors", "op": "nope", "rate": "5%"},
+            ])),
+            ..Default::default()
+        },
         ..Default::default()
     };
     let err = mock::spawn("127.0.0.1:0".parse()?, config)

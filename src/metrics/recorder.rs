@@ -115,6 +115,8 @@ pub struct Recorder {
     /// Per phase index, per operation.
     pub phase_ops: Vec<BTreeMap<Op, OpStats>>,
     pub deliveries: BTreeMap<Delivery, DeliveryStats>,
+    /// Per phase index (of the sending action), per delivered event type (probes apart).
+    pub phase_deliveries: Vec<BTreeMap<Delivery, DeliveryStats>>,
     /// Intended to sent, µs, of every action sent.
     pub lateness: Histogram<u64>,
     pub skipped: BTreeMap<&'static str, u64>,
@@ -135,6 +137,7 @@ impl Recorder {
             ops: BTreeMap::new(),
             phase_ops: vec![BTreeMap::new(); phases],
             deliveries: BTreeMap::new(),
+            phase_deliveries: vec![BTreeMap::new(); phases],
             lateness: histogram(),
             skipped: BTreeMap::new(),
             throttled: 0,
@@ -187,8 +190,13 @@ impl Recorder {
                 event,
                 latency_us,
                 probe,
-                ..
+                phase,
             } => {
+                if !*probe && let Some(p) = self.phase_deliveries.get_mut(*phase) {
+                    let d = p.entry(*event).or_default();
+                    d.delivered += 1;
+                    super::record(&mut d.latency, *latency_us);
+                }
                 let d = if *probe {
                     &mut self.probes.deliveries
                 } else {
@@ -207,6 +215,9 @@ impl Recorder {
                     self.probes.deliveries.missed += 1;
                 } else {
                     self.deliveries.entry(*event).or_default().missed += 1;
+                    if let Some(p) = self.phase_deliveries.get_mut(*phase) {
+                        p.entry(*event).or_default().missed += 1;
+                    }
                 }
                 self.missed.total += 1;
                 *self.missed.per_phase.entry(*phase).or_insert(0) += 1;

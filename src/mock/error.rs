@@ -6,9 +6,10 @@ use std::borrow::Cow;
 
 use axum::Json;
 use axum::extract::rejection::{JsonRejection, PathRejection};
-use axum::http::StatusCode;
+use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 
+use super::capacity::Overloaded;
 use super::state::StateError;
 use crate::api::{ErrorBody, codes};
 
@@ -17,6 +18,9 @@ pub(crate) const METHOD_NOT_ALLOWED: &str = "method_not_allowed";
 
 /// Error code of an injected 500 (a fault; see `faults.rs`).
 pub(crate) const INTERNAL: &str = "internal";
+
+/// Error code of a 503 answered when the API's queue is full (`capacity.rs`).
+pub(crate) const OVERLOADED: &str = "overloaded";
 
 /// An error answer: status, contract error code and a human-readable message.
 #[derive(Debug, Clone)]
@@ -64,13 +68,29 @@ impl ApiError {
     }
 }
 
+/// A 503 carries `Retry-After: 1`.
 impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
         let body = ErrorBody {
             error: self.code.to_owned(),
             message: self.message.into_owned(),
         };
-        (self.status, Json(body)).into_response()
+        let mut resp = (self.status, Json(body)).into_response();
+        if self.status == StatusCode::SERVICE_UNAVAILABLE {
+            resp.headers_mut()
+                .insert(header::RETRY_AFTER, HeaderValue::from_static("1"));
+        }
+        resp
+    }
+}
+
+impl From<Overloaded> for ApiError {
+    fn from(_: Overloaded) -> Self {
+        Self::new(
+            StatusCode::SERVICE_UNAVAILABLE,
+            OVERLOADED,
+            "the system is overloaded: too many requests are waiting; retry later",
+        )
     }
 }
 

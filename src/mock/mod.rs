@@ -4,21 +4,35 @@
 //! SSE streams. It is a stand-alone server: it knows nothing of the load engine, the schedule
 //! or metrics, which drive it only over HTTP.
 //!
+//! It has a finite capacity, configured by a [`MockSpec`] (the `mock:` section of a profile,
+//! or `rcload mock --config FILE`): its API is a queue served by a number of workers, each
+//! operation takes a service time, fan-out and attach cost worker time, a full queue answers
+//! 503, and each console stream has a bounded queue drained at the console's pace, with a
+//! policy for events that do not fit.
+//!
 //! This module holds the public interface ([`MockConfig`], [`router`], [`spawn`], [`serve`]).
-//! The model and fan-out are in `state`, the handlers in `routes`, validating extractors in
+//! The configuration is in `spec`, the worker queue in `capacity`, the model and fan-out in
+//! `state`, the handlers in `routes`, `GET /metrics` in `metrics`, validating extractors in
 //! `extract`, the JSON errors in `error`, the event-stream body in `sse` and fault injection
 //! (breaking on purpose at known times) in `faults`.
 
+mod capacity;
 mod error;
 mod extract;
 mod faults;
+mod metrics;
 mod routes;
+mod spec;
 mod sse;
 mod state;
 
 pub use faults::{
     FAULT_OPERATIONS, FAULT_REASON, FaultFile, FaultKind, FaultRecord, FaultSpec, Selector,
     check_faults, describe_problems, parse_fault_file,
+};
+pub use spec::{
+    Capacity, DEFAULT_PRESET, DEFAULT_SERVICE, MockSpec, Overflow, PRESETS, ServiceTime,
+    parse_mock_spec, presets,
 };
 
 use std::future::Future;
@@ -39,15 +53,16 @@ use state::MockState;
 /// server task (only reached with a client that stopped reading).
 const SHUTDOWN_GRACE: Duration = Duration::from_secs(5);
 
-/// Configuration of the mock.
+/// Configuration of the mock. The default is the healthy preset with no faults.
 #[derive(Debug, Clone, Default)]
 pub struct MockConfig {
     /// When set, every `/v1` request needs `Authorization: Bearer <token>`.
     pub token: Option<String>,
-    /// Faults to inject (see `docs/mock.md`); empty: none. [`serve`] and [`spawn`] refuse a
-    /// list with problems ([`FaultSpec::check`]).
-    pub faults: Vec<FaultSpec>,
-    /// Seed of the random choices of faults (which consoles and talkgroups).
+    /// Capacity, stream queues and faults (see `docs/mock.md`). [`serve`] and [`spawn`] refuse
+    /// a spec with problems ([`MockSpec::check`]).
+    pub spec: MockSpec,
+    /// Seed of the random choices of faults (which consoles and talkgroups) and of the
+    /// service-time draws.
     pub seed: u64,
     /// The fault clock's epoch: every fault time counts from it. `None`: the moment the server
     /// starts serving.
@@ -58,19 +73,28 @@ pub struct MockConfig {
 ///
 /// Open event streams of a bare router end only on logout or client disconnect; use
 /// [`serve`] or [`spawn`] for a server that closes them on shutdown. Faults need a server
-/// too: a bare router ignores `config.faults`.
+/// too: a bare router ignores `config.spec.faults`. A spec with problems is replaced by the
+/// healthy preset (with a warning); [`serve`] and [`spawn`] refuse it instead.
 pub fn router(config: MockConfig) -> axum::Router {
-    if !config.faults.is_empty() {
+    if !config.spec.faults.is_empty() {
         tracing::warn!("a bare mock router ignores faults; use mock::serve or mock::spawn");
     }
-    app(&config, None).0
+    let capacity = config.spec.resolve().unwrap_or_else(|problems| {
+        tracing::warn!(%problems, "invalid mock spec; using the healthy preset");
+        Capacity::default()
+    });
+    app(&config, &capacity, None).0
 }
 
 /// The app and its state; with an epoch, the request faults of the config are installed.
-fn app(config: &MockConfig, epoch: Option<Instant>) -> (axum::Router, Arc<MockState>) {
-    let state = Arc::new(MockState::new());
+fn app(
+    config: &MockConfig,
+    capacity: &Capacity,
+    epoch: Option<Instant>,
+) -> (axum::Router, Arc<MockState>) {
+    let state = Arc::new(MockState::with_capacity(capacity, config.seed));
     let request_faults = epoch
-        .and_then(|e| RequestFaults::new(&config.faults, e))
+        .and_then(|e| RequestFaults::new(&config.spec.faults, e))
         .map(Arc::new);
     (
         routes::app(Arc::clone(&state), config.token.as_deref(), request_faults),
@@ -78,15 +102,15 @@ fn app(config: &MockConfig, epoch: Option<Instant>) -> (axum::Router, Arc<MockSt
     )
 }
 
-/// Refuses a fault list with problems (`InvalidInput`, one line per problem).
-fn check_config(config: &MockConfig) -> io::Result<()> {
-    match describe_problems(&config.faults) {
-        None => Ok(()),
-        Some(problems) => Err(io::Error::new(
+/// Resolves the spec, refusing one with problems (`InvalidInput`, one line per problem, e.g.
+/// `faults[1].for: a stall needs `for``).
+fn check_config(config: &MockConfig) -> io::Result<Capacity> {
+    config.spec.resolve().map_err(|problems| {
+        io::Error::new(
             io::ErrorKind::InvalidInput,
-            format!("invalid mock faults:\n{problems}"),
-        )),
-    }
+            format!("invalid mock configuration:\n{problems}"),
+        )
+    })
 }
 
 /// A mock server running on a tokio task.
@@ -128,7 +152,7 @@ impl MockHandle {
 
 /// Binds `addr` (e.g. 127.0.0.1:0), spawns the server on the current tokio runtime, returns at
 /// once. Without `config.fault_epoch`, the fault clock starts now. Fails with `InvalidInput`
-/// for a fault list with problems.
+/// for a spec with problems.
 pub async fn spawn(addr: SocketAddr, mut config: MockConfig) -> io::Result<MockHandle> {
     check_config(&config)?;
     let listener = TcpListener::bind(addr).await?;
@@ -153,7 +177,7 @@ pub async fn spawn(addr: SocketAddr, mut config: MockConfig) -> io::Result<MockH
 /// Serves until `shutdown` resolves (used by `rcload mock --listen`). On shutdown it stops
 /// accepting, ends every open event stream and returns once the connections are done.
 /// Faults fire as configured (the fault clock starts now unless `config.fault_epoch` is
-/// set); a fault list with problems is refused with `InvalidInput`.
+/// set); a spec with problems is refused with `InvalidInput`.
 pub async fn serve(
     listener: TcpListener,
     config: MockConfig,
@@ -168,15 +192,15 @@ async fn serve_with_log(
     shutdown: impl Future<Output = ()> + Send + 'static,
     log: FaultLog,
 ) -> io::Result<()> {
-    check_config(&config)?;
+    let capacity = check_config(&config)?;
     let epoch = config.fault_epoch.unwrap_or_else(Instant::now);
-    let (app, state) = app(&config, Some(epoch));
+    let (app, state) = app(&config, &capacity, Some(epoch));
     // The firing task ends by itself on shutdown; the guard also stops it if this future is
     // dropped (an aborted server task) or axum fails.
-    let _firing = (!config.faults.is_empty()).then(|| {
+    let _firing = (!config.spec.faults.is_empty()).then(|| {
         AbortOnDrop(tokio::spawn(faults::run(
             Arc::clone(&state),
-            config.faults.clone(),
+            config.spec.faults.clone(),
             config.seed,
             epoch,
             log,
@@ -211,7 +235,7 @@ mod tests {
     /// A client that goes away is unregistered from the model without any event being sent.
     #[tokio::test]
     async fn disconnected_stream_is_forgotten() {
-        let (app, state) = app(&MockConfig::default(), None);
+        let (app, state) = app(&MockConfig::default(), &Capacity::default(), None);
         let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
         let addr = listener.local_addr().unwrap();
         let server = tokio::spawn(async move { axum::serve(listener, app).await });

@@ -1,7 +1,9 @@
-//! The mock's HTTP routes: one handler per request of the contract, the bearer-token check on
-//! `/v1`, and JSON answers for unknown routes and wrong methods. Handlers validate input and
-//! call the model (`state.rs`); they hold no lock across an await. The mock knows nothing of
-//! the load engine.
+//! The mock's HTTP routes: one handler per request of the contract, `GET /metrics`, the
+//! bearer-token check on `/v1`, and JSON answers for unknown routes and wrong methods.
+//! Handlers validate input, queue the request on the API's workers (`capacity.rs`; a full
+//! queue answers 503 `overloaded`), then call the model (`state.rs`) and wait for the events
+//! that had to wait for room (`delay` overflow). They hold no lock across an await. The mock
+//! knows nothing of the load engine.
 
 use std::sync::Arc;
 
@@ -16,10 +18,11 @@ use axum::routing::{delete, get, post};
 use super::error::ApiError;
 use super::extract::{CallId, ConsoleId, Issi, JsonBody, check_tetra_id};
 use super::faults::{self, RequestFaults};
+use super::metrics;
 use super::sse;
-use super::state::MockState;
+use super::state::{Cost, MockState};
 use crate::api::{
-    CallRequest, CallResponse, Health, LoginRequest, LoginResponse, StatusRequest,
+    CallKind, CallRequest, CallResponse, Health, LoginRequest, LoginResponse, StatusRequest,
     TalkgroupRequest, Talkgroups, TerminalResponse,
 };
 
@@ -43,6 +46,7 @@ pub(crate) fn app(
 fn routes(state: Arc<MockState>) -> Router {
     Router::new()
         .route("/healthz", get(healthz))
+        .route("/metrics", get(metrics::metrics))
         .route("/v1/consoles/{id}/login", post(login))
         .route("/v1/consoles/{id}/logout", post(logout))
         .route(
@@ -117,6 +121,7 @@ async fn login(
     ConsoleId(console): ConsoleId,
     JsonBody(req): JsonBody<LoginRequest>,
 ) -> Result<Json<LoginResponse>, ApiError> {
+    state.serve("console.login", Cost::Nothing).await?;
     let session = state.login(&console, &req.operator)?;
     Ok(Json(LoginResponse {
         console,
@@ -129,6 +134,7 @@ async fn logout(
     State(state): AppState,
     ConsoleId(console): ConsoleId,
 ) -> Result<StatusCode, ApiError> {
+    state.serve("console.logout", Cost::Nothing).await?;
     state.logout(&console)?;
     Ok(StatusCode::NO_CONTENT)
 }
@@ -141,7 +147,11 @@ async fn put_talkgroups(
     for &tg in &req.talkgroups {
         check_tetra_id("talkgroup", tg)?;
     }
-    let talkgroups = state.set_talkgroups(&console, &req.talkgroups)?;
+    state
+        .serve("console.attach", Cost::Attach(&console, &req.talkgroups))
+        .await?;
+    let (talkgroups, pending) = state.set_talkgroups(&console, &req.talkgroups)?;
+    pending.deliver().await;
     Ok(Json(Talkgroups { talkgroups }))
 }
 
@@ -149,14 +159,17 @@ async fn get_talkgroups(
     State(state): AppState,
     ConsoleId(console): ConsoleId,
 ) -> Result<Json<Talkgroups>, ApiError> {
+    state.serve("console.audit", Cost::Nothing).await?;
     let talkgroups = state.talkgroups(&console)?;
     Ok(Json(Talkgroups { talkgroups }))
 }
 
+/// Opening a stream is not API work: it is counted but never queued.
 async fn events(
     State(state): AppState,
     ConsoleId(console): ConsoleId,
 ) -> Result<Response, ApiError> {
+    state.count_request("console.events");
     let opened = state.open_stream(&console)?;
     Ok(sse::response(&state, opened))
 }
@@ -167,12 +180,18 @@ async fn register(
     JsonBody(req): JsonBody<TalkgroupRequest>,
 ) -> Result<Json<TerminalResponse>, ApiError> {
     let talkgroup = check_tetra_id("talkgroup", req.talkgroup)?;
-    state.register(issi, talkgroup);
+    state
+        .serve("terminal.register", Cost::Talkgroup(talkgroup))
+        .await?;
+    state.register(issi, talkgroup).deliver().await;
     Ok(Json(TerminalResponse { issi, talkgroup }))
 }
 
 async fn deregister(State(state): AppState, Issi(issi): Issi) -> Result<StatusCode, ApiError> {
-    state.deregister(issi)?;
+    state
+        .serve("terminal.deregister", Cost::Terminal(issi))
+        .await?;
+    state.deregister(issi)?.deliver().await;
     Ok(StatusCode::NO_CONTENT)
 }
 
@@ -182,6 +201,7 @@ async fn affiliate(
     JsonBody(req): JsonBody<TalkgroupRequest>,
 ) -> Result<Json<TerminalResponse>, ApiError> {
     let talkgroup = check_tetra_id("talkgroup", req.talkgroup)?;
+    state.serve("terminal.affiliate", Cost::Nothing).await?;
     state.affiliate(issi, talkgroup)?;
     Ok(Json(TerminalResponse { issi, talkgroup }))
 }
@@ -191,7 +211,11 @@ async fn status(
     Issi(issi): Issi,
     JsonBody(req): JsonBody<StatusRequest>,
 ) -> Result<StatusCode, ApiError> {
-    state.status(issi, req.code, &req.reference)?;
+    state.serve("terminal.status", Cost::Terminal(issi)).await?;
+    state
+        .status(issi, req.code, &req.reference)?
+        .deliver()
+        .await;
     Ok(StatusCode::ACCEPTED)
 }
 
@@ -201,11 +225,18 @@ async fn start_call(
 ) -> Result<(StatusCode, Json<CallResponse>), ApiError> {
     let talkgroup = check_tetra_id("talkgroup", req.talkgroup)?;
     let caller = check_tetra_id("caller", req.caller)?;
-    let call = state.start_call(req.kind, talkgroup, caller, &req.reference);
+    let op = match req.kind {
+        CallKind::Group => "call.group",
+        CallKind::Emergency => "call.emergency",
+    };
+    state.serve(op, Cost::Talkgroup(talkgroup)).await?;
+    let (call, pending) = state.start_call(req.kind, talkgroup, caller, &req.reference);
+    pending.deliver().await;
     Ok((StatusCode::CREATED, Json(CallResponse { call })))
 }
 
 async fn end_call(State(state): AppState, CallId(call): CallId) -> Result<StatusCode, ApiError> {
-    state.end_call(&call)?;
+    state.serve("call.end", Cost::Call(&call)).await?;
+    state.end_call(&call)?.deliver().await;
     Ok(StatusCode::NO_CONTENT)
 }

@@ -30,6 +30,37 @@ impl FieldPath {
         self.0.push(Seg::Index(i));
         self
     }
+
+    /// This path followed by `other`.
+    pub fn join(mut self, other: &FieldPath) -> Self {
+        self.0.extend(other.0.iter().cloned());
+        self
+    }
+
+    /// Parse a path as [`FieldPath`]'s `Display` writes it: `faults[0].op`,
+    /// `service[terminal.register].p99` (a bracket holds an index, or a key with dots).
+    pub fn parse(text: &str) -> Self {
+        let mut segs = Vec::new();
+        let mut rest = text;
+        while !rest.is_empty() {
+            if let Some(r) = rest.strip_prefix('[') {
+                let (inner, after) = r.split_once(']').unwrap_or((r, ""));
+                segs.push(match inner.parse::<usize>() {
+                    Ok(i) => Seg::Index(i),
+                    Err(_) => Seg::Key(inner.to_string()),
+                });
+                rest = after;
+            } else {
+                let end = rest.find(['.', '[']).unwrap_or(rest.len());
+                if end > 0 {
+                    segs.push(Seg::Key(rest[..end].to_string()));
+                }
+                rest = &rest[end..];
+            }
+            rest = rest.strip_prefix('.').unwrap_or(rest);
+        }
+        FieldPath(segs)
+    }
 }
 
 impl fmt::Display for FieldPath {
@@ -291,6 +322,21 @@ slo:
             "slo[console.login].p99"
         );
         assert!(idx.path_at(99, 1).is_none());
+    }
+
+    #[test]
+    fn paths_parse_back_from_their_text() {
+        for t in [
+            "faults[0].op",
+            "service[terminal.register].p99",
+            "population.terminals",
+        ] {
+            assert_eq!(FieldPath::parse(t).to_string(), t);
+        }
+        assert_eq!(
+            FieldPath::parse("faults[2]"),
+            FieldPath::root().key("faults").index(2)
+        );
     }
 
     #[test]

@@ -30,6 +30,11 @@ pub const BUILTIN: &[(&str, &str, &str)] = &[
         include_str!("../../profiles/shift-change.yaml"),
     ),
     (
+        "incident-2023-05-11",
+        "replay of the 11 May 2023 afternoon shift change against the fragile-2023 mock, 7 min",
+        include_str!("../../profiles/incident-2023-05-11.yaml"),
+    ),
+    (
         "emergency-burst",
         "a burst of emergency calls on a few talkgroups over steady load, 3 min",
         include_str!("../../profiles/emergency-burst.yaml"),
@@ -198,27 +203,30 @@ fn parse_error(source: &Source, index: &KeyIndex, e: &serde_saphyr::Error) -> Pr
     }
 }
 
-/// Parse and check a fault file (`rcload mock --faults FILE`: a YAML `faults: [ ... ]`), with
-/// located errors like a profile's.
-pub fn load_fault_file(source: &Source) -> Result<Vec<crate::mock::FaultSpec>, ProfileError> {
-    let index = KeyIndex::new(&source.text);
-    let file: crate::mock::FaultFile =
-        serde_saphyr::from_str(&source.text).map_err(|e| parse_error(source, &index, &e))?;
-    for (i, f) in file.faults.iter().enumerate() {
-        if let Some((field, message)) = f.check().into_iter().next() {
-            let path = FieldPath::root().key("faults").index(i).key(field);
-            let (line, column) = index.locate(&path).unwrap_or((0, 0));
-            return Err(ProfileError::Invalid {
-                file: source.name.clone(),
-                line,
-                column,
-                field: path.to_string(),
-                message,
-                hint: Some("docs/mock.md lists the fault kinds and their fields".into()),
-            });
-        }
+/// Parse and check a mock configuration file (`rcload mock --config FILE`, or `--faults FILE`
+/// with only `faults:`), with located errors like a profile's.
+pub fn load_mock_spec(source: &Source) -> Result<crate::mock::MockSpec, ProfileError> {
+    if source.text.trim().is_empty() {
+        return Err(ProfileError::Empty {
+            file: source.name.clone(),
+        });
     }
-    Ok(file.faults)
+    let index = KeyIndex::new(&source.text);
+    let spec: crate::mock::MockSpec =
+        serde_saphyr::from_str(&source.text).map_err(|e| parse_error(source, &index, &e))?;
+    if let Some((path, message)) = spec.check().into_iter().next() {
+        let path = FieldPath::parse(&path);
+        let (line, column) = index.locate(&path).unwrap_or((0, 0));
+        return Err(ProfileError::Invalid {
+            file: source.name.clone(),
+            line,
+            column,
+            field: path.to_string(),
+            message,
+            hint: Some("docs/mock.md lists the mock's fields, presets and fault kinds".into()),
+        });
+    }
+    Ok(spec)
 }
 
 /// Serialize a resolved profile back to YAML (written into every run directory).

@@ -36,24 +36,10 @@ pub struct Profile {
     pub checks: Checks,
     #[serde(default)]
     pub slo: Slo,
-    /// Settings of the embedded mock (used only when the run targets it).
-    #[serde(default, skip_serializing_if = "MockSection::is_empty")]
-    pub mock: MockSection,
-}
-
-/// The embedded mock's settings in a profile.
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct MockSection {
-    /// Faults to inject, times from the run's t=0 (`docs/mock.md`).
-    #[serde(default)]
-    pub faults: Vec<crate::mock::FaultSpec>,
-}
-
-impl MockSection {
-    pub fn is_empty(&self) -> bool {
-        self.faults.is_empty()
-    }
+    /// Settings of the embedded mock, used only when the run targets it: capacity preset and
+    /// overrides, stream queues, faults with times from the run's t=0 (`docs/mock.md`).
+    #[serde(default, skip_serializing_if = "crate::mock::MockSpec::is_empty")]
+    pub mock: crate::mock::MockSpec,
 }
 
 /// Who takes part: control rooms with their consoles and talkgroups, and radio terminals.

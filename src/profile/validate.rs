@@ -232,11 +232,16 @@ pub fn check(p: &Profile) -> Vec<Problem> {
             }
         }
     }
+    let mp = root.clone().key("mock");
+    for (path, message) in p.mock.check() {
+        out.push(problem(
+            mp.clone().join(&FieldPath::parse(&path)),
+            message,
+            Some("docs/mock.md lists the mock's fields, presets and fault kinds"),
+        ));
+    }
     for (i, f) in p.mock.faults.iter().enumerate() {
-        let fp = root.clone().key("mock").key("faults").index(i);
-        for (field, message) in f.check() {
-            out.push(problem(fp.clone().key(field), message, None));
-        }
+        let fp = mp.clone().key("faults").index(i);
         if f.at >= p.duration {
             out.push(problem(
                 fp.clone().key("at"),

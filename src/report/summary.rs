@@ -112,6 +112,8 @@ pub struct PhaseSummary {
     pub start_s: f64,
     pub end_s: f64,
     pub operations: BTreeMap<String, PhaseOperation>,
+    /// Deliveries of events sent by actions in this phase.
+    pub deliveries: BTreeMap<String, DeliverySummary>,
     /// Findings whose time falls in this phase.
     pub talkgroup_drops: u64,
     pub console_disconnects: u64,
@@ -248,18 +250,7 @@ pub fn build(rec: &Recorder, facts: &RunFacts<'_>) -> Summary {
             },
         );
     }
-    let mut deliveries = BTreeMap::new();
-    for (d, s) in &rec.deliveries {
-        deliveries.insert(
-            d.name().to_string(),
-            DeliverySummary {
-                expected: s.delivered + s.missed,
-                delivered: s.delivered,
-                missed: s.missed,
-                latency_ms: LatencyMs::of(&s.latency),
-            },
-        );
-    }
+    let deliveries = delivery_summaries(&rec.deliveries);
     let mut phases = BTreeMap::new();
     for (i, p) in facts.phases.iter().enumerate() {
         let ops = rec
@@ -287,6 +278,11 @@ pub fn build(rec: &Recorder, facts: &RunFacts<'_>) -> Summary {
                 start_s: secs(p.start_us),
                 end_s: secs(p.end_us),
                 operations: ops,
+                deliveries: rec
+                    .phase_deliveries
+                    .get(i)
+                    .map(delivery_summaries)
+                    .unwrap_or_default(),
                 talkgroup_drops: rec.drops.iter().filter(|d| in_phase(d.at_us)).count() as u64,
                 console_disconnects: rec.disconnects.iter().filter(|d| in_phase(d.at_us)).count()
                     as u64,
@@ -414,6 +410,24 @@ pub fn build(rec: &Recorder, facts: &RunFacts<'_>) -> Summary {
             peak_rss_mb: facts.peak_rss_mb,
         },
     }
+}
+
+fn delivery_summaries(
+    m: &BTreeMap<Delivery, crate::metrics::DeliveryStats>,
+) -> BTreeMap<String, DeliverySummary> {
+    m.iter()
+        .map(|(d, s)| {
+            (
+                d.name().to_string(),
+                DeliverySummary {
+                    expected: s.delivered + s.missed,
+                    delivered: s.delivered,
+                    missed: s.missed,
+                    latency_ms: LatencyMs::of(&s.latency),
+                },
+            )
+        })
+        .collect()
 }
 
 fn observe(rec: &Recorder, key: &str, q: Option<f64>) -> Observed {
