@@ -95,6 +95,15 @@ async fn latency_from_intended_time_shows_a_stall_that_service_time_hides() {
     .expect("join");
     let s = summary(&d.path().join("out"));
     let st = &s.operations["terminal.status"];
+    eprintln!(
+        "figures: count {}, latency p50 {} ms p99 {} ms, service p99 {} ms max {} ms, throttled {}",
+        st.count,
+        st.latency_ms.p50,
+        st.latency_ms.p99,
+        st.service_ms.p99,
+        st.service_ms.max,
+        s.generator.throttled
+    );
     assert!(st.count >= 990, "{st:?}\n{r}");
     assert!(
         st.latency_ms.p99 >= 800.0,

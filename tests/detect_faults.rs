@@ -65,6 +65,7 @@ fn one_drop(s: &Summary, r: &common::Run) -> rcload::report::summary::TalkgroupD
         s.console_disconnects
     );
     let d = s.talkgroup_drops[0].clone();
+    eprintln!("figures: {d:?}");
     assert_eq!(
         (d.console.as_str(), d.talkgroup),
         ("room01-con01", 100001),
@@ -141,6 +142,7 @@ fn kick_is_a_disconnect_that_recovers() {
         s.console_disconnects
     );
     let c = &s.console_disconnects[0];
+    eprintln!("figures: {c:?}");
     assert_eq!(c.console, "room01-con01", "{r}");
     assert_eq!(c.reason, "kicked: fault", "{r}");
     assert!((c.t_s - 4.0).abs() <= 0.5, "t_s {}\n{r}", c.t_s);

@@ -54,6 +54,10 @@ fn every_emergency_alert_is_delivered_and_counted() {
         .get("emergency.alert")
         .unwrap_or_else(|| panic!("no emergency.alert deliveries\n{r}"));
     // 20 calls on talkgroups monitored by at least one console each.
+    eprintln!(
+        "figures: emergency.alert expected {} delivered {} missed {} p99 {} ms",
+        alerts.expected, alerts.delivered, alerts.missed, alerts.latency_ms.p99
+    );
     assert!(alerts.expected >= 20, "{alerts:?}\n{r}");
     assert_eq!(alerts.expected, alerts.delivered, "{alerts:?}\n{r}");
     assert_eq!(alerts.missed, 0, "{alerts:?}\n{r}");

@@ -112,7 +112,7 @@ pub(super) async fn session(shared: Arc<Shared>, console: u32, epoch: u64, login
             .world()
             .stream_lost(console, epoch, &reason, shared.now_us(), &mut fx);
         if !fx.outcomes.is_empty() {
-            tracing::warn!(console = %id, %reason, "console event stream lost");
+            tracing::debug!(console = %id, %reason, "console event stream lost");
         }
         shared.apply(fx);
         tokio::time::sleep(backoff(&checks, console, attempt, shared.config.seed)).await;

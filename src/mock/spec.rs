@@ -69,6 +69,10 @@ pub struct MockSpec {
     /// What happens to an event that does not fit in a stream's queue.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub on_overflow: Option<Overflow>,
+    /// With `drop_talkgroups`: a console that has lost this many talkgroups as a slow consumer
+    /// since it logged in is cut off (`console.kicked`, `slow_consumer`). 0: never.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub kick_after_drops: Option<u32>,
     /// Faults to inject (`docs/mock.md`).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub faults: Vec<FaultSpec>,
@@ -113,6 +117,8 @@ pub struct Capacity {
     /// `None`: unlimited.
     pub console_drain_rate: Option<f64>,
     pub on_overflow: Overflow,
+    /// `None`: never.
+    pub kick_after_drops: Option<u32>,
 }
 
 impl Default for Capacity {
@@ -151,6 +157,7 @@ pub mod presets {
             event_buffer: Some(65_536),
             console_drain_rate: Some(0.0),
             on_overflow: Some(Overflow::Kick),
+            kick_after_drops: None,
             faults: Vec::new(),
         }
     }
@@ -158,9 +165,14 @@ pub mod presets {
     /// A system of finite capacity that breaks at a shift change like the one of May 2023.
     /// Placeholder values, to be tuned against the shift-change profile.
     pub fn fragile_2023() -> MockSpec {
+        // Dimensioned for the day: start-up (about 5 events/s per console) and steady load
+        // pass. A shift change that re-registers most radios within a minute or two sends each
+        // console 10 to 20 events/s: more than its client takes (8/s), so queues fill,
+        // talkgroups are shed and consoles that lose several are cut off; the re-attaches and
+        // re-logins that follow load the two workers on top of the registration storm.
         MockSpec {
             preset: None,
-            workers: Some(4),
+            workers: Some(2),
             queue_limit: Some(2_000),
             service: BTreeMap::from([
                 (DEFAULT_SERVICE.to_owned(), ServiceTime::Fixed(ms(1))),
@@ -170,9 +182,10 @@ pub mod presets {
             ]),
             fanout_cost: Some(us(20)),
             attach_cost: Some(us(50)),
-            event_buffer: Some(200),
-            console_drain_rate: Some(40.0),
-            on_overflow: Some(Overflow::Kick),
+            event_buffer: Some(100),
+            console_drain_rate: Some(8.0),
+            on_overflow: Some(Overflow::DropTalkgroups),
+            kick_after_drops: Some(3),
             faults: Vec::new(),
         }
     }
@@ -320,6 +333,10 @@ impl MockSpec {
                 .on_overflow
                 .or(base.on_overflow)
                 .unwrap_or(Overflow::Kick),
+            kick_after_drops: self
+                .kick_after_drops
+                .or(base.kick_after_drops)
+                .filter(|&n| n > 0),
         })
     }
 }
@@ -352,6 +369,7 @@ impl Capacity {
             event_buffer: 65_536,
             console_drain_rate: None,
             on_overflow: Overflow::Kick,
+            kick_after_drops: None,
         }
     }
 
@@ -759,8 +777,10 @@ faults:
         .resolve()
         .unwrap();
         assert!(!fragile.is_instant());
-        assert_eq!(fragile.workers, 4);
+        assert_eq!(fragile.workers, 2);
         assert_eq!(fragile.queue_limit, 2_000);
+        assert_eq!(fragile.on_overflow, Overflow::DropTalkgroups);
+        assert_eq!(fragile.kick_after_drops, Some(3));
         assert_eq!(fragile.service["console.login"], ServiceTime::Fixed(ms(8)));
         assert_eq!(
             fragile.service["terminal.register"],
@@ -773,8 +793,8 @@ faults:
         );
         assert_eq!(fragile.fanout_cost, Duration::from_micros(20));
         assert_eq!(fragile.attach_cost, Duration::from_micros(50));
-        assert_eq!(fragile.event_buffer, 200);
-        assert_eq!(fragile.console_drain_rate, Some(40.0));
+        assert_eq!(fragile.event_buffer, 100);
+        assert_eq!(fragile.console_drain_rate, Some(8.0));
     }
 
     #[test]

@@ -165,6 +165,8 @@ struct Inner {
     shutting_down: bool,
     /// What happens to an event that does not fit in a stream's queue.
     overflow: Overflow,
+    /// With `drop_talkgroups`, slow-consumer drops after which a console is cut off.
+    kick_after_drops: Option<u32>,
     counters: Counters,
 }
 
@@ -178,6 +180,8 @@ struct Console {
     /// next `PUT talkgroups` or logout).
     blackholed: HashSet<u32>,
     streams: Vec<StreamTx>,
+    /// Talkgroups lost as a slow consumer since login (or since the last slow-consumer kick).
+    slow_drops: u32,
 }
 
 /// What a fault does to one monitored talkgroup of one console.
@@ -238,6 +242,7 @@ impl MockState {
         Self {
             inner: Mutex::new(Inner {
                 overflow: cap.on_overflow,
+                kick_after_drops: cap.kick_after_drops,
                 ..Inner::default()
             }),
             shutdown_tx: watch::Sender::new(false),
@@ -338,6 +343,7 @@ impl MockState {
                 monitored: BTreeSet::new(),
                 blackholed: HashSet::new(),
                 streams: Vec::new(),
+                slow_drops: 0,
             },
         );
         Ok(session)
@@ -388,6 +394,7 @@ impl MockState {
             consoles,
             monitors,
             overflow,
+            kick_after_drops,
             counters,
             ..
         } = &mut *inner;
@@ -404,7 +411,7 @@ impl MockState {
         }
         let ts = now_ms();
         let mut overflowed = Vec::new();
-        let mut out = Outbox::new(*overflow, &mut pending, counters);
+        let mut out = Outbox::new(*overflow, *kick_after_drops, &mut pending, counters);
         for &tg in new.difference(&c.monitored) {
             monitors.entry(tg).or_default().insert(key);
             if !c.streams.is_empty()
@@ -729,6 +736,7 @@ impl MockState {
 /// counting what happens.
 struct Outbox<'a> {
     policy: Overflow,
+    kick_after_drops: Option<u32>,
     pending: &'a mut Pending,
     counters: &'a mut Counters,
     /// `console.kicked {reason: "slow_consumer"}`, encoded once when first needed.
@@ -736,9 +744,15 @@ struct Outbox<'a> {
 }
 
 impl<'a> Outbox<'a> {
-    fn new(policy: Overflow, pending: &'a mut Pending, counters: &'a mut Counters) -> Self {
+    fn new(
+        policy: Overflow,
+        kick_after_drops: Option<u32>,
+        pending: &'a mut Pending,
+        counters: &'a mut Counters,
+    ) -> Self {
         Self {
             policy,
+            kick_after_drops,
             pending,
             counters,
             kicked: None,
@@ -806,6 +820,23 @@ impl<'a> Outbox<'a> {
                 s.send_control(&frame, false);
             }
         }
+        c.slow_drops += 1;
+        if self.kick_after_drops.is_some_and(|n| c.slow_drops >= n) && !c.streams.is_empty() {
+            c.slow_drops = 0;
+            self.counters.kicks_slow_consumer += 1;
+            tracing::debug!(console = %c.name, "too many talkgroups lost; kicking the console");
+            if let Some(kicked) = encode(
+                Event::ConsoleKicked {
+                    reason: SLOW_CONSUMER.to_owned(),
+                },
+                now_ms(),
+            ) {
+                for s in &c.streams {
+                    s.send_control(&kicked, true);
+                }
+            }
+            c.streams.clear();
+        }
     }
 }
 
@@ -865,6 +896,7 @@ impl Inner {
             monitors,
             consoles,
             overflow,
+            kick_after_drops,
             counters,
             ..
         } = self;
@@ -873,7 +905,7 @@ impl Inner {
         };
         let mut make = Some(make);
         let mut frame: Option<Frame> = None;
-        let mut out = Outbox::new(*overflow, &mut pending, counters);
+        let mut out = Outbox::new(*overflow, *kick_after_drops, &mut pending, counters);
         let mut dropped: Vec<u64> = Vec::new();
         for key in keys {
             let Some(c) = consoles.get_mut(key) else {

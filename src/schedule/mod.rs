@@ -372,8 +372,15 @@ impl Schedule {
         self.duration_us
     }
 
-    /// The phase an intended time falls in.
+    /// The phase a time falls in. Times after the end of the schedule (results that come in
+    /// while the run drains) belong to the phases that were on at its end.
     pub fn phase_at(phases: &[Phase], at_us: u64) -> usize {
+        let end_us = phases.get(1).map_or(u64::MAX, |p| p.end_us);
+        let at_us = if at_us >= end_us {
+            end_us.saturating_sub(1)
+        } else {
+            at_us
+        };
         for (i, p) in phases.iter().enumerate().skip(2).rev() {
             if at_us >= p.start_us && at_us < p.end_us {
                 return i;

@@ -275,3 +275,16 @@ fn zero_turns_audits_and_probes_off() {
             .all(|a| !matches!(a.kind, ActionKind::Audit { .. }) && !a.kind.is_probe())
     );
 }
+
+#[test]
+fn times_after_the_end_belong_to_the_phases_on_at_the_end() {
+    let p = builtin("smoke", &[]);
+    let s = Schedule::new(&p, 1);
+    let phases = s.phases().to_vec();
+    let end = s.duration_us();
+    assert_eq!(
+        Schedule::phase_at(&phases, end + 5_000_000),
+        Schedule::phase_at(&phases, end - 1)
+    );
+    assert_eq!(phases[Schedule::phase_at(&phases, 0)].name, "setup");
+}
