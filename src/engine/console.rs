@@ -40,6 +40,32 @@ fn record(shared: &Shared, op: Op, phase: usize, sent: Instant, error: Option<&T
     });
 }
 
+/// Attach `talkgroups` to console `id` (a full replacement of its set), measured as
+/// `console.attach`.
+async fn attach(
+    shared: &Shared,
+    id: String,
+    talkgroups: Vec<u32>,
+    phase: usize,
+) -> Result<crate::target::Reply, TargetError> {
+    let sent = Instant::now();
+    let result = shared
+        .target
+        .perform(Request::Attach {
+            console: id,
+            talkgroups,
+        })
+        .await;
+    record(
+        shared,
+        Op::ConsoleAttach,
+        phase,
+        sent,
+        result.as_ref().err(),
+    );
+    result
+}
+
 /// The phase the run is in now.
 fn phase_now(shared: &Shared) -> usize {
     crate::schedule::Schedule::phase_at(&shared.phases, shared.now_us())
@@ -67,21 +93,7 @@ pub(super) async fn session(shared: Arc<Shared>, console: u32, epoch: u64, login
         let opened = shared.target.open_stream(&id).await;
         let reason = match opened {
             Ok(stream) => {
-                let sent = Instant::now();
-                let result = shared
-                    .target
-                    .perform(Request::Attach {
-                        console: id.clone(),
-                        talkgroups: talkgroups.clone(),
-                    })
-                    .await;
-                record(
-                    &shared,
-                    Op::ConsoleAttach,
-                    phase,
-                    sent,
-                    result.as_ref().err(),
-                );
+                let result = attach(&shared, id.clone(), talkgroups.clone(), phase).await;
                 match result {
                     Ok(_) => {
                         let mut fx = Effects::default();
@@ -209,22 +221,7 @@ pub(super) async fn reattach(shared: Arc<Shared>, console: u32, epoch: u64) {
     let Some((id, talkgroups)) = shared.world().reattach_begin(console, epoch) else {
         return;
     };
-    let phase = phase_now(&shared);
-    let sent = Instant::now();
-    let result = shared
-        .target
-        .perform(Request::Attach {
-            console: id,
-            talkgroups,
-        })
-        .await;
-    record(
-        &shared,
-        Op::ConsoleAttach,
-        phase,
-        sent,
-        result.as_ref().err(),
-    );
+    let result = attach(&shared, id, talkgroups, phase_now(&shared)).await;
     let mut fx = Effects::default();
     shared
         .world()

@@ -50,6 +50,8 @@ pub struct ConsoleState {
     pub detached: BTreeSet<u32>,
     /// A re-attach is in flight (audits wait).
     pub reattaching: bool,
+    /// Bumped at every attach; an audit answered after a newer attach is stale.
+    pub attached_gen: u64,
 }
 
 /// What to do with the state when a request completes.
@@ -86,6 +88,7 @@ pub enum Completion {
     Audit {
         console: u32,
         epoch: u64,
+        attached_gen: u64,
         expected: Vec<u32>,
     },
 }
@@ -151,6 +154,7 @@ impl World {
                     task: None,
                     detached: BTreeSet::new(),
                     reattaching: false,
+                    attached_gen: 0,
                 })
                 .collect(),
             terminals: vec![Term::Off; pop.terminals as usize],
@@ -264,6 +268,7 @@ impl World {
                     Completion::Audit {
                         console: *console,
                         epoch: c.epoch,
+                        attached_gen: c.attached_gen,
                         expected,
                     },
                 ))
@@ -489,13 +494,17 @@ impl World {
             Completion::Audit {
                 console,
                 epoch,
+                attached_gen,
                 expected,
             } => {
                 let Ok(Reply::Talkgroups(listed)) = result else {
                     return;
                 };
+                let c = &self.consoles[*console as usize];
+                // An answer that crossed an attach tells nothing about the set now.
                 if !self.in_session(*console, *epoch)
-                    || self.consoles[*console as usize].reattaching
+                    || c.reattaching
+                    || c.attached_gen != *attached_gen
                 {
                     return;
                 }
@@ -616,6 +625,7 @@ impl World {
         let s = &mut self.consoles[c as usize];
         s.phase = ConsolePhase::On { ready: true };
         s.detached.clear();
+        s.attached_gen += 1;
         if let Some(f) = self.detector.reconnected(c, at_us) {
             fx.outcomes.push(Outcome::Finding(f));
         }
@@ -640,6 +650,7 @@ impl World {
         if ok && self.in_session(c, epoch) {
             let monitored = self.pop.monitored(c);
             self.consoles[c as usize].detached.clear();
+            self.consoles[c as usize].attached_gen += 1;
             for f in self.detector.reattached(c, &monitored, at_us) {
                 fx.outcomes.push(Outcome::Finding(f));
             }

@@ -759,6 +759,19 @@ impl<'a> Outbox<'a> {
         }
     }
 
+    /// `console.kicked {reason: "slow_consumer"}`, encoded once.
+    fn kicked(&mut self) -> &Frame {
+        self.kicked.get_or_insert_with(|| {
+            encode(
+                Event::ConsoleKicked {
+                    reason: SLOW_CONSUMER.to_owned(),
+                },
+                now_ms(),
+            )
+            .unwrap_or_else(|| Frame::from(&b""[..]))
+        })
+    }
+
     /// Offers `frame` to each of `streams`: queued, or (full) handled by the policy. Streams
     /// that are gone or kicked are removed. Answers whether the frame overflowed some stream
     /// under `drop_talkgroups` (the caller then drops the event's talkgroup from the console).
@@ -779,17 +792,8 @@ impl<'a> Outbox<'a> {
                 Overflow::Kick => {
                     self.counters.overflow_dropped += 1;
                     self.counters.kicks_slow_consumer += 1;
-                    let kicked = self.kicked.get_or_insert_with(|| {
-                        encode(
-                            Event::ConsoleKicked {
-                                reason: SLOW_CONSUMER.to_owned(),
-                            },
-                            now_ms(),
-                        )
-                        .unwrap_or_else(|| Frame::from(&b""[..]))
-                    });
                     tracing::debug!(stream = s.id, "event stream queue full; kicking it");
-                    s.send_control(kicked, true);
+                    s.send_control(self.kicked(), true);
                     false
                 }
                 Overflow::DropTalkgroups => {
@@ -825,15 +829,9 @@ impl<'a> Outbox<'a> {
             c.slow_drops = 0;
             self.counters.kicks_slow_consumer += 1;
             tracing::debug!(console = %c.name, "too many talkgroups lost; kicking the console");
-            if let Some(kicked) = encode(
-                Event::ConsoleKicked {
-                    reason: SLOW_CONSUMER.to_owned(),
-                },
-                now_ms(),
-            ) {
-                for s in &c.streams {
-                    s.send_control(&kicked, true);
-                }
+            let kicked = self.kicked();
+            for s in &c.streams {
+                s.send_control(kicked, true);
             }
             c.streams.clear();
         }
