@@ -74,6 +74,13 @@ pub struct Detector {
     misses: BTreeMap<(u32, u32), u32>,
     drops: BTreeMap<(u32, u32), Open>,
     disconnects: BTreeMap<u32, Open>,
+    /// Drops repaired by a re-attach whose `talkgroup.attached` has not yet come down the
+    /// console's stream, with the time until which a `talkgroup.dropped` for them is taken
+    /// as sent before the re-attach.
+    unconfirmed: BTreeMap<(u32, u32), u64>,
+    /// How long after a re-attach a `talkgroup.dropped` with no `talkgroup.attached` before
+    /// it is still taken as old.
+    stale_window_us: u64,
     next_id: u64,
 }
 
@@ -85,6 +92,14 @@ impl Detector {
             missed_for_drop,
             ..Default::default()
         }
+    }
+
+    /// `window_us`: how long after a re-attach a `talkgroup.dropped` that came before the
+    /// stream's `talkgroup.attached` is taken as sent before the re-attach (the delivery
+    /// timeout is a good bound: an event later than that is missed anyway).
+    pub fn with_stale_window(mut self, window_us: u64) -> Self {
+        self.stale_window_us = window_us;
+        self
     }
 
     fn id(&mut self) -> u64 {
@@ -127,9 +142,25 @@ impl Detector {
         })
     }
 
-    /// A `talkgroup.dropped` arrived.
+    /// A `talkgroup.dropped` arrived. One that comes down the stream after an audit or missed
+    /// deliveries found the drop and a re-attach repaired it, but before the stream's
+    /// `talkgroup.attached` for that re-attach, was sent before the re-attach: it is the drop
+    /// already found, not a new one (a stream keeps its order; requests and streams do not).
     pub fn announced_drop(&mut self, console: u32, talkgroup: u32, at_us: u64) -> Option<Finding> {
+        match self.unconfirmed.get(&(console, talkgroup)) {
+            Some(until) if at_us <= *until => return None,
+            Some(_) => {
+                self.unconfirmed.remove(&(console, talkgroup));
+            }
+            None => {}
+        }
         self.drop_found(console, talkgroup, DetectedBy::Announced, at_us)
+    }
+
+    /// A `talkgroup.attached` arrived: from here on the stream's events are newer than the
+    /// re-attach that caused it.
+    pub fn attached_seen(&mut self, console: u32, talkgroup: u32) {
+        self.unconfirmed.remove(&(console, talkgroup));
     }
 
     /// An audit listed `listed` for a console that should have `expected` attached.
@@ -187,8 +218,10 @@ impl Detector {
         }
         let id = self.id();
         self.disconnects.insert(console, Open { id, at_us });
-        // Misses counted before the loss do not carry over into the new session.
+        // Misses counted before the loss do not carry over into the new session, nor does
+        // the order of the lost stream.
         self.misses.retain(|(c, _), _| *c != console);
+        self.unconfirmed.retain(|(c, _), _| *c != console);
         Some(Finding::ConsoleDisconnect {
             id,
             console,
@@ -203,6 +236,8 @@ impl Detector {
         let mut out = Vec::new();
         for t in attached {
             if let Some(o) = self.drops.remove(&(console, *t)) {
+                self.unconfirmed
+                    .insert((console, *t), at_us.saturating_add(self.stale_window_us));
                 out.push(Finding::Recovered {
                     id: o.id,
                     console,
@@ -232,6 +267,7 @@ impl Detector {
     /// stays open (reported with `recovered_after_s: null`); nothing more is counted for it.
     pub fn logged_out(&mut self, console: u32) {
         self.misses.retain(|(c, _), _| *c != console);
+        self.unconfirmed.retain(|(c, _), _| *c != console);
     }
 }
 

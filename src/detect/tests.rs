@@ -102,3 +102,47 @@ fn disconnect_and_reconnect() {
     ));
     assert!(d.reconnected(4, 700).is_none());
 }
+
+#[test]
+fn an_announcement_older_than_the_reattach_is_the_drop_already_found() {
+    let mut d = Detector::new(2).with_stale_window(1_000_000);
+    // The audit finds the drop before the stream's `talkgroup.dropped` is read.
+    assert!(d.audit(1, &[7, 8], &[8], 100).len() == 1);
+    assert_eq!(d.reattached(1, &[7, 8], 200).len(), 1);
+    // The old announcement, read after the re-attach but before its `talkgroup.attached`.
+    assert_eq!(d.announced_drop(1, 7, 300), None);
+    assert_eq!(d.announced_drop(1, 7, 400), None);
+    // Once the stream shows the re-attach, an announcement is a new drop.
+    d.attached_seen(1, 7);
+    assert!(matches!(
+        d.announced_drop(1, 7, 500),
+        Some(Finding::TalkgroupDrop {
+            detected_by: DetectedBy::Announced,
+            ..
+        })
+    ));
+}
+
+#[test]
+fn without_an_attached_event_the_stale_window_ends() {
+    let mut d = Detector::new(2).with_stale_window(1_000);
+    d.missed(1, 7, 10);
+    assert!(d.missed(1, 7, 20).is_some());
+    d.reattached(1, &[7], 100);
+    assert_eq!(d.announced_drop(1, 7, 1_100), None);
+    assert!(d.announced_drop(1, 7, 1_101).is_some());
+    // Another talkgroup or console is never affected.
+    d.reattached(1, &[7], 2_000);
+    assert!(d.announced_drop(1, 8, 2_001).is_some());
+    assert!(d.announced_drop(2, 7, 2_001).is_some());
+}
+
+#[test]
+fn a_lost_stream_forgets_the_order_of_the_old_one() {
+    let mut d = Detector::new(2).with_stale_window(1_000_000);
+    d.announced_drop(1, 7, 10);
+    d.reattached(1, &[7], 20);
+    d.disconnected(1, "stream_end", 30);
+    d.reconnected(1, 40);
+    assert!(d.announced_drop(1, 7, 50).is_some());
+}

@@ -197,6 +197,9 @@ async fn read(
                     );
                     shared.apply(fx);
                 }
+                Event::TalkgroupAttached { talkgroup } => {
+                    shared.world().attached_seen(console, epoch, *talkgroup);
+                }
                 _ => {
                     if let Some(key) = key_of(&event) {
                         let at_us = shared.us_at(at);

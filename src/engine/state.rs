@@ -161,7 +161,7 @@ impl World {
             calls: HashMap::new(),
             monitors,
             deliveries: Deliveries::new(delivery_timeout_us),
-            detector: Detector::new(missed_for_drop),
+            detector: Detector::new(missed_for_drop).with_stale_window(delivery_timeout_us),
             reattach,
             pop,
         }
@@ -593,6 +593,13 @@ impl World {
             self.mark_dropped(console, talkgroup);
             fx.outcomes.push(Outcome::Finding(f));
             self.want_reattach(console, fx);
+        }
+    }
+
+    /// A `talkgroup.attached` arrived at `console` in session `epoch`.
+    pub fn attached_seen(&mut self, console: u32, epoch: u64, talkgroup: u32) {
+        if self.in_session(console, epoch) {
+            self.detector.attached_seen(console, talkgroup);
         }
     }
 
