@@ -20,6 +20,11 @@ pub enum Command {
     Validate(ValidateArgs),
     /// Serve the built-in mock radio-control system (API v1) until Ctrl-C.
     Mock(MockArgs),
+    /// Rebuild a run directory's reports (report.html, junit.xml, summary.md) from its raw
+    /// data; works on a run that was killed (then summary.json is rebuilt too).
+    Report(ReportArgs),
+    /// Compare two runs (directories or summary.json files); exit 1 on a regression.
+    Compare(CompareArgs),
     /// List the built-in profiles.
     Profiles,
 }
@@ -71,6 +76,9 @@ pub struct RunArgs {
     /// Generator lateness p99 (ms) above which the run is marked as fallen behind.
     #[arg(long, default_value_t = 10.0, value_name = "MS")]
     pub max_lateness_ms: f64,
+    /// Length of an interval of latency.hlog and timeseries.csv.
+    #[arg(long, default_value = "1s", value_name = "DURATION")]
+    pub interval: String,
 }
 
 #[derive(Debug, Args)]
@@ -100,4 +108,43 @@ pub struct MockArgs {
     /// Seed for faults that pick a share of consoles or talkgroups.
     #[arg(long, default_value_t = 1)]
     pub seed: u64,
+}
+
+#[derive(Debug, Args)]
+pub struct ReportArgs {
+    /// A run directory (as `rcload run --out` made it).
+    #[arg(value_name = "RUN_DIR")]
+    pub run_dir: PathBuf,
+    /// Print nothing but errors.
+    #[arg(long, short)]
+    pub quiet: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct CompareArgs {
+    /// The base run: a run directory or a summary.json.
+    #[arg(value_name = "BASE_RUN")]
+    pub base: PathBuf,
+    /// The candidate run: a run directory or a summary.json.
+    #[arg(value_name = "CANDIDATE_RUN")]
+    pub candidate: PathBuf,
+    /// How much worse a percentile or error rate may get: `10%`, `0.1`.
+    #[arg(long, default_value = "10%", value_name = "PERCENT")]
+    pub max_regression: String,
+    /// Differences below this many milliseconds are noise, never a regression.
+    #[arg(long, default_value_t = 2.0, value_name = "MS")]
+    pub min_delta_ms: f64,
+    /// Output format on stdout.
+    #[arg(long, value_enum, default_value = "md")]
+    pub format: CompareFormat,
+    /// Also write the comparison to this file (format from --format).
+    #[arg(long, value_name = "FILE")]
+    pub out: Option<PathBuf>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum CompareFormat {
+    Md,
+    Html,
+    Json,
 }

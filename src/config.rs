@@ -41,6 +41,10 @@ pub struct RunConfig {
     pub quiet: bool,
     pub engine: EngineConfig,
     pub lateness_limit_ms: f64,
+    /// Length of an interval of latency.hlog and timeseries.csv.
+    pub interval: Duration,
+    /// The command line, for run.json.
+    pub command: Vec<String>,
 }
 
 /// Why a configuration could not be built (all are exit code 2).
@@ -109,6 +113,13 @@ impl RunConfig {
             });
         }
         let grace = duration_flag("grace", &args.grace)?;
+        let interval = duration_flag("interval", &args.interval)?;
+        if interval < Duration::from_millis(10) || interval > Duration::from_secs(3600) {
+            return Err(ConfigError::Flag {
+                flag: "interval",
+                message: "must be from 10ms to 1h".into(),
+            });
+        }
         let target = match &args.target {
             None => TargetSpec::EmbeddedMock,
             Some(u) if u.starts_with("http://") || u.starts_with("https://") => {
@@ -166,6 +177,8 @@ impl RunConfig {
             quiet: args.profile_args.quiet,
             engine,
             lateness_limit_ms: args.max_lateness_ms,
+            interval,
+            command: std::env::args().collect(),
         })
     }
 }

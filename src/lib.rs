@@ -5,6 +5,7 @@
 
 pub mod api;
 pub mod cli;
+pub mod compare;
 pub mod config;
 pub mod detect;
 pub mod engine;

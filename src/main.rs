@@ -4,7 +4,7 @@
 //! 3 target unreachable at start.
 
 use clap::Parser;
-use rcload::cli::{Cli, Command, MockArgs, ValidateArgs};
+use rcload::cli::{Cli, Command, CompareArgs, MockArgs, ReportArgs, ValidateArgs};
 use rcload::config::{self, RunConfig};
 use rcload::run::RunError;
 use rcload::schedule::{Schedule, summarize};
@@ -33,6 +33,83 @@ fn main() -> ExitCode {
             Err(e) => usage_error(&e),
         },
         Command::Mock(a) => with_runtime(|| mock(a)),
+        Command::Report(a) => report(&a),
+        Command::Compare(a) => compare(&a),
+    }
+}
+
+/// `rcload report RUN_DIR`: rebuild the derived reports from the run directory's files.
+fn report(a: &ReportArgs) -> ExitCode {
+    use rcload::report::rundir;
+    let data = match rundir::load(&a.run_dir) {
+        Ok(d) => d,
+        Err(e) => return usage_error(&e),
+    };
+    let written = match rundir::write_reports(&a.run_dir, &data) {
+        Ok(w) => w,
+        Err(e) => return usage_error(&e),
+    };
+    if !a.quiet {
+        let mut s = String::new();
+        if let Some(note) = &data.rebuilt {
+            s.push_str(&format!("note: {note}\n"));
+        }
+        for p in &written {
+            s.push_str(&format!("wrote {}\n", p.display()));
+        }
+        s.push_str(&format!("verdict: {}\n", data.summary.verdict));
+        out(&s);
+    }
+    ExitCode::SUCCESS
+}
+
+/// `rcload compare BASE CANDIDATE`: 0 no regression, 1 a regression, 2 unreadable input.
+fn compare(a: &CompareArgs) -> ExitCode {
+    use rcload::cli::CompareFormat;
+    use rcload::compare;
+    use rcload::report::rundir;
+    let max_regression = match compare::parse_percent(&a.max_regression) {
+        Ok(v) => v,
+        Err(e) => return usage_error(&format!("--max-regression: {e}")),
+    };
+    if a.min_delta_ms.is_nan() || a.min_delta_ms < 0.0 {
+        return usage_error(&"--min-delta-ms: must be zero or more");
+    }
+    let base = match rundir::summary_of(&a.base) {
+        Ok(s) => s,
+        Err(e) => return usage_error(&e),
+    };
+    let candidate = match rundir::summary_of(&a.candidate) {
+        Ok(s) => s,
+        Err(e) => return usage_error(&e),
+    };
+    let opts = compare::CompareOptions {
+        max_regression,
+        min_delta_ms: a.min_delta_ms,
+        ..compare::CompareOptions::default()
+    };
+    let c = compare::compare(&base, &candidate, &opts);
+    let text = match a.format {
+        CompareFormat::Md => compare::to_markdown(&c),
+        CompareFormat::Html => compare::to_html(&c),
+        CompareFormat::Json => match compare::to_json(&c) {
+            Ok(t) => t,
+            Err(e) => return usage_error(&format!("cannot encode the comparison: {e}")),
+        },
+    };
+    if let Some(path) = &a.out
+        && let Err(e) = std::fs::write(path, &text)
+    {
+        return usage_error(&format!("{}: {e}", path.display()));
+    }
+    out(&text);
+    if !text.ends_with('\n') {
+        out("\n");
+    }
+    if c.regressed() {
+        ExitCode::from(EXIT_FAIL)
+    } else {
+        ExitCode::SUCCESS
     }
 }
 

@@ -3,11 +3,18 @@
 
 use crate::config::{RunConfig, TargetSpec};
 use crate::engine::{self, Outcome};
+use crate::engine::{GaugeReading, Gauges};
 use crate::metrics::Recorder;
+use crate::metrics::interval::IntervalRecorder;
 use crate::mock;
 use crate::profile;
 use crate::report::events::EventsWriter;
-use crate::report::{Summary, summary};
+use crate::report::hlog::HlogWriter;
+use crate::report::model::PhaseBand;
+use crate::report::runinfo::{RUN_SCHEMA, RunInfo};
+use crate::report::timeseries::TimeseriesWriter;
+use crate::report::{Summary, rundir, summary};
+use crate::schedule::Phase;
 use crate::schedule::Schedule;
 use crate::target::http::{HttpConfig, HttpTarget};
 use crate::target::{Target, TargetError};
@@ -141,52 +148,57 @@ pub async fn run(cfg: RunConfig, stop: watch::Receiver<bool>) -> Result<RunResul
     let phases = schedule.phases().to_vec();
     let population = schedule.population().clone();
 
-    let events_path = cfg.out_dir.join("events.jsonl");
-    let mut events =
-        EventsWriter::create(&events_path, phases.clone(), population.clone(), started_at)
-            .map_err(io_err(&events_path))?;
-    let (tx, mut rx) = mpsc::unbounded_channel::<Outcome>();
-    let (finish_tx, mut finish_rx) = oneshot::channel::<()>();
-    let n_phases = phases.len();
-    // The one consumer of the engine's outcomes: recorder and events.jsonl.
-    let consumer = tokio::spawn(async move {
-        let mut rec = Recorder::new(n_phases);
-        let take = |o: Outcome, rec: &mut Recorder, events: &mut EventsWriter| {
-            rec.record(&o);
-            events.consume(&o);
-        };
-        loop {
-            tokio::select! {
-                biased;
-                o = rx.recv() => match o {
-                    Some(o) => {
-                        take(o, &mut rec, &mut events);
-                        // Take what else is waiting, then write it in one go.
-                        for _ in 0..10_000 {
-                            match rx.try_recv() {
-                                Ok(o) => take(o, &mut rec, &mut events),
-                                Err(_) => break,
-                            }
-                        }
-                        if let Err(e) = events.flush() {
-                            tracing::warn!("cannot write events.jsonl: {e}");
-                        }
-                    }
-                    None => break,
-                },
-                _ = &mut finish_rx => {
-                    while let Ok(o) = rx.try_recv() {
-                        take(o, &mut rec, &mut events);
-                    }
-                    break;
-                }
-            }
-        }
-        if let Err(e) = events.flush() {
-            tracing::warn!("cannot write events.jsonl: {e}");
-        }
-        rec
-    });
+    let events_path = cfg.out_dir.join(rundir::EVENTS);
+    let events = EventsWriter::create(&events_path, phases.clone(), population.clone(), started_at)
+        .map_err(io_err(&events_path))?;
+    let hlog_path = cfg.out_dir.join(rundir::HLOG);
+    let hlog = HlogWriter::create(&hlog_path, started_at).map_err(io_err(&hlog_path))?;
+    let csv_path = cfg.out_dir.join(rundir::TIMESERIES);
+    let csv = TimeseriesWriter::create(&csv_path).map_err(io_err(&csv_path))?;
+    let info = RunInfo {
+        schema: RUN_SCHEMA.to_string(),
+        rcload_version: env!("CARGO_PKG_VERSION").to_string(),
+        profile: cfg.profile.name.clone(),
+        profile_source: cfg.profile_source.clone(),
+        seed: cfg.seed,
+        target: target_name.clone(),
+        started_at: humantime::format_rfc3339_millis(started_at).to_string(),
+        started_at_unix_s: started_at
+            .duration_since(std::time::UNIX_EPOCH)
+            .map(|d| d.as_secs_f64())
+            .unwrap_or(0.0),
+        interval_s: cfg.interval.as_secs_f64(),
+        planned_duration_s: phases.last().map(|p| p.end_us as f64 / 1e6).unwrap_or(0.0),
+        lateness_limit_ms: cfg.lateness_limit_ms,
+        phases: PhaseBand::of(&phases),
+        command: cfg.command.clone(),
+        platform: format!("{}-{}", std::env::consts::OS, std::env::consts::ARCH),
+    };
+    let info_json = serde_json::to_vec_pretty(&info)
+        .map_err(|e| RunError::Setup(format!("cannot encode run.json: {e}")))?;
+    write_atomic(&cfg.out_dir.join(rundir::RUN_JSON), &info_json)?;
+
+    let (tx, rx) = mpsc::unbounded_channel::<Outcome>();
+    let (finish_tx, finish_rx) = oneshot::channel::<()>();
+    let gauges = cfg.engine.gauges.clone();
+    let consumer = tokio::spawn(consume(
+        rx,
+        finish_rx,
+        Writers {
+            rec: Recorder::new(phases.len()),
+            events,
+            interval: IntervalRecorder::new(),
+            hlog,
+            csv,
+            phases: phases.clone(),
+            gauges,
+            before: GaugeReading::default(),
+            start_us: 0,
+            warned: false,
+        },
+        t0,
+        cfg.interval,
+    ));
 
     let engine_cfg = engine::EngineConfig {
         start_at: Some(t0),
@@ -216,9 +228,134 @@ pub async fn run(cfg: RunConfig, stop: watch::Receiver<bool>) -> Result<RunResul
     );
     let json = serde_json::to_vec_pretty(&summary)
         .map_err(|e| RunError::Setup(format!("cannot encode summary.json: {e}")))?;
-    write_atomic(&cfg.out_dir.join("summary.json"), &json)?;
+    write_atomic(&cfg.out_dir.join(rundir::SUMMARY_JSON), &json)?;
+    // The reports are derived from the files, as `rcload report` makes them.
+    let reports = rundir::load(&cfg.out_dir).and_then(|d| rundir::write_reports(&cfg.out_dir, &d));
+    if let Err(e) = reports {
+        eprintln!("rcload: warning: the reports could not be written: {e}");
+    }
     Ok(RunResult {
         summary,
         run_dir: cfg.out_dir.clone(),
     })
+}
+
+/// Everything the consumer writes to as outcomes come in.
+struct Writers {
+    rec: Recorder,
+    events: EventsWriter,
+    interval: IntervalRecorder,
+    hlog: HlogWriter,
+    csv: TimeseriesWriter,
+    phases: Vec<Phase>,
+    gauges: Arc<Gauges>,
+    /// Gauges at the start of the open interval.
+    before: GaugeReading,
+    /// Start of the open interval, µs from t=0.
+    start_us: u64,
+    warned: bool,
+}
+
+impl Writers {
+    fn take(&mut self, o: Outcome) {
+        self.rec.record(&o);
+        self.interval.record(&o);
+        self.events.consume(&o);
+    }
+
+    fn warn(&mut self, what: &str, e: std::io::Error) {
+        if !self.warned {
+            eprintln!("rcload: warning: cannot write {what}: {e}");
+            self.warned = true;
+        }
+    }
+
+    fn flush_events(&mut self) {
+        if let Err(e) = self.events.flush() {
+            self.warn("events.jsonl", e);
+        }
+    }
+
+    /// Close the open interval at `end_us`: its histograms to latency.hlog, then (marking it
+    /// whole) its row to timeseries.csv.
+    fn close_interval(&mut self, end_us: u64) {
+        let phase = self
+            .phases
+            .get(Schedule::phase_at(&self.phases, self.start_us))
+            .map(|p| p.name.as_str())
+            .unwrap_or("");
+        let now = self.gauges.read();
+        let closed = self
+            .interval
+            .close(self.start_us, end_us, phase, &self.before, &now);
+        let (start_s, len_s) = (closed.row.t_s, closed.row.dt_s);
+        let mut result = Ok(());
+        for (tag, h) in &closed.hists {
+            result = result.and_then(|_| self.hlog.write(tag, start_s, len_s, h));
+        }
+        let result = result
+            .and_then(|_| self.hlog.flush())
+            .and_then(|_| self.csv.write(&closed.row));
+        if let Err(e) = result {
+            self.warn("latency.hlog / timeseries.csv", e);
+        }
+        self.before = now;
+        self.start_us = end_us;
+    }
+}
+
+/// The one consumer of the engine's outcomes: the recorder, events.jsonl, and the interval
+/// files, closed at each interval boundary from t=0.
+async fn consume(
+    mut rx: mpsc::UnboundedReceiver<Outcome>,
+    mut finish_rx: oneshot::Receiver<()>,
+    mut w: Writers,
+    t0: Instant,
+    interval: Duration,
+) -> Recorder {
+    let us =
+        |t: Instant| u64::try_from(t.saturating_duration_since(t0).as_micros()).unwrap_or(u64::MAX);
+    let mut ticks = tokio::time::interval_at((t0 + interval).into(), interval);
+    loop {
+        tokio::select! {
+            biased;
+            at = ticks.tick() => {
+                // What came in before the boundary belongs to the interval it closes.
+                for _ in 0..1_000_000 {
+                    match rx.try_recv() {
+                        Ok(o) => w.take(o),
+                        Err(_) => break,
+                    }
+                }
+                w.flush_events();
+                w.close_interval(us(at.into_std()));
+            }
+            o = rx.recv() => match o {
+                Some(o) => {
+                    w.take(o);
+                    // Take what else is waiting, then write it in one go.
+                    for _ in 0..10_000 {
+                        match rx.try_recv() {
+                            Ok(o) => w.take(o),
+                            Err(_) => break,
+                        }
+                    }
+                    w.flush_events();
+                }
+                None => break,
+            },
+            _ = &mut finish_rx => {
+                while let Ok(o) = rx.try_recv() {
+                    w.take(o);
+                }
+                break;
+            }
+        }
+    }
+    w.flush_events();
+    let end_us = us(Instant::now());
+    if end_us > w.start_us {
+        w.close_interval(end_us);
+    }
+    w.rec
 }

@@ -7,9 +7,11 @@
 
 mod console;
 pub mod deliveries;
+pub mod gauges;
 pub mod outcome;
 pub mod state;
 
+pub use gauges::{GaugeReading, Gauges};
 pub use outcome::{Delivery, Outcome, SkipReason};
 
 use crate::schedule::{Action, ActionKind, Phase, Schedule};
@@ -66,6 +68,8 @@ pub struct EngineConfig {
     pub checks: ConsoleChecks,
     /// Seed for the engine's own random choices (reconnect jitter).
     pub seed: u64,
+    /// Live counters the engine keeps up to date for samplers.
+    pub gauges: Arc<Gauges>,
 }
 
 impl Default for EngineConfig {
@@ -79,6 +83,7 @@ impl Default for EngineConfig {
             start_delay: Duration::from_millis(100),
             checks: ConsoleChecks::default(),
             seed: 0,
+            gauges: Arc::default(),
         }
     }
 }
@@ -185,7 +190,7 @@ pub async fn run(
         tokio::spawn(async move {
             let mut tick = tokio::time::interval(Duration::from_millis(20));
             tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
-            loop {
+            for n in 0u64.. {
                 tick.tick().await;
                 let now = shared.now_us();
                 let mut fx = Effects::default();
@@ -193,6 +198,11 @@ pub async fn run(
                     let mut w = shared.world();
                     let missed = w.deliveries.expire(now);
                     w.resolve(missed, &mut fx);
+                    // Who is logged in and registered, every 100 ms (a scan of the state).
+                    if n % 5 == 0 {
+                        let (c, t) = w.population_now();
+                        shared.config.gauges.set_population(c, t);
+                    }
                 }
                 shared.apply(fx);
             }
@@ -201,6 +211,7 @@ pub async fn run(
 
     let (mut scheduled, mut sent, mut interrupted) = (0u64, 0u64, false);
     let mut last_at_us = 0;
+    let gauges = config.gauges.clone();
     for action in schedule {
         scheduled += 1;
         last_at_us = action.at_us;
@@ -214,6 +225,7 @@ pub async fn run(
             interrupted = true;
             break;
         }
+        gauges.add_due();
         let permit = match slots.clone().try_acquire_owned() {
             Ok(p) => p,
             Err(_) => {
@@ -237,9 +249,11 @@ pub async fn run(
             }),
             Ok((request, completion)) => {
                 sent += 1;
+                gauges.add_sent();
                 let shared = shared.clone();
                 tokio::spawn(async move {
                     perform(&shared, &action, intended, request, completion).await;
+                    shared.config.gauges.add_done();
                     drop(permit);
                 });
             }
@@ -272,6 +286,8 @@ pub async fn run(
     let mut fx = Effects::default();
     {
         let mut w = shared.world();
+        let (c, t) = w.population_now();
+        config.gauges.set_population(c, t);
         if interrupted {
             w.deliveries.clear();
         } else {

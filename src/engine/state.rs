@@ -596,6 +596,21 @@ impl World {
         }
     }
 
+    /// Consoles logged in and terminals registered now (a scan).
+    pub fn population_now(&self) -> (u64, u64) {
+        let consoles = self
+            .consoles
+            .iter()
+            .filter(|c| matches!(c.phase, ConsolePhase::On { .. } | ConsolePhase::LoggingOut))
+            .count();
+        let terminals = self
+            .terminals
+            .iter()
+            .filter(|t| matches!(t, Term::On { .. }))
+            .count();
+        (consoles as u64, terminals as u64)
+    }
+
     /// A `talkgroup.attached` arrived at `console` in session `epoch`.
     pub fn attached_seen(&mut self, console: u32, epoch: u64, talkgroup: u32) {
         if self.in_session(console, epoch) {

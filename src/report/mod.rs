@@ -1,8 +1,41 @@
-//! Results: `summary.json` (schema `rcload.summary/1`), `events.jsonl`, and the short text
-//! table `run` prints.
+//! Results: `summary.json` (schema `rcload.summary/1`), `events.jsonl`, the per-interval raw
+//! data (`latency.hlog`, `timeseries.csv`, `run.json`), and the reports derived from them
+//! (`report.html`, `junit.xml`, `summary.md`), plus the short text table `run` prints.
 
+pub mod charts;
 pub mod events;
+pub mod hlog;
+pub mod html;
+pub mod junit;
+pub mod markdown;
+pub mod model;
+pub mod rundir;
+pub mod runinfo;
 pub mod summary;
 pub mod table;
+pub mod timeseries;
 
+pub use model::ReportData;
 pub use summary::{SCHEMA, Summary};
+
+use std::path::PathBuf;
+
+/// Why a report could not be read or written.
+#[derive(Debug, thiserror::Error)]
+pub enum ReportError {
+    #[error("{path}: {source}")]
+    Io {
+        path: PathBuf,
+        #[source]
+        source: std::io::Error,
+    },
+    /// A file of the run directory is not what rcload writes.
+    #[error("{path}{}: {message}", .line.map(|l| format!(":{l}")).unwrap_or_default())]
+    Parse {
+        path: PathBuf,
+        line: Option<usize>,
+        message: String,
+    },
+    #[error("cannot render {what}: {message}")]
+    Render { what: String, message: String },
+}
