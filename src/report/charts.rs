@@ -1,34 +1,47 @@
-//! The five charts of `report.html`, drawn with plotters as inline SVG (SVG backend only, no
-//! system fonts). Each has the run's phases shaded and named, labelled axes with units, and a
-//! legend. Long runs are thinned to at most [`MAX_POINTS`] points per series (sums for
-//! counts, the worst for p99 and max) so that a 1-hour run stays quick to draw and to open.
+//! The report's five SVG charts, drawn with plotters' SVG backend: throughput, latency over
+//! time, the percentile spectrum, the console/terminal population and the findings timeline.
+//! The time charts shade the phases; every chart has a title, axis units and a legend (in a
+//! panel right of the plot, so it never hides data), and says "no data" instead of failing
+//! when there is nothing to draw. Long series are thinned to a min/max envelope at about pixel
+//! resolution, so a 1-hour run at 1 s intervals stays small and fast.
 
 use super::ReportError;
-use super::model::{Cell, IntervalRow, MarkKind, PhaseBand, ReportData};
+use super::model::{IntervalRow, MarkKind, ReportData};
 use plotters::coord::Shift;
 use plotters::prelude::*;
-use std::collections::BTreeMap;
+use plotters::style::text_anchor::{HPos, Pos, VPos};
 
-/// One chart: its id (`throughput`, `latency`, `spectrum`, `population`, `findings`), title
-/// and SVG text.
-#[derive(Debug, Clone)]
+/// One rendered chart.
+#[derive(Debug, Clone, PartialEq)]
 pub struct Chart {
+    /// `throughput`, `latency`, `spectrum`, `population`, `findings`.
     pub id: &'static str,
     pub title: String,
+    /// A complete `<svg>` document.
     pub svg: String,
 }
 
-const SIZE: (u32, u32) = (1200, 420);
-/// Most points per series; longer series are merged in buckets.
-pub const MAX_POINTS: usize = 1_200;
-/// Latencies are drawn from this floor (log axes), ms.
+const WIDTH: u32 = 1200;
+const HEIGHT: u32 = 420;
+/// The legend panel right of the plot.
+const LEGEND_W: u32 = 230;
+/// Left axis label area.
+const Y_AREA: u32 = 64;
+/// Right axis label area of the population chart.
+const Y2_AREA: u32 = 64;
+/// Height of the marks strip on top of the findings chart (caption included).
+const STRIP_H: u32 = 120;
+/// Latencies are clamped to this floor (ms) on log axes.
 const FLOOR_MS: f64 = 0.01;
+/// Series longer than twice this are thinned to a min/max envelope of this many buckets.
+const BUCKETS: usize = 700;
+const FONT: &str = "sans-serif";
 
-const COLORS: [RGBColor; 10] = [
+const PALETTE: [RGBColor; 10] = [
     RGBColor(31, 119, 180),
-    RGBColor(214, 39, 40),
-    RGBColor(44, 160, 44),
     RGBColor(255, 127, 14),
+    RGBColor(44, 160, 44),
+    RGBColor(214, 39, 40),
     RGBColor(148, 103, 189),
     RGBColor(140, 86, 75),
     RGBColor(227, 119, 194),
@@ -36,692 +49,769 @@ const COLORS: [RGBColor; 10] = [
     RGBColor(188, 189, 34),
     RGBColor(23, 190, 207),
 ];
-
-fn color(i: usize) -> RGBColor {
-    COLORS[i % COLORS.len()]
-}
-
-type Res<T> = Result<T, String>;
-/// Reads one count of an interval row.
-type Count = fn(&IntervalRow) -> u64;
-
-fn err<E: std::fmt::Debug>(e: E) -> String {
-    format!("{e:?}")
-}
-
-/// Draw all five charts, in report order.
-pub fn render_all(data: &ReportData) -> Result<Vec<Chart>, ReportError> {
-    let rows = thin(&data.rows, MAX_POINTS);
-    let x_end = x_end(data);
-    let specs: [(&'static str, &str, DrawFn); 5] = [
-        (
-            "throughput",
-            "Offered vs completed actions per second",
-            throughput,
-        ),
-        (
-            "latency",
-            "Latency over time (p50, p99, max per interval; log scale)",
-            latency,
-        ),
-        (
-            "spectrum",
-            "Percentile spectrum per operation and delivery type",
-            spectrum,
-        ),
-        (
-            "population",
-            "Consoles logged in and terminals registered",
-            population,
-        ),
-        (
-            "findings",
-            "Talkgroup drops, console disconnects and missed deliveries",
-            findings,
-        ),
-    ];
-    let mut out = Vec::new();
-    for (id, title, draw) in specs {
-        let mut svg = String::new();
-        {
-            let root = SVGBackend::with_string(&mut svg, SIZE).into_drawing_area();
-            let ctx = Ctx {
-                data,
-                rows: &rows,
-                x_end,
-                title,
-            };
-            root.fill(&WHITE)
-                .map_err(err)
-                .and_then(|_| draw(&root, &ctx))
-                .and_then(|_| root.present().map_err(err))
-                .map_err(|message| ReportError::Render {
-                    what: format!("chart {id}"),
-                    message,
-                })?;
-        }
-        out.push(Chart {
-            id,
-            title: title.to_string(),
-            svg,
-        });
-    }
-    Ok(out)
-}
+const BAND_FILLS: [RGBColor; 2] = [RGBColor(232, 240, 252), RGBColor(252, 244, 228)];
+const BAND_TEXT: RGBColor = RGBColor(80, 80, 80);
+const LIGHT: RGBColor = RGBColor(235, 235, 235);
+const GREY: RGBColor = RGBColor(90, 90, 90);
+const DROP_COLOR: RGBColor = RGBColor(214, 39, 40);
+const DISCONNECT_COLOR: RGBColor = RGBColor(148, 103, 189);
+const MISSED_COLOR: RGBColor = RGBColor(255, 127, 14);
 
 type Area<'a> = DrawingArea<SVGBackend<'a>, Shift>;
-type DrawFn = for<'a, 'b> fn(&Area<'a>, &Ctx<'b>) -> Res<()>;
+type DrawResult = Result<(), Box<dyn std::error::Error>>;
+/// One of a row's counts.
+type RowCount = fn(&IntervalRow) -> u64;
 
-struct Ctx<'a> {
-    data: &'a ReportData,
-    rows: &'a [IntervalRow],
-    x_end: f64,
-    title: &'a str,
+fn color(i: usize) -> RGBColor {
+    PALETTE[i % PALETTE.len()]
 }
 
-fn x_end(data: &ReportData) -> f64 {
-    let rows = data.rows.last().map(|r| r.t_s + r.dt_s).unwrap_or(0.0);
-    let phases = data.phases.iter().map(|p| p.end_s).fold(0.0, f64::max);
-    let marks = data.marks.iter().map(|m| m.t_s).fold(0.0, f64::max);
-    let end = rows.max(phases).max(marks);
-    if end.is_finite() && end > 0.0 {
-        end
-    } else {
-        1.0
+/// The five charts, in report order.
+pub fn render_all(data: &ReportData) -> Result<Vec<Chart>, ReportError> {
+    let span = TimeSpan::of(data);
+    Ok(vec![
+        render(
+            "throughput",
+            "Throughput: offered vs completed actions per second",
+            |a, l| throughput(a, l, data, span),
+        )?,
+        render(
+            "latency",
+            "Latency over time (p50, p99, max per interval)",
+            |a, l| latency(a, l, data, span),
+        )?,
+        render(
+            "spectrum",
+            "Latency percentile spectrum (whole run)",
+            |a, l| spectrum(a, l, data),
+        )?,
+        render(
+            "population",
+            "Consoles logged in and terminals registered",
+            |a, l| population(a, l, data, span),
+        )?,
+        render(
+            "findings",
+            "Findings: talkgroup drops, console disconnects, missed deliveries",
+            |a, l| findings(a, l, data, span),
+        )?,
+    ])
+}
+
+/// Draw one chart: `draw` gets the chart area and the legend panel right of it.
+fn render(
+    id: &'static str,
+    title: &str,
+    draw: impl FnOnce(&Area<'_>, &Area<'_>) -> DrawResult,
+) -> Result<Chart, ReportError> {
+    let fail = |e: &dyn std::fmt::Display| ReportError::Render {
+        what: format!("chart {id}"),
+        message: e.to_string(),
+    };
+    let mut svg = String::with_capacity(64 * 1024);
+    {
+        let root = SVGBackend::with_string(&mut svg, (WIDTH, HEIGHT)).into_drawing_area();
+        root.fill(&WHITE).map_err(|e| fail(&e))?;
+        let (chart, legend) = root.split_horizontally(WIDTH - LEGEND_W);
+        draw(&chart, &legend).map_err(|e| fail(&e))?;
+        root.present().map_err(|e| fail(&e))?;
+    }
+    Ok(Chart {
+        id,
+        title: title.to_string(),
+        svg,
+    })
+}
+
+/// The time axis: from 0 to the end of the run (rows, phases or duration, whichever is last).
+#[derive(Debug, Clone, Copy)]
+struct TimeSpan {
+    lo: f64,
+    hi: f64,
+}
+
+impl TimeSpan {
+    fn of(data: &ReportData) -> Self {
+        let ends = data
+            .rows
+            .iter()
+            .map(|r| r.t_s + r.dt_s.max(0.0))
+            .chain(data.phases.iter().map(|p| p.end_s))
+            .chain(data.marks.iter().map(|m| m.t_s))
+            .chain(std::iter::once(data.summary.duration_s));
+        let hi = ends.filter(|v| v.is_finite()).fold(0.0_f64, f64::max);
+        TimeSpan {
+            lo: 0.0,
+            hi: if hi > 0.0 { hi } else { 1.0 },
+        }
+    }
+
+    fn range(&self) -> std::ops::Range<f64> {
+        self.lo..self.hi
+    }
+
+    /// Pixel column of `t` in a plot `w` pixels wide.
+    fn px(&self, t: f64, w: u32) -> i32 {
+        let f = ((t - self.lo) / (self.hi - self.lo)).clamp(0.0, 1.0);
+        (f * f64::from(w)).round() as i32
     }
 }
 
-/// Merge rows in buckets so that at most `max` remain: counts add up, levels are the last
-/// one's, p50 is the count-weighted mean, p99 and max the worst.
-pub fn thin(rows: &[IntervalRow], max: usize) -> Vec<IntervalRow> {
-    if rows.len() <= max || max == 0 {
-        return rows.to_vec();
-    }
-    let per = rows.len().div_ceil(max);
-    rows.chunks(per)
-        .map(|chunk| {
-            let mut m = chunk[0].clone();
-            let last = &chunk[chunk.len() - 1];
-            m.dt_s = last.t_s + last.dt_s - m.t_s;
-            m.in_flight = last.in_flight;
-            m.consoles_logged_in = last.consoles_logged_in;
-            m.terminals_registered = last.terminals_registered;
-            let mut cells: BTreeMap<String, (Cell, f64)> = BTreeMap::new();
-            for (k, c) in &m.cells {
-                cells.insert(k.clone(), (c.clone(), c.p50_ms * c.count as f64));
-            }
-            for r in &chunk[1..] {
-                m.offered += r.offered;
-                m.sent += r.sent;
-                m.completed += r.completed;
-                m.errors += r.errors;
-                m.drops += r.drops;
-                m.disconnects += r.disconnects;
-                m.missed += r.missed;
-                m.skipped += r.skipped;
-                m.throttled += r.throttled;
-                for (k, c) in &r.cells {
-                    let e = cells.entry(k.clone()).or_default();
-                    e.0.count += c.count;
-                    e.0.errors += c.errors;
-                    e.0.p99_ms = e.0.p99_ms.max(c.p99_ms);
-                    e.0.max_ms = e.0.max_ms.max(c.max_ms);
-                    e.1 += c.p50_ms * c.count as f64;
-                }
-            }
-            m.cells = cells
-                .into_iter()
-                .map(|(k, (mut c, weighted))| {
-                    if c.count > 0 {
-                        c.p50_ms = weighted / c.count as f64;
-                    }
-                    (k, c)
-                })
-                .collect();
-            m
-        })
-        .collect()
-}
-
-fn finite_max(values: impl Iterator<Item = f64>) -> f64 {
-    values.filter(|v| v.is_finite()).fold(0.0, f64::max)
-}
-
-/// Shade and name the phases on a chart whose y axis spans `y0..y1` (in its own coordinates).
-fn bands<DB: DrawingBackend, X, Y>(
-    chart: &mut ChartContext<'_, DB, Cartesian2d<X, Y>>,
-    phases: &[PhaseBand],
-    y0: Y::ValueType,
-    y1: Y::ValueType,
-) -> Res<()>
-where
-    X: Ranged<ValueType = f64>,
-    Y: Ranged,
-    Y::ValueType: Clone + 'static,
-{
-    let shades = [RGBColor(70, 110, 200), RGBColor(200, 140, 60)];
-    chart
-        .draw_series(phases.iter().enumerate().map(|(i, p)| {
-            Rectangle::new(
-                [(p.start_s, y0.clone()), (p.end_s, y1.clone())],
-                shades[i % 2].mix(0.08).filled(),
-            )
-        }))
-        .map_err(err)?;
-    chart
-        .draw_series(phases.iter().map(|p| {
-            Text::new(
-                p.name.clone(),
-                (p.start_s, y1.clone()),
-                ("sans-serif", 13).into_font().color(&RGBColor(60, 60, 60)),
-            )
-        }))
-        .map_err(err)?;
-    Ok(())
-}
-
-fn legend<'a, DB: DrawingBackend + 'a, CT: CoordTranslate>(
-    chart: &mut ChartContext<'a, DB, CT>,
-    at: SeriesLabelPosition,
-    font_px: u32,
-) -> Res<()> {
-    chart
-        .configure_series_labels()
-        .position(at)
-        .background_style(WHITE.mix(0.85))
-        .border_style(BLACK.mix(0.4))
-        .label_font(("sans-serif", font_px))
-        .draw()
-        .map_err(err)
-}
-
-fn no_data(area: &Area<'_>, ctx: &Ctx<'_>) -> Res<()> {
-    area.draw(&Text::new(
-        "no data",
-        (SIZE.0 as i32 / 2 - 30, SIZE.1 as i32 / 2),
-        ("sans-serif", 18)
-            .into_font()
-            .color(&RGBColor(120, 120, 120)),
-    ))
-    .map_err(err)?;
-    let _ = ctx;
-    Ok(())
+/// A usable row: finite time and a positive duration.
+fn valid(r: &IntervalRow) -> bool {
+    r.t_s.is_finite() && r.dt_s.is_finite() && r.dt_s > 0.0
 }
 
 fn mid(r: &IntervalRow) -> f64 {
     r.t_s + r.dt_s / 2.0
 }
 
-fn per_s(n: u64, r: &IntervalRow) -> f64 {
-    if r.dt_s > 0.0 { n as f64 / r.dt_s } else { 0.0 }
+/// Thin a long series to a min/max envelope per bucket (points kept in order), which draws the
+/// same at pixel resolution.
+fn envelope(points: Vec<(f64, f64)>) -> Vec<(f64, f64)> {
+    if points.len() <= 2 * BUCKETS {
+        return points;
+    }
+    let size = points.len().div_ceil(BUCKETS);
+    let mut out = Vec::with_capacity(2 * BUCKETS + 2);
+    for chunk in points.chunks(size) {
+        let (mut lo, mut hi) = (0, 0);
+        for (i, p) in chunk.iter().enumerate() {
+            if p.1 < chunk[lo].1 {
+                lo = i;
+            }
+            if p.1 > chunk[hi].1 {
+                hi = i;
+            }
+        }
+        let (a, b) = (lo.min(hi), lo.max(hi));
+        out.push(chunk[a]);
+        if b != a {
+            out.push(chunk[b]);
+        }
+    }
+    out
 }
 
-fn throughput(area: &Area<'_>, ctx: &Ctx<'_>) -> Res<()> {
-    let rows = ctx.rows;
-    let y_max = finite_max(
-        rows.iter()
-            .flat_map(|r| [per_s(r.offered, r), per_s(r.completed, r)]),
-    )
-    .max(1.0)
-        * 1.15;
-    let mut chart = ChartBuilder::on(area)
-        .caption(ctx.title, ("sans-serif", 18))
-        .margin(12)
-        .x_label_area_size(40)
-        .y_label_area_size(70)
-        .build_cartesian_2d(0f64..ctx.x_end, 0f64..y_max)
-        .map_err(err)?;
+/// `0..max` with headroom, never empty.
+fn linear_max(max: f64) -> f64 {
+    if max.is_finite() && max > 0.0 {
+        max * 1.1
+    } else {
+        1.0
+    }
+}
+
+/// Decade-aligned log range covering `values` (ms), clamped to the floor.
+fn log_range(values: impl Iterator<Item = f64>) -> std::ops::Range<f64> {
+    let (mut lo, mut hi) = (f64::INFINITY, 0.0_f64);
+    for v in values.filter(|v| v.is_finite()) {
+        let v = v.max(FLOOR_MS);
+        lo = lo.min(v);
+        hi = hi.max(v);
+    }
+    if !lo.is_finite() || hi <= 0.0 {
+        return 0.1..1000.0;
+    }
+    let lo = 10f64.powf(lo.log10().floor()).max(FLOOR_MS);
+    let mut hi = 10f64.powf(hi.log10().ceil());
+    if hi <= lo {
+        hi = lo * 10.0;
+    }
+    lo..hi
+}
+
+fn fmt_ms(v: &f64) -> String {
+    let v = *v;
+    if v >= 1.0 {
+        format!("{v:.0}")
+    } else if v >= 0.1 {
+        format!("{v:.1}")
+    } else {
+        format!("{v:.2}")
+    }
+}
+
+fn fmt_num(v: &f64) -> String {
+    let v = *v;
+    if v.abs() >= 100.0 || (v - v.round()).abs() < 1e-9 {
+        format!("{v:.0}")
+    } else {
+        format!("{v:.1}")
+    }
+}
+
+/// Counts are whole: no label between them.
+fn fmt_int(v: &f64) -> String {
+    if (v - v.round()).abs() < 1e-9 {
+        format!("{v:.0}")
+    } else {
+        String::new()
+    }
+}
+
+fn text(size: u32, c: &'static RGBColor) -> TextStyle<'static> {
+    (FONT, size).into_font().color(c)
+}
+
+/// Shade the phases on the plot (pixel space) and write their names at the top, cut to fit.
+fn phase_bands(plot: &Area<'_>, data: &ReportData, span: TimeSpan, labels: bool) -> DrawResult {
+    let (w, h) = plot.dim_in_pixel();
+    let style = text(11, &BAND_TEXT).pos(Pos::new(HPos::Left, VPos::Top));
+    for (i, p) in data.phases.iter().enumerate() {
+        if !(p.start_s.is_finite() && p.end_s.is_finite()) || p.end_s <= p.start_s {
+            continue;
+        }
+        let (x0, x1) = (span.px(p.start_s, w), span.px(p.end_s, w));
+        if x1 <= x0 {
+            continue;
+        }
+        plot.draw(&Rectangle::new(
+            [(x0, 0), (x1, h as i32)],
+            BAND_FILLS[i % 2].filled(),
+        ))?;
+        if !labels {
+            continue;
+        }
+        // About 6 px a character at this size.
+        let fits = ((x1 - x0 - 6) / 6).max(0) as usize;
+        let name: String = if p.name.chars().count() <= fits {
+            p.name.clone()
+        } else if fits >= 4 {
+            let mut s: String = p.name.chars().take(fits - 1).collect();
+            s.push('…');
+            s
+        } else {
+            continue;
+        };
+        plot.draw(&Text::new(name, (x0 + 4, 3), style.clone()))?;
+    }
+    Ok(())
+}
+
+fn no_data(plot: &Area<'_>) -> DrawResult {
+    let (w, h) = plot.dim_in_pixel();
+    let style = text(22, &GREY).pos(Pos::new(HPos::Center, VPos::Center));
+    plot.draw(&Text::new("no data", (w as i32 / 2, h as i32 / 2), style))?;
+    Ok(())
+}
+
+/// What a legend entry shows.
+#[derive(Clone, Copy)]
+enum Swatch {
+    Line(ShapeStyle),
+    Cross(RGBColor),
+    Triangle(RGBColor),
+    Dot(RGBColor),
+}
+
+/// The legend, drawn in its own panel right of the chart, from `top` (pixels).
+fn legend(panel: &Area<'_>, top: i32, entries: &[(String, Swatch)]) -> DrawResult {
+    const LINE: i32 = 17;
+    const CHARS: usize = 34;
+    if entries.is_empty() {
+        return Ok(());
+    }
+    let (w, h) = panel.dim_in_pixel();
+    let room = ((h as i32 - top - 8) / LINE).max(1) as usize;
+    let (shown, rest) = if entries.len() > room {
+        (room - 1, entries.len() - (room - 1))
+    } else {
+        (entries.len(), 0)
+    };
+    let bottom = top + 8 + LINE * (shown + usize::from(rest > 0)) as i32;
+    panel.draw(&Rectangle::new(
+        [(4, top), (w as i32 - 6, bottom)],
+        RGBColor(200, 200, 200).stroke_width(1),
+    ))?;
+    let style = text(12, &BLACK).pos(Pos::new(HPos::Left, VPos::Center));
+    for (i, (label, swatch)) in entries.iter().take(shown).enumerate() {
+        let y = top + 4 + LINE * i as i32 + LINE / 2;
+        let x = 12;
+        match *swatch {
+            Swatch::Line(s) => panel.draw(&PathElement::new(vec![(x, y), (x + 22, y)], s))?,
+            Swatch::Cross(c) => panel.draw(&Cross::new((x + 11, y), 4, c.stroke_width(2)))?,
+            Swatch::Triangle(c) => panel.draw(&TriangleMarker::new((x + 11, y), 5, c.filled()))?,
+            Swatch::Dot(c) => panel.draw(&Circle::new((x + 11, y), 3, c.filled()))?,
+        }
+        let label: String = if label.chars().count() > CHARS {
+            let mut s: String = label.chars().take(CHARS - 1).collect();
+            s.push('…');
+            s
+        } else {
+            label.clone()
+        };
+        panel.draw(&Text::new(label, (x + 30, y), style.clone()))?;
+    }
+    if rest > 0 {
+        let y = top + 4 + LINE * shown as i32 + LINE / 2;
+        panel.draw(&Text::new(format!("… and {rest} more"), (42, y), style))?;
+    }
+    Ok(())
+}
+
+/// The plot's top edge in the chart's pixels: where the legend starts.
+fn plot_top<CT: CoordTranslate>(chart: &ChartContext<'_, SVGBackend<'_>, CT>) -> i32 {
+    chart.plotting_area().get_base_pixel().1
+}
+
+fn builder<'a, 'b, 's>(root: &'a Area<'s>) -> ChartBuilder<'a, 'b, SVGBackend<'s>> {
+    let mut b = ChartBuilder::on(root);
+    b.margin(10)
+        .margin_right(14)
+        .x_label_area_size(42)
+        .y_label_area_size(Y_AREA);
+    b
+}
+
+fn line(c: RGBColor, width: u32) -> Swatch {
+    Swatch::Line(c.stroke_width(width))
+}
+
+fn throughput(root: &Area<'_>, panel: &Area<'_>, data: &ReportData, span: TimeSpan) -> DrawResult {
+    let rows: Vec<&IntervalRow> = data.rows.iter().filter(|r| valid(r)).collect();
+    let rate = |f: RowCount| -> Vec<(f64, f64)> {
+        envelope(
+            rows.iter()
+                .map(|r| (mid(r), f(r) as f64 / r.dt_s))
+                .collect(),
+        )
+    };
+    let series = [
+        ("offered /s", rate(|r| r.offered), color(0), 2),
+        ("completed /s", rate(|r| r.completed), color(2), 2),
+        ("errors /s", rate(|r| r.errors), color(3), 1),
+    ];
+    let max = series
+        .iter()
+        .flat_map(|s| s.1.iter().map(|p| p.1))
+        .fold(0.0, f64::max);
+    let mut chart = builder(root)
+        .caption("Throughput (actions/s)", text(20, &BLACK))
+        .build_cartesian_2d(span.range(), 0.0..linear_max(max))?;
+    phase_bands(&chart.plotting_area().strip_coord_spec(), data, span, true)?;
     chart
         .configure_mesh()
         .x_desc("time (s)")
         .y_desc("actions/s")
-        .light_line_style(WHITE)
-        .draw()
-        .map_err(err)?;
-    bands(&mut chart, &ctx.data.phases, 0.0, y_max)?;
+        .x_label_formatter(&fmt_num)
+        .y_label_formatter(&fmt_num)
+        .light_line_style(LIGHT)
+        .draw()?;
     if rows.is_empty() {
-        return no_data(area, ctx);
+        return no_data(&chart.plotting_area().strip_coord_spec());
     }
-    let series: [(&str, RGBColor, Count); 3] = [
-        ("offered", color(0), |r| r.offered),
-        ("completed", color(2), |r| r.completed),
-        ("errors", color(1), |r| r.errors),
-    ];
-    for (name, c, f) in series {
-        chart
-            .draw_series(LineSeries::new(
-                rows.iter().map(|r| (mid(r), per_s(f(r), r))),
-                c.stroke_width(2),
-            ))
-            .map_err(err)?
-            .label(name)
-            .legend(move |(x, y)| PathElement::new([(x, y), (x + 20, y)], c.stroke_width(2)));
+    let mut entries = Vec::new();
+    for (label, points, c, w) in series {
+        chart.draw_series(LineSeries::new(points, c.stroke_width(w)))?;
+        entries.push((label.to_string(), line(c, w)));
     }
-    legend(&mut chart, SeriesLabelPosition::UpperRight, 12)
+    legend(panel, plot_top(&chart), &entries)
 }
 
-fn log_top(max: f64) -> f64 {
-    let top = max.max(1.0) * 2.0;
-    if top.is_finite() { top } else { 1e7 }
-}
-
-fn latency(area: &Area<'_>, ctx: &Ctx<'_>) -> Res<()> {
-    let rows = ctx.rows;
-    let keys = &ctx.data.key_series;
-    let top = log_top(finite_max(
-        rows.iter()
-            .flat_map(|r| keys.iter().filter_map(|k| r.cells.get(k)))
-            .map(|c| c.max_ms),
-    ));
-    let mut chart = ChartBuilder::on(area)
-        .caption(ctx.title, ("sans-serif", 18))
-        .margin(12)
-        .x_label_area_size(40)
-        .y_label_area_size(70)
-        .build_cartesian_2d(0f64..ctx.x_end, (FLOOR_MS..top).log_scale())
-        .map_err(err)?;
+fn latency(root: &Area<'_>, panel: &Area<'_>, data: &ReportData, span: TimeSpan) -> DrawResult {
+    let rows: Vec<&IntervalRow> = data.rows.iter().filter(|r| valid(r)).collect();
+    // Per key: (key, p50, p99, max).
+    type Stats = (String, Vec<(f64, f64)>, Vec<(f64, f64)>, Vec<(f64, f64)>);
+    let mut stats: Vec<Stats> = Vec::new();
+    for key in &data.key_series {
+        let (mut p50, mut p99, mut max) = (Vec::new(), Vec::new(), Vec::new());
+        for r in &rows {
+            let Some(c) = r.cells.get(key) else { continue };
+            if c.count == 0 {
+                continue;
+            }
+            let t = mid(r);
+            for (v, out) in [
+                (c.p50_ms, &mut p50),
+                (c.p99_ms, &mut p99),
+                (c.max_ms, &mut max),
+            ] {
+                if v.is_finite() {
+                    out.push((t, v.max(FLOOR_MS)));
+                }
+            }
+        }
+        if !(p50.is_empty() && p99.is_empty() && max.is_empty()) {
+            stats.push((key.clone(), envelope(p50), envelope(p99), envelope(max)));
+        }
+    }
+    let y = log_range(
+        stats
+            .iter()
+            .flat_map(|s| s.1.iter().chain(&s.2).chain(&s.3).map(|p| p.1)),
+    );
+    let mut chart = builder(root)
+        .caption("Latency over time (ms, log scale)", text(20, &BLACK))
+        .build_cartesian_2d(span.range(), y.log_scale())?;
+    phase_bands(&chart.plotting_area().strip_coord_spec(), data, span, true)?;
     chart
         .configure_mesh()
         .x_desc("time (s)")
         .y_desc("latency (ms, log)")
-        .light_line_style(WHITE)
-        .draw()
-        .map_err(err)?;
-    bands(&mut chart, &ctx.data.phases, FLOOR_MS, top)?;
-    if rows.is_empty() || keys.is_empty() {
-        return no_data(area, ctx);
+        .x_label_formatter(&fmt_num)
+        .y_label_formatter(&fmt_ms)
+        .light_line_style(LIGHT)
+        .draw()?;
+    if stats.is_empty() {
+        return no_data(&chart.plotting_area().strip_coord_spec());
     }
-    type Stat = fn(&Cell) -> f64;
-    let stats: [(&str, Stat, u32); 3] = [
-        ("p50", |c| c.p50_ms, 1),
-        ("p99", |c| c.p99_ms, 2),
-        ("max", |c| c.max_ms, 1),
-    ];
-    for (i, key) in keys.iter().enumerate() {
+    let mut entries = Vec::new();
+    for (i, (key, p50, p99, max)) in stats.into_iter().enumerate() {
         let c = color(i);
-        for (si, (stat, f, width)) in stats.iter().enumerate() {
-            let points: Vec<(f64, f64)> = rows
-                .iter()
-                .filter_map(|r| {
-                    let cell = r.cells.get(key).filter(|c| c.count > 0)?;
-                    Some((mid(r), f(cell).max(FLOOR_MS)))
-                })
-                .collect();
-            if points.is_empty() {
-                continue;
-            }
-            let style = if si == 2 {
-                c.mix(0.45).stroke_width(*width)
-            } else {
-                c.stroke_width(*width)
-            };
-            chart
-                .draw_series(LineSeries::new(points, style))
-                .map_err(err)?
-                .label(format!("{key} {stat}"))
-                .legend(move |(x, y)| PathElement::new([(x, y), (x + 20, y)], style));
-        }
+        chart.draw_series(LineSeries::new(max, c.mix(0.35).stroke_width(1)))?;
+        chart.draw_series(LineSeries::new(p50, c.mix(0.75).stroke_width(1)))?;
+        chart.draw_series(LineSeries::new(p99, c.stroke_width(2)))?;
+        entries.push((key, line(c, 2)));
     }
-    legend(&mut chart, SeriesLabelPosition::UpperRight, 12)
+    // What each line style stands for.
+    entries.push(("p99: thick".into(), Swatch::Line(GREY.stroke_width(2))));
+    entries.push((
+        "p50: thin".into(),
+        Swatch::Line(GREY.mix(0.75).stroke_width(1)),
+    ));
+    entries.push((
+        "max: faint".into(),
+        Swatch::Line(GREY.mix(0.35).stroke_width(1)),
+    ));
+    legend(panel, plot_top(&chart), &entries)
 }
 
-/// The "nines" of a percentile: 90 % -> 1, 99 % -> 2, 99.9 % -> 3.
+/// The "nines" position of percentile `p`: 90 -> 1, 99 -> 2, 99.9 -> 3.
 fn nines(p: f64) -> f64 {
     let p = p.clamp(0.0, 99.999);
-    -(1.0 - p / 100.0).log10()
+    (-(1.0 - p / 100.0).log10()).clamp(0.0, 5.0)
 }
 
-fn nines_label(x: &f64) -> String {
-    let p = 100.0 * (1.0 - 10f64.powf(-x));
-    if *x < 0.5 {
-        "0%".into()
+fn nines_label(v: &f64) -> String {
+    const LABELS: [&str; 6] = ["0%", "90%", "99%", "99.9%", "99.99%", "99.999%"];
+    let r = v.round();
+    if (v - r).abs() < 1e-6 && (0.0..=5.0).contains(&r) {
+        LABELS[r as usize].to_string()
     } else {
-        let digits = (x.round() as usize).saturating_sub(2);
-        format!("{p:.digits$}%")
+        String::new()
     }
 }
 
-fn spectrum(area: &Area<'_>, ctx: &Ctx<'_>) -> Res<()> {
-    let spectra = &ctx.data.spectra;
-    let top = log_top(finite_max(
-        spectra.iter().flat_map(|s| s.points.iter().map(|p| p.1)),
-    ));
-    let mut chart = ChartBuilder::on(area)
-        .caption(ctx.title, ("sans-serif", 18))
-        .margin(12)
-        .x_label_area_size(40)
-        .y_label_area_size(70)
-        .build_cartesian_2d(0f64..5f64, (FLOOR_MS..top).log_scale())
-        .map_err(err)?;
+fn spectrum(root: &Area<'_>, panel: &Area<'_>, data: &ReportData) -> DrawResult {
+    let lines: Vec<(String, Vec<(f64, f64)>)> = data
+        .spectra
+        .iter()
+        .map(|s| {
+            let points: Vec<(f64, f64)> = s
+                .points
+                .iter()
+                .filter(|(p, ms)| p.is_finite() && ms.is_finite())
+                .map(|&(p, ms)| (nines(p), ms.max(FLOOR_MS)))
+                .collect();
+            (format!("{} (n={})", s.name, s.count), envelope(points))
+        })
+        .filter(|(_, p)| !p.is_empty())
+        .collect();
+    let y = log_range(lines.iter().flat_map(|l| l.1.iter().map(|p| p.1)));
+    let mut chart = builder(root)
+        .caption("Latency by percentile (ms, log scale)", text(20, &BLACK))
+        .build_cartesian_2d(0.0..5.0, y.log_scale())?;
     chart
         .configure_mesh()
         .x_desc("percentile")
         .y_desc("latency (ms, log)")
         .x_labels(6)
         .x_label_formatter(&nines_label)
-        .light_line_style(WHITE)
-        .draw()
-        .map_err(err)?;
-    if spectra.is_empty() {
-        return no_data(area, ctx);
+        .y_label_formatter(&fmt_ms)
+        .light_line_style(LIGHT)
+        .draw()?;
+    if lines.is_empty() {
+        return no_data(&chart.plotting_area().strip_coord_spec());
     }
-    for (i, s) in spectra.iter().enumerate() {
+    let mut entries = Vec::new();
+    for (i, (label, points)) in lines.into_iter().enumerate() {
         let c = color(i);
-        let style = if s.name.starts_with("delivery.") {
-            c.mix(0.7).stroke_width(2)
-        } else {
-            c.stroke_width(1)
-        };
-        chart
-            .draw_series(LineSeries::new(
-                s.points
-                    .iter()
-                    .filter(|(p, v)| p.is_finite() && v.is_finite())
-                    .map(|(p, v)| (nines(*p), v.max(FLOOR_MS))),
-                style,
-            ))
-            .map_err(err)?
-            .label(format!("{} ({})", s.name, s.count))
-            .legend(move |(x, y)| PathElement::new([(x, y), (x + 20, y)], style));
+        // Delivery types thicker than operations.
+        let w = if label.starts_with("delivery.") { 2 } else { 1 };
+        chart.draw_series(LineSeries::new(points, c.stroke_width(w)))?;
+        entries.push((label, line(c, w)));
     }
-    legend(&mut chart, SeriesLabelPosition::UpperLeft, 11)
+    legend(panel, plot_top(&chart), &entries)
 }
 
-fn population(area: &Area<'_>, ctx: &Ctx<'_>) -> Res<()> {
-    let rows = ctx.rows;
-    let consoles = finite_max(rows.iter().map(|r| r.consoles_logged_in as f64)).max(1.0) * 1.15;
-    let terminals = finite_max(rows.iter().map(|r| r.terminals_registered as f64)).max(1.0) * 1.15;
-    let mut chart = ChartBuilder::on(area)
-        .caption(ctx.title, ("sans-serif", 18))
-        .margin(12)
-        .x_label_area_size(40)
-        .y_label_area_size(70)
-        .right_y_label_area_size(80)
-        .build_cartesian_2d(0f64..ctx.x_end, 0f64..consoles)
-        .map_err(err)?
-        .set_secondary_coord(0f64..ctx.x_end, 0f64..terminals);
+fn population(root: &Area<'_>, panel: &Area<'_>, data: &ReportData, span: TimeSpan) -> DrawResult {
+    let rows: Vec<&IntervalRow> = data.rows.iter().filter(|r| valid(r)).collect();
+    let at_end = |f: RowCount| -> Vec<(f64, f64)> {
+        envelope(rows.iter().map(|r| (r.t_s + r.dt_s, f(r) as f64)).collect())
+    };
+    let consoles = at_end(|r| r.consoles_logged_in);
+    let terminals = at_end(|r| r.terminals_registered);
+    let top = |v: &[(f64, f64)]| linear_max(v.iter().map(|p| p.1).fold(0.0, f64::max));
+    let mut chart = builder(root)
+        .right_y_label_area_size(Y2_AREA)
+        .caption("Population: consoles and terminals", text(20, &BLACK))
+        .build_cartesian_2d(span.range(), 0.0..top(&consoles))?
+        .set_secondary_coord(span.range(), 0.0..top(&terminals));
+    phase_bands(&chart.plotting_area().strip_coord_spec(), data, span, true)?;
     chart
         .configure_mesh()
         .x_desc("time (s)")
-        .y_desc("consoles logged in")
-        .light_line_style(WHITE)
-        .draw()
-        .map_err(err)?;
+        .y_desc("consoles")
+        .x_label_formatter(&fmt_num)
+        .y_label_formatter(&fmt_int)
+        .light_line_style(LIGHT)
+        .draw()?;
     chart
         .configure_secondary_axes()
-        .y_desc("terminals registered")
-        .draw()
-        .map_err(err)?;
-    let shades = [RGBColor(70, 110, 200), RGBColor(200, 140, 60)];
-    let phases = &ctx.data.phases;
-    chart
-        .draw_series(phases.iter().enumerate().map(|(i, p)| {
-            Rectangle::new(
-                [(p.start_s, 0.0), (p.end_s, consoles)],
-                shades[i % 2].mix(0.08).filled(),
-            )
-        }))
-        .map_err(err)?;
-    chart
-        .draw_series(phases.iter().map(|p| {
-            Text::new(
-                p.name.clone(),
-                (p.start_s, consoles),
-                ("sans-serif", 13).into_font().color(&RGBColor(60, 60, 60)),
-            )
-        }))
-        .map_err(err)?;
+        .y_desc("terminals")
+        .y_label_formatter(&fmt_int)
+        .draw()?;
     if rows.is_empty() {
-        return no_data(area, ctx);
+        return no_data(&chart.plotting_area().strip_coord_spec());
     }
-    let (c0, c1) = (color(0), color(3));
-    // Levels at each interval's end.
-    let end = |r: &IntervalRow| r.t_s + r.dt_s;
-    chart
-        .draw_series(LineSeries::new(
-            rows.iter().map(|r| (end(r), r.consoles_logged_in as f64)),
-            c0.stroke_width(2),
-        ))
-        .map_err(err)?
-        .label("consoles logged in (left axis)")
-        .legend(move |(x, y)| PathElement::new([(x, y), (x + 20, y)], c0.stroke_width(2)));
-    chart
-        .draw_secondary_series(LineSeries::new(
-            rows.iter().map(|r| (end(r), r.terminals_registered as f64)),
-            c1.stroke_width(2),
-        ))
-        .map_err(err)?
-        .label("terminals registered (right axis)")
-        .legend(move |(x, y)| PathElement::new([(x, y), (x + 20, y)], c1.stroke_width(2)));
-    chart
-        .configure_series_labels()
-        .position(SeriesLabelPosition::LowerRight)
-        .background_style(WHITE.mix(0.85))
-        .border_style(BLACK.mix(0.4))
-        .label_font(("sans-serif", 12))
-        .draw()
-        .map_err(err)
+    let (c, t) = (color(0), color(1));
+    chart.draw_series(LineSeries::new(consoles, c.stroke_width(2)))?;
+    chart.draw_secondary_series(LineSeries::new(terminals, t.stroke_width(2)))?;
+    let entries = [
+        ("consoles logged in (left axis)".to_string(), line(c, 2)),
+        ("terminals registered (right axis)".to_string(), line(t, 2)),
+    ];
+    legend(panel, plot_top(&chart), &entries)
 }
 
-fn findings(area: &Area<'_>, ctx: &Ctx<'_>) -> Res<()> {
-    let rows = ctx.rows;
-    let marks = &ctx.data.marks;
-    let y_max = finite_max(
-        rows.iter()
-            .flat_map(|r| [r.drops as f64, r.disconnects as f64, r.missed as f64]),
-    )
-    .max(4.0)
-        * 1.15;
-    // Below zero: one lane per kind for the individual findings.
-    let lane = y_max * 0.06;
-    let y_min = -lane * 4.0;
-    let mut chart = ChartBuilder::on(area)
-        .caption(ctx.title, ("sans-serif", 18))
-        .margin(12)
-        .x_label_area_size(40)
-        .y_label_area_size(70)
-        .build_cartesian_2d(0f64..ctx.x_end, y_min..y_max)
-        .map_err(err)?;
+/// Per pixel column, the largest positive value (at its time): a bounded number of stems.
+fn stems(points: impl Iterator<Item = (f64, f64)>, span: TimeSpan, w: u32) -> Vec<(f64, f64)> {
+    let mut best: Vec<Option<(f64, f64)>> = vec![None; w as usize + 1];
+    for (t, v) in points.filter(|p| p.1 > 0.0) {
+        let slot = &mut best[span.px(t, w).clamp(0, w as i32) as usize];
+        if slot.is_none_or(|b| v > b.1) {
+            *slot = Some((t, v));
+        }
+    }
+    best.into_iter().flatten().collect()
+}
+
+/// Two panels on one time axis: on top a strip with one lane per kind of finding and a marker
+/// per finding (`data.marks`); below, the counts per interval as stems.
+fn findings(root: &Area<'_>, panel: &Area<'_>, data: &ReportData, span: TimeSpan) -> DrawResult {
+    let rows: Vec<&IntervalRow> = data.rows.iter().filter(|r| valid(r)).collect();
+    let (upper, lower) = root.split_vertically(STRIP_H);
+
+    // The marks strip: lanes at y = 3 (drops), 2 (disconnects), 1 (missed); room on top for
+    // the phase names.
+    let mut strip = ChartBuilder::on(&upper)
+        .margin(10)
+        .margin_right(14)
+        .margin_bottom(4)
+        .x_label_area_size(0)
+        .y_label_area_size(Y_AREA)
+        .caption("Findings timeline", text(20, &BLACK))
+        .build_cartesian_2d(span.range(), 0.4..3.9)?;
+    let strip_plot = strip.plotting_area().strip_coord_spec();
+    let w = strip_plot.dim_in_pixel().0;
+    phase_bands(&strip_plot, data, span, true)?;
+    strip
+        .configure_mesh()
+        .disable_mesh()
+        .y_labels(3)
+        .y_label_formatter(&|v: &f64| {
+            match fmt_int(v).as_str() {
+                "3" => "drops",
+                "2" => "disconn.",
+                "1" => "missed",
+                _ => "",
+            }
+            .to_string()
+        })
+        .draw()?;
+
+    let max = rows
+        .iter()
+        .map(|r| r.drops.max(r.disconnects).max(r.missed))
+        .max()
+        .unwrap_or(0) as f64;
+    let mut chart = ChartBuilder::on(&lower)
+        .margin(10)
+        .margin_top(2)
+        .margin_right(14)
+        .x_label_area_size(42)
+        .y_label_area_size(Y_AREA)
+        .build_cartesian_2d(span.range(), 0.0..linear_max(max.max(1.0)))?;
+    let plot = chart.plotting_area().strip_coord_spec();
+    phase_bands(&plot, data, span, false)?;
     chart
         .configure_mesh()
         .x_desc("time (s)")
         .y_desc("count per interval")
-        .y_label_formatter(&|y| {
-            if *y < 0.0 {
-                String::new()
-            } else {
-                format!("{y:.0}")
-            }
-        })
-        .light_line_style(WHITE)
-        .draw()
-        .map_err(err)?;
-    bands(&mut chart, &ctx.data.phases, y_min, y_max)?;
-    let kinds: [(&str, MarkKind, RGBColor, Count); 3] = [
-        ("talkgroup drops", MarkKind::Drop, color(1), |r| r.drops),
-        ("console disconnects", MarkKind::Disconnect, color(4), |r| {
-            r.disconnects
-        }),
-        ("missed deliveries", MarkKind::Missed, color(3), |r| {
-            r.missed
-        }),
-    ];
-    for (i, (name, kind, c, f)) in kinds.into_iter().enumerate() {
-        chart
-            .draw_series(LineSeries::new(
-                rows.iter().map(|r| (mid(r), f(r) as f64)),
-                c.stroke_width(2),
-            ))
-            .map_err(err)?
-            .label(format!(
-                "{name} ({})",
-                marks.iter().filter(|m| m.kind == kind).count()
-            ))
-            .legend(move |(x, y)| Circle::new((x + 10, y), 4, c.filled()));
-        let y = -lane * (i as f64 + 1.0);
-        chart
-            .draw_series(
-                marks
-                    .iter()
-                    .filter(|m| m.kind == kind && m.t_s.is_finite())
-                    .map(|m| Circle::new((m.t_s, y), 4, c.filled())),
-            )
-            .map_err(err)?;
+        .x_label_formatter(&fmt_num)
+        .y_label_formatter(&fmt_int)
+        .light_line_style(LIGHT)
+        .draw()?;
+    if rows.is_empty() && data.marks.is_empty() {
+        return no_data(&plot);
     }
-    legend(&mut chart, SeriesLabelPosition::UpperRight, 12)
+
+    let mut entries = Vec::new();
+    let px_time = (span.hi - span.lo) / f64::from(w.max(1));
+    let kinds: [(&str, RowCount, RGBColor, f64); 3] = [
+        ("drops / interval", |r| r.drops, DROP_COLOR, -2.0),
+        (
+            "disconnects / interval",
+            |r| r.disconnects,
+            DISCONNECT_COLOR,
+            0.0,
+        ),
+        ("missed / interval", |r| r.missed, MISSED_COLOR, 2.0),
+    ];
+    for (label, f, c, shift) in kinds {
+        let points = stems(rows.iter().map(|r| (mid(r), f(r) as f64)), span, w);
+        let dx = shift * px_time;
+        chart.draw_series(
+            points.into_iter().map(|(t, v)| {
+                PathElement::new(vec![(t + dx, 0.0), (t + dx, v)], c.stroke_width(2))
+            }),
+        )?;
+        entries.push((label.to_string(), line(c, 2)));
+    }
+
+    // One marker per kind and pixel column: more would draw the same.
+    let lanes = [
+        (MarkKind::Drop, 3.0, "talkgroup drop"),
+        (MarkKind::Disconnect, 2.0, "console disconnect"),
+        (MarkKind::Missed, 1.0, "missed delivery"),
+    ];
+    for (kind, y, label) in lanes {
+        let mut seen = vec![false; w as usize + 1];
+        let ts: Vec<f64> = data
+            .marks
+            .iter()
+            .filter(|m| m.kind == kind && m.t_s.is_finite())
+            .filter_map(|m| {
+                let slot = &mut seen[span.px(m.t_s, w).clamp(0, w as i32) as usize];
+                (!std::mem::replace(slot, true)).then_some(m.t_s)
+            })
+            .collect();
+        let swatch = match kind {
+            MarkKind::Drop => {
+                let style = DROP_COLOR.stroke_width(2);
+                strip.draw_series(ts.iter().map(|&t| Cross::new((t, y), 4, style)))?;
+                Swatch::Cross(DROP_COLOR)
+            }
+            MarkKind::Disconnect => {
+                let style = DISCONNECT_COLOR.filled();
+                strip.draw_series(ts.iter().map(|&t| TriangleMarker::new((t, y), 5, style)))?;
+                Swatch::Triangle(DISCONNECT_COLOR)
+            }
+            MarkKind::Missed => {
+                let style = MISSED_COLOR.filled();
+                strip.draw_series(ts.iter().map(|&t| Circle::new((t, y), 3, style)))?;
+                Swatch::Dot(MISSED_COLOR)
+            }
+        };
+        entries.push((label.to_string(), swatch));
+    }
+    legend(panel, plot_top(&strip), &entries)
 }
 
 #[cfg(test)]
-pub(crate) mod tests {
+mod tests {
     use super::*;
-    use crate::report::model::{Mark, Spectrum};
+    use crate::report::html::tests::sample;
 
-    pub(crate) fn sample(rows: usize) -> ReportData {
-        let summary = crate::report::junit::tests::sample();
-        let mut data = ReportData {
-            summary,
-            interval_s: 1.0,
-            phases: vec![
-                PhaseBand {
-                    name: "setup".into(),
-                    start_s: 0.0,
-                    end_s: rows as f64 / 3.0,
-                },
-                PhaseBand {
-                    name: "shift_change".into(),
-                    start_s: rows as f64 / 3.0,
-                    end_s: rows as f64,
-                },
-            ],
-            rows: Vec::new(),
-            spectra: Vec::new(),
-            marks: Vec::new(),
-            key_series: vec!["terminal.status".into(), "delivery.emergency.alert".into()],
-            rebuilt: None,
-        };
-        for i in 0..rows {
-            let mut cells = BTreeMap::new();
-            for (k, base) in [("terminal.status", 2.0), ("delivery.emergency.alert", 5.0)] {
-                cells.insert(
-                    k.to_string(),
-                    Cell {
-                        count: 100,
-                        errors: (i % 7 == 0) as u64,
-                        p50_ms: base + (i % 10) as f64,
-                        p99_ms: base * 4.0 + (i % 13) as f64,
-                        max_ms: base * 10.0 + (i % 17) as f64,
-                    },
-                );
-            }
-            data.rows.push(IntervalRow {
-                t_s: i as f64,
-                dt_s: 1.0,
-                phase: "setup".into(),
-                offered: 100 + (i % 5) as u64,
-                sent: 100,
-                completed: 99,
-                in_flight: 1,
-                errors: 1,
-                consoles_logged_in: (i % 40) as u64,
-                terminals_registered: (i * 10 % 6000) as u64,
-                drops: (i % 11 == 0) as u64,
-                disconnects: (i % 23 == 0) as u64,
-                missed: (i % 5 == 0) as u64,
-                skipped: 0,
-                throttled: 0,
-                cells,
-            });
-        }
-        for (i, name) in ["terminal.status", "delivery.status"].iter().enumerate() {
-            data.spectra.push(Spectrum {
-                name: name.to_string(),
-                count: 1000,
-                points: (0..=100)
-                    .map(|j| {
-                        let q = 1.0 - 10f64.powf(-(j as f64) * 0.05);
-                        (q * 100.0, 1.0 + j as f64 * (i as f64 + 1.0))
-                    })
-                    .collect(),
-            });
-        }
-        if rows > 0 {
-            data.marks.push(Mark {
-                t_s: 3.5,
-                kind: MarkKind::Drop,
-                label: "room01-con01 talkgroup 100001 (audit)".into(),
-            });
-            data.marks.push(Mark {
-                t_s: 4.5,
-                kind: MarkKind::Disconnect,
-                label: "room01-con02: kicked".into(),
-            });
-        }
-        data
-    }
-
-    fn has_data(svg: &str) -> bool {
-        svg.contains("<polyline") || svg.contains("<path") || svg.contains("<circle")
-    }
-
-    #[test]
-    fn five_charts_with_data_in_order() {
-        let charts = render_all(&sample(120)).unwrap();
-        let ids: Vec<&str> = charts.iter().map(|c| c.id).collect();
-        assert_eq!(
-            ids,
-            [
-                "throughput",
-                "latency",
-                "spectrum",
-                "population",
-                "findings"
-            ]
-        );
-        for c in &charts {
-            assert!(c.svg.starts_with("<svg"), "{}", c.id);
-            assert!(has_data(&c.svg), "{} has no data", c.id);
-            assert!(!c.svg.contains("NaN") && !c.svg.contains("inf"), "{}", c.id);
-        }
-        assert!(charts[0].svg.contains("actions/s"));
-        assert!(charts[2].svg.contains("99.9%"), "nines axis labels");
-        assert!(charts[1].svg.contains("shift_change"), "phase label");
-    }
-
-    #[test]
-    fn empty_data_still_draws_axes() {
+    fn empty() -> ReportData {
         let mut d = sample(0);
-        d.spectra.clear();
         d.phases.clear();
+        d.spectra.clear();
+        d.marks.clear();
         d.key_series.clear();
-        let charts = render_all(&d).unwrap();
-        assert_eq!(charts.len(), 5);
-        for c in &charts {
-            assert!(c.svg.contains("no data") || c.id == "findings", "{}", c.id);
-            assert!(!c.svg.contains("NaN"), "{}", c.id);
+        d
+    }
+
+    const IDS: [&str; 5] = [
+        "throughput",
+        "latency",
+        "spectrum",
+        "population",
+        "findings",
+    ];
+
+    fn check(charts: &[Chart]) {
+        let ids: Vec<&str> = charts.iter().map(|c| c.id).collect();
+        assert_eq!(ids, IDS);
+        for c in charts {
+            assert!(c.svg.starts_with("<svg"), "{}", c.id);
+            assert!(c.svg.trim_end().ends_with("</svg>"), "{}", c.id);
+            for bad in ["NaN", "inf\n", "\"inf", "-inf"] {
+                assert!(!c.svg.contains(bad), "{}: {bad}", c.id);
+            }
+            assert!(!c.title.is_empty());
         }
     }
 
     #[test]
-    fn an_hour_is_thinned_and_drawn() {
-        let d = sample(3600);
-        let thinned = thin(&d.rows, MAX_POINTS);
-        assert!(thinned.len() <= MAX_POINTS);
-        let total: u64 = thinned.iter().map(|r| r.offered).sum();
-        assert_eq!(total, d.rows.iter().map(|r| r.offered).sum::<u64>());
-        let worst = d.rows.iter().map(|r| r.cells["terminal.status"].max_ms);
-        let thin_worst = thinned.iter().map(|r| r.cells["terminal.status"].max_ms);
-        assert_eq!(worst.fold(0.0, f64::max), thin_worst.fold(0.0, f64::max));
-        let charts = render_all(&d).unwrap();
-        assert!(charts.iter().all(|c| has_data(&c.svg)));
+    fn five_charts_with_data() {
+        let charts = render_all(&sample(120)).expect("render");
+        check(&charts);
+        for c in &charts {
+            assert!(
+                c.svg.contains("<polyline") || c.svg.contains("<path") || c.svg.contains("<circle"),
+                "{} has no data elements",
+                c.id
+            );
+            assert!(!c.svg.contains("no data"), "{}", c.id);
+        }
+        let by_id = |id: &str| &charts.iter().find(|c| c.id == id).expect("chart").svg;
+        for label in ["99.9%", "99.999%", "90%"] {
+            assert!(
+                by_id("spectrum").contains(&format!(">\n{label}\n<")),
+                "{label}"
+            );
+        }
+        assert!(by_id("throughput").contains("shift_change"));
+        assert!(by_id("population").contains("terminals"));
+        assert!(by_id("findings").contains("<circle"));
     }
 
     #[test]
-    fn nines_labels() {
-        assert_eq!(nines_label(&0.0), "0%");
-        assert_eq!(nines_label(&1.0), "90%");
-        assert_eq!(nines_label(&2.0), "99%");
+    fn empty_data_renders_no_data() {
+        let charts = render_all(&empty()).expect("render");
+        check(&charts);
+        for c in &charts {
+            assert!(c.svg.contains("no data"), "{}", c.id);
+        }
+    }
+
+    #[test]
+    fn hour_long_run_renders() {
+        let charts = render_all(&sample(3600)).expect("render");
+        check(&charts);
+        for c in &charts {
+            // Thinned: nothing near one element (or coordinate pair) per row per series.
+            assert!(c.svg.len() < 400_000, "{}: {} bytes", c.id, c.svg.len());
+        }
+    }
+
+    #[test]
+    fn odd_values_stay_finite() {
+        let mut d = sample(20);
+        d.rows[3].dt_s = 0.0;
+        d.rows[4].t_s = f64::NAN;
+        if let Some(c) = d.rows[5].cells.get_mut("terminal.status") {
+            c.p99_ms = f64::INFINITY;
+            c.p50_ms = 0.0;
+        }
+        d.spectra[0].points.push((f64::NAN, 1.0));
+        d.summary.duration_s = f64::NAN;
+        check(&render_all(&d).expect("render"));
+    }
+
+    #[test]
+    fn helpers() {
+        assert_eq!(nines(0.0), 0.0);
+        assert!((nines(99.0) - 2.0).abs() < 1e-9);
+        assert!((nines(100.0) - 5.0).abs() < 1e-6);
         assert_eq!(nines_label(&3.0), "99.9%");
-        assert_eq!(nines_label(&5.0), "99.999%");
-        assert!((nines(99.9) - 3.0).abs() < 1e-9);
+        assert_eq!(nines_label(&2.5), "");
+        assert_eq!(log_range([0.0, 0.5, 250.0].into_iter()), 0.01..1000.0);
+        assert_eq!(log_range(std::iter::empty()), 0.1..1000.0);
+        let long: Vec<(f64, f64)> = (0..5000).map(|i| (i as f64, (i % 7) as f64)).collect();
+        let thin = envelope(long);
+        assert!(thin.len() <= 2 * BUCKETS && thin.windows(2).all(|w| w[0].0 < w[1].0));
     }
 }

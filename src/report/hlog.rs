@@ -96,13 +96,28 @@ pub struct Hlog {
 }
 
 /// Read `latency.hlog`. A line cut short (the process was killed while writing) ends the
-/// reading and sets `truncated`; anything else that does not parse is an error.
+/// reading and sets `truncated`; anything else that does not parse is an error. Holds every
+/// interval in memory: for long logs use [`for_each`].
 pub fn read(path: &Path) -> Result<Hlog, ReportError> {
-    let bytes = std::fs::read(path).map_err(|source| ReportError::Io {
+    let bytes = read_bytes(path)?;
+    parse(&bytes, path)
+}
+
+fn read_bytes(path: &Path) -> Result<Vec<u8>, ReportError> {
+    std::fs::read(path).map_err(|source| ReportError::Io {
         path: path.to_path_buf(),
         source,
-    })?;
-    parse(&bytes, path)
+    })
+}
+
+/// Read `latency.hlog` one interval at a time (memory stays bounded however long the run);
+/// returns whether its tail was cut off.
+pub fn for_each(
+    path: &Path,
+    f: impl FnMut(HlogInterval) -> Result<(), ReportError>,
+) -> Result<bool, ReportError> {
+    let bytes = read_bytes(path)?;
+    visit(&bytes, path, f)
 }
 
 fn parse_err(path: &Path, bytes: &[u8], offset: usize, message: String) -> ReportError {
@@ -120,15 +135,28 @@ fn parse_err(path: &Path, bytes: &[u8], offset: usize, message: String) -> Repor
 
 /// Parse a log's bytes (`path` only names it in errors).
 pub fn parse(bytes: &[u8], path: &Path) -> Result<Hlog, ReportError> {
+    let mut intervals = Vec::new();
+    let truncated = visit(bytes, path, |i| {
+        intervals.push(i);
+        Ok(())
+    })?;
+    Ok(Hlog {
+        intervals,
+        truncated,
+    })
+}
+
+fn visit(
+    bytes: &[u8],
+    path: &Path,
+    mut f: impl FnMut(HlogInterval) -> Result<(), ReportError>,
+) -> Result<bool, ReportError> {
     // Only whole lines: a kill may leave the last one unfinished.
     let whole = match bytes.iter().rposition(|b| *b == b'\n') {
         Some(i) => &bytes[..=i],
         None => &bytes[..0],
     };
-    let mut out = Hlog {
-        truncated: whole.len() < bytes.len(),
-        ..Hlog::default()
-    };
+    let truncated = whole.len() < bytes.len();
     let mut de = Deserializer::new();
     let mut decoded = Vec::new();
     for entry in IntervalLogIterator::new(whole) {
@@ -161,14 +189,14 @@ pub fn parse(bytes: &[u8], path: &Path) -> Result<Hlog, ReportError> {
         let hist: Histogram<u64> = de
             .deserialize(&mut decoded.as_slice())
             .map_err(|e| bad(format!("bad histogram: {e:?}")))?;
-        out.intervals.push(HlogInterval {
+        f(HlogInterval {
             tag: i.tag().map(|t| t.as_str().to_string()).unwrap_or_default(),
             start_s,
             len_s: i.duration().as_secs_f64(),
             hist,
-        });
+        })?;
     }
-    Ok(out)
+    Ok(truncated)
 }
 
 #[cfg(test)]

@@ -1,361 +1,662 @@
-//! `report.html`: one self-contained page (inline style and SVG, no scripts, no network),
-//! rendered with minijinja from `report.html.j2`. The context is built here with every number
-//! already formatted, so the template only lays out text; minijinja escapes all of it.
+//! `report.html`: one self-contained HTML5 file (inline CSS, inline SVG charts, no scripts, no
+//! network) rendered with minijinja from `report.html.j2`. The Rust side builds a plain
+//! context of already formatted strings; the template only lays them out, auto-escaped
+//! (the template is registered as `report.html`, which turns HTML escaping on).
 
 use super::ReportError;
 use super::charts::Chart;
 use super::model::ReportData;
-use super::summary::{LatencyMs, Summary};
+use super::summary::{DeliverySummary, LatencyMs, PhaseSummary, Summary};
+use minijinja::{Environment, UndefinedBehavior};
 use serde::Serialize;
+use std::collections::BTreeMap;
 
 const TEMPLATE: &str = include_str!("report.html.j2");
-/// Most rows shown in a findings table.
+const TEMPLATE_NAME: &str = "report.html";
+/// Findings tables show at most this many rows each.
 const MAX_ROWS: usize = 500;
 
+/// Render the HTML report.
+pub fn render(data: &ReportData, charts: &[Chart]) -> Result<String, ReportError> {
+    let fail = |e: minijinja::Error| ReportError::Render {
+        what: "report.html".to_string(),
+        message: format!("{e:#}"),
+    };
+    let mut env = Environment::new();
+    env.set_undefined_behavior(UndefinedBehavior::Strict);
+    env.add_template(TEMPLATE_NAME, TEMPLATE).map_err(fail)?;
+    let tmpl = env.get_template(TEMPLATE_NAME).map_err(fail)?;
+    let ctx = context(data, charts);
+    tmpl.render(minijinja::value::Serde(&ctx)).map_err(fail)
+}
+
 #[derive(Serialize)]
-struct Page {
-    profile: String,
+struct Ctx<'a> {
+    profile: &'a str,
     seed: u64,
-    target: String,
-    started_at: String,
+    target: &'a str,
+    started_at: &'a str,
     duration: String,
-    version: String,
+    version: &'a str,
     verdict: String,
     passed: bool,
     interrupted: bool,
-    rebuilt: Option<String>,
-    warnings: Vec<String>,
-    slo: Vec<Vec<String>>,
-    slo_passed: Vec<bool>,
-    charts: Vec<ChartView>,
-    drops: Table,
-    disconnects: Table,
-    unexpected: Table,
-    operations: Table,
-    deliveries: Table,
-    phases: Vec<PhaseView>,
-    generator: Vec<(String, String)>,
-    fell_behind: bool,
+    rebuilt: Option<&'a str>,
+    warnings: &'a [String],
+    slo: Vec<SloRow<'a>>,
+    charts: Vec<ChartCtx<'a>>,
+    drops: Listing<DropRow<'a>>,
+    disconnects: Listing<DisconnectRow<'a>>,
+    unexpected: Listing<UnexpectedRow<'a>>,
+    downtime: String,
+    missed_deliveries: u64,
+    operations: Vec<OpRow<'a>>,
+    deliveries: Vec<DeliveryRow<'a>>,
+    phases: Vec<PhaseCtx<'a>>,
+    generator: GeneratorCtx,
 }
 
 #[derive(Serialize)]
-struct ChartView {
-    id: String,
-    title: String,
+struct SloRow<'a> {
+    name: &'a str,
+    limit: String,
+    observed: String,
+    passed: bool,
+    note: &'a str,
+}
+
+#[derive(Serialize)]
+struct ChartCtx<'a> {
+    id: &'a str,
+    title: &'a str,
+    /// The SVG without its XML namespace attribute (not needed inline in HTML5).
     svg: String,
 }
 
-#[derive(Serialize, Default)]
-struct Table {
-    rows: Vec<Vec<String>>,
+#[derive(Serialize)]
+struct Listing<T> {
+    rows: Vec<T>,
+    /// Rows left out.
     more: usize,
 }
 
+impl<T> Listing<T> {
+    fn of<'s, S>(items: &'s [S], f: impl Fn(&'s S) -> T) -> Self {
+        Listing {
+            rows: items.iter().take(MAX_ROWS).map(f).collect(),
+            more: items.len().saturating_sub(MAX_ROWS),
+        }
+    }
+}
+
 #[derive(Serialize)]
-struct PhaseView {
-    name: String,
+struct DropRow<'a> {
+    t: String,
+    phase: &'a str,
+    console: &'a str,
+    talkgroup: u32,
+    detected_by: &'a str,
+    recovered: String,
+}
+
+#[derive(Serialize)]
+struct DisconnectRow<'a> {
+    t: String,
+    phase: &'a str,
+    console: &'a str,
+    reason: &'a str,
+    recovered: String,
+}
+
+#[derive(Serialize)]
+struct UnexpectedRow<'a> {
+    t: String,
+    phase: &'a str,
+    console: &'a str,
+    talkgroup: u32,
+}
+
+#[derive(Serialize)]
+struct OpRow<'a> {
+    name: &'a str,
+    count: u64,
+    ok: u64,
+    errors: u64,
+    /// `http_500: 7, timeout: 2`.
+    error_kinds: String,
+    p50: String,
+    p90: String,
+    p99: String,
+    p999: String,
+    max: String,
+    service_p99: String,
+}
+
+#[derive(Serialize)]
+struct DeliveryRow<'a> {
+    name: &'a str,
+    expected: u64,
+    delivered: u64,
+    missed: u64,
+    p50: String,
+    p99: String,
+    p999: String,
+    max: String,
+}
+
+#[derive(Serialize)]
+struct PhaseOpRow<'a> {
+    name: &'a str,
+    count: u64,
+    errors: u64,
+    p50: String,
+    p99: String,
+    p999: String,
+    max: String,
+}
+
+#[derive(Serialize)]
+struct PhaseCtx<'a> {
+    name: &'a str,
     span: String,
-    operations: Table,
-    deliveries: Table,
-    findings: String,
+    operations: Vec<PhaseOpRow<'a>>,
+    deliveries: Vec<DeliveryRow<'a>>,
+    drops: u64,
+    disconnects: u64,
+    missed: u64,
 }
 
-fn ms(v: f64) -> String {
-    if v == 0.0 {
-        "0".into()
-    } else if v < 10.0 {
-        format!("{v:.2}")
-    } else if v < 1000.0 {
-        format!("{v:.1}")
-    } else {
-        format!("{v:.0}")
-    }
+#[derive(Serialize)]
+struct GeneratorCtx {
+    scheduled: u64,
+    sent: u64,
+    skipped: u64,
+    skipped_kinds: String,
+    throttled: u64,
+    lateness_p50: String,
+    lateness_p99: String,
+    lateness_max: String,
+    lateness_limit: String,
+    fell_behind: bool,
 }
 
-fn secs(v: f64) -> String {
-    format!("{v:.1}")
-}
-
-fn limited(rows: Vec<Vec<String>>) -> Table {
-    let more = rows.len().saturating_sub(MAX_ROWS);
-    Table {
-        rows: rows.into_iter().take(MAX_ROWS).collect(),
-        more,
-    }
-}
-
-fn lat(l: &LatencyMs) -> [String; 4] {
-    [ms(l.p50), ms(l.p99), ms(l.p999), ms(l.max)]
-}
-
-fn slo_value(v: f64, unit: &str) -> String {
-    match unit {
-        "ms" => format!("{} ms", ms(v)),
-        "ratio" => format!("{:.3} %", v * 100.0),
-        _ => format!("{v:.0}"),
-    }
-}
-
-fn recovered(r: Option<f64>) -> String {
-    r.map(|s| format!("{} s", secs(s)))
-        .unwrap_or_else(|| "not recovered".into())
-}
-
-fn page(data: &ReportData, charts: &[Chart]) -> Page {
-    let s: &Summary = &data.summary;
-    let slo = s
-        .slo
-        .iter()
-        .map(|x| {
-            vec![
-                x.name.clone(),
-                slo_value(x.limit, &x.unit),
-                x.observed
-                    .map(|v| slo_value(v, &x.unit))
-                    .unwrap_or_else(|| "—".into()),
-                if x.passed { "PASS" } else { "FAIL" }.into(),
-                x.note.clone().unwrap_or_default(),
-            ]
-        })
-        .collect();
-    let operations = s
-        .operations
-        .iter()
-        .map(|(name, o)| {
-            let l = &o.latency_ms;
-            let errors: u64 = o.errors.values().sum();
-            vec![
-                name.clone(),
-                o.count.to_string(),
-                o.ok.to_string(),
-                errors.to_string(),
-                ms(l.p50),
-                ms(l.p90),
-                ms(l.p99),
-                ms(l.p999),
-                ms(l.max),
-                ms(o.service_ms.p99),
-            ]
-        })
-        .collect();
-    let deliveries = s
-        .deliveries
-        .iter()
-        .map(|(name, d)| {
-            let mut r = vec![
-                name.clone(),
-                d.expected.to_string(),
-                d.delivered.to_string(),
-                d.missed.to_string(),
-            ];
-            r.extend(lat(&d.latency_ms));
-            r
-        })
-        .collect();
-    let mut phases: Vec<(&String, &super::summary::PhaseSummary)> = s.phases.iter().collect();
-    phases.sort_by(|a, b| a.1.start_s.total_cmp(&b.1.start_s).then(a.0.cmp(b.0)));
-    let phases = phases
-        .into_iter()
-        .map(|(name, p)| PhaseView {
-            name: name.clone(),
-            span: format!("{} s to {} s", secs(p.start_s), secs(p.end_s)),
-            operations: Table {
-                rows: p
-                    .operations
-                    .iter()
-                    .map(|(op, o)| {
-                        let mut r = vec![op.clone(), o.count.to_string(), o.errors.to_string()];
-                        r.extend(lat(&o.latency_ms));
-                        r
-                    })
-                    .collect(),
-                more: 0,
-            },
-            deliveries: Table {
-                rows: p
-                    .deliveries
-                    .iter()
-                    .map(|(t, d)| {
-                        let mut r = vec![
-                            t.clone(),
-                            d.expected.to_string(),
-                            d.delivered.to_string(),
-                            d.missed.to_string(),
-                        ];
-                        r.extend(lat(&d.latency_ms));
-                        r
-                    })
-                    .collect(),
-                more: 0,
-            },
-            findings: format!(
-                "{} talkgroup drops, {} console disconnects, {} missed deliveries",
-                p.talkgroup_drops, p.console_disconnects, p.missed_deliveries
-            ),
-        })
-        .collect();
+fn context<'a>(data: &'a ReportData, charts: &'a [Chart]) -> Ctx<'a> {
+    let s = &data.summary;
     let g = &s.generator;
-    let skipped: u64 = g.skipped.values().sum();
-    let generator = vec![
-        ("actions scheduled".into(), g.actions_scheduled.to_string()),
-        ("actions sent".into(), g.actions_sent.to_string()),
-        (
-            "skipped".into(),
-            if g.skipped.is_empty() {
-                "0".into()
-            } else {
-                let parts: Vec<String> =
-                    g.skipped.iter().map(|(k, v)| format!("{k} {v}")).collect();
-                format!("{skipped} ({})", parts.join(", "))
-            },
-        ),
-        ("in-flight cap hits".into(), g.throttled.to_string()),
-        (
-            "lateness p50 / p99 / max".into(),
-            format!(
-                "{} / {} / {} ms (limit p99 {} ms)",
-                ms(g.lateness_ms.p50),
-                ms(g.lateness_ms.p99),
-                ms(g.lateness_ms.max),
-                ms(g.lateness_limit_ms)
-            ),
-        ),
-        (
-            "fell behind".into(),
-            if g.fell_behind { "YES" } else { "no" }.into(),
-        ),
-        (
-            "peak memory (RSS)".into(),
-            s.process
-                .peak_rss_mb
-                .map(|m| format!("{m:.1} MB"))
-                .unwrap_or_else(|| "unknown".into()),
-        ),
-    ];
-    Page {
-        profile: s.profile.clone(),
+    Ctx {
+        profile: &s.profile,
         seed: s.seed,
-        target: s.target.clone(),
-        started_at: s.started_at.clone(),
-        duration: format!("{} s", secs(s.duration_s)),
-        version: s.rcload_version.clone(),
+        target: &s.target,
+        started_at: &s.started_at,
+        duration: duration(s.duration_s),
+        version: &s.rcload_version,
         verdict: s.verdict.to_uppercase(),
         passed: s.verdict.eq_ignore_ascii_case("pass"),
         interrupted: s.interrupted,
-        rebuilt: data.rebuilt.clone(),
-        warnings: s.warnings.clone(),
-        slo_passed: s.slo.iter().map(|x| x.passed).collect(),
-        slo,
-        charts: charts
+        rebuilt: data.rebuilt.as_deref(),
+        warnings: &s.warnings,
+        slo: s
+            .slo
             .iter()
-            .map(|c| ChartView {
-                id: c.id.to_string(),
-                title: c.title.clone(),
-                // Inline in HTML5 an <svg> needs no namespace declaration.
-                svg: c
-                    .svg
-                    .replacen(" xmlns=\"http://www.w3.org/2000/svg\"", "", 1),
+            .map(|r| SloRow {
+                name: &r.name,
+                limit: value(Some(r.limit), &r.unit),
+                observed: value(r.observed, &r.unit),
+                passed: r.passed,
+                note: r.note.as_deref().unwrap_or(""),
             })
             .collect(),
-        drops: limited(
-            s.talkgroup_drops
-                .iter()
-                .map(|d| {
-                    vec![
-                        secs(d.t_s),
-                        d.phase.clone(),
-                        d.console.clone(),
-                        d.talkgroup.to_string(),
-                        d.detected_by.clone(),
-                        recovered(d.recovered_after_s),
-                    ]
-                })
-                .collect(),
+        charts: charts
+            .iter()
+            .map(|c| ChartCtx {
+                id: c.id,
+                title: &c.title,
+                svg: c
+                    .svg
+                    .replacen(r#" xmlns="http://www.w3.org/2000/svg""#, "", 1),
+            })
+            .collect(),
+        drops: Listing::of(&s.talkgroup_drops, |d| DropRow {
+            t: secs(d.t_s),
+            phase: &d.phase,
+            console: &d.console,
+            talkgroup: d.talkgroup,
+            detected_by: &d.detected_by,
+            recovered: recovered(d.recovered_after_s),
+        }),
+        disconnects: Listing::of(&s.console_disconnects, |d| DisconnectRow {
+            t: secs(d.t_s),
+            phase: &d.phase,
+            console: &d.console,
+            reason: &d.reason,
+            recovered: recovered(d.recovered_after_s),
+        }),
+        unexpected: Listing::of(&s.unexpected_talkgroups, |u| UnexpectedRow {
+            t: secs(u.t_s),
+            phase: &u.phase,
+            console: &u.console,
+            talkgroup: u.talkgroup,
+        }),
+        downtime: format!(
+            "{} over {} console(s)",
+            duration(s.console_downtime_s.total),
+            s.console_downtime_s.consoles.len()
         ),
-        disconnects: limited(
-            s.console_disconnects
-                .iter()
-                .map(|d| {
-                    vec![
-                        secs(d.t_s),
-                        d.phase.clone(),
-                        d.console.clone(),
-                        d.reason.clone(),
-                        recovered(d.recovered_after_s),
-                    ]
-                })
-                .collect(),
-        ),
-        unexpected: limited(
-            s.unexpected_talkgroups
-                .iter()
-                .map(|u| {
-                    vec![
-                        secs(u.t_s),
-                        u.phase.clone(),
-                        u.console.clone(),
-                        u.talkgroup.to_string(),
-                    ]
-                })
-                .collect(),
-        ),
-        operations: Table {
-            rows: operations,
-            more: 0,
+        missed_deliveries: s.missed_deliveries,
+        operations: s
+            .operations
+            .iter()
+            .map(|(name, o)| OpRow {
+                name,
+                count: o.count,
+                ok: o.ok,
+                errors: o.errors.values().sum(),
+                error_kinds: kinds(&o.errors),
+                p50: ms(o.latency_ms.p50),
+                p90: ms(o.latency_ms.p90),
+                p99: ms(o.latency_ms.p99),
+                p999: ms(o.latency_ms.p999),
+                max: ms(o.latency_ms.max),
+                service_p99: ms(o.service_ms.p99),
+            })
+            .collect(),
+        deliveries: delivery_rows(&s.deliveries),
+        phases: phases_in_time_order(s)
+            .into_iter()
+            .map(|(name, p)| PhaseCtx {
+                name,
+                span: format!("{} – {}", secs(p.start_s), secs(p.end_s)),
+                operations: p
+                    .operations
+                    .iter()
+                    .map(|(name, o)| {
+                        let l: &LatencyMs = &o.latency_ms;
+                        PhaseOpRow {
+                            name,
+                            count: o.count,
+                            errors: o.errors,
+                            p50: ms(l.p50),
+                            p99: ms(l.p99),
+                            p999: ms(l.p999),
+                            max: ms(l.max),
+                        }
+                    })
+                    .collect(),
+                deliveries: delivery_rows(&p.deliveries),
+                drops: p.talkgroup_drops,
+                disconnects: p.console_disconnects,
+                missed: p.missed_deliveries,
+            })
+            .collect(),
+        generator: GeneratorCtx {
+            scheduled: g.actions_scheduled,
+            sent: g.actions_sent,
+            skipped: g.skipped.values().sum(),
+            skipped_kinds: kinds(&g.skipped),
+            throttled: g.throttled,
+            lateness_p50: ms(g.lateness_ms.p50),
+            lateness_p99: ms(g.lateness_ms.p99),
+            lateness_max: ms(g.lateness_ms.max),
+            lateness_limit: ms(g.lateness_limit_ms),
+            fell_behind: g.fell_behind,
         },
-        deliveries: Table {
-            rows: deliveries,
-            more: 0,
-        },
-        phases,
-        generator,
-        fell_behind: g.fell_behind,
     }
 }
 
-/// Render the page; `charts` are [`super::charts::render_all`]'s.
-pub fn render(data: &ReportData, charts: &[Chart]) -> Result<String, ReportError> {
-    let fail = |e: minijinja::Error| ReportError::Render {
-        what: "report.html".into(),
-        message: e.to_string(),
+fn delivery_rows(m: &BTreeMap<String, DeliverySummary>) -> Vec<DeliveryRow<'_>> {
+    m.iter()
+        .map(|(name, d)| DeliveryRow {
+            name,
+            expected: d.expected,
+            delivered: d.delivered,
+            missed: d.missed,
+            p50: ms(d.latency_ms.p50),
+            p99: ms(d.latency_ms.p99),
+            p999: ms(d.latency_ms.p999),
+            max: ms(d.latency_ms.max),
+        })
+        .collect()
+}
+
+/// Phases sorted by start time (then name).
+fn phases_in_time_order(s: &Summary) -> Vec<(&String, &PhaseSummary)> {
+    let mut phases: Vec<_> = s.phases.iter().collect();
+    phases.sort_by(|a, b| a.1.start_s.total_cmp(&b.1.start_s).then(a.0.cmp(b.0)));
+    phases
+}
+
+/// `http_500: 7, timeout: 2` (empty when there are none).
+fn kinds(m: &BTreeMap<String, u64>) -> String {
+    m.iter()
+        .filter(|(_, n)| **n > 0)
+        .map(|(k, n)| format!("{k}: {n}"))
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
+/// A latency in ms with precision to suit its size.
+fn ms(v: f64) -> String {
+    if !v.is_finite() {
+        "—".to_string()
+    } else if v == 0.0 {
+        "0".to_string()
+    } else if v.abs() >= 1000.0 {
+        format!("{v:.0}")
+    } else if v.abs() >= 100.0 {
+        format!("{v:.1}")
+    } else if v.abs() >= 1.0 {
+        format!("{v:.2}")
+    } else {
+        format!("{v:.3}")
+    }
+}
+
+/// A time from t=0 in seconds.
+fn secs(v: f64) -> String {
+    if v.is_finite() {
+        format!("{v:.2} s")
+    } else {
+        "—".to_string()
+    }
+}
+
+/// `754.2 s (12 min 34 s)`.
+fn duration(v: f64) -> String {
+    if !v.is_finite() {
+        return "—".to_string();
+    }
+    if v < 60.0 {
+        return format!("{v:.1} s");
+    }
+    let whole = v.round() as u64;
+    let (h, m, sec) = (whole / 3600, whole / 60 % 60, whole % 60);
+    let hms = if h > 0 {
+        format!("{h} h {m} min {sec} s")
+    } else {
+        format!("{m} min {sec} s")
     };
-    let mut env = minijinja::Environment::new();
-    env.add_template("report.html", TEMPLATE).map_err(fail)?;
-    env.get_template("report.html")
-        .and_then(|t| t.render(minijinja::value::Serde(page(data, charts))))
-        .map_err(fail)
+    format!("{v:.1} s ({hms})")
+}
+
+fn recovered(v: Option<f64>) -> String {
+    match v {
+        Some(s) => secs(s),
+        None => "not recovered".to_string(),
+    }
+}
+
+/// An SLO value in its unit; "—" when there is none.
+fn value(v: Option<f64>, unit: &str) -> String {
+    let Some(v) = v.filter(|v| v.is_finite()) else {
+        return "—".to_string();
+    };
+    match unit {
+        "ms" => format!("{} ms", ms(v)),
+        "ratio" => format!("{} ({:.3}%)", trim(format!("{v:.6}")), v * 100.0),
+        "count" => format!("{v:.0}"),
+        other => format!("{} {other}", trim(format!("{v:.3}"))),
+    }
+}
+
+fn trim(s: String) -> String {
+    if s.contains('.') {
+        s.trim_end_matches('0').trim_end_matches('.').to_string()
+    } else {
+        s
+    }
 }
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     use super::*;
     use crate::report::charts;
+    use crate::report::model::{Cell, IntervalRow, Mark, MarkKind, PhaseBand, Spectrum};
+    use crate::report::summary::{ConsoleDisconnect, TalkgroupDrop};
+
+    pub(crate) fn summary() -> Summary {
+        let lat = |p99: f64| {
+            serde_json::json!({"p50": p99 / 4.0, "p90": p99 / 2.0, "p99": p99, "p999": p99,
+                "max": p99 * 1.5, "mean": p99 / 4.0})
+        };
+        let v = serde_json::json!({
+            "schema": "rcload.summary/1",
+            "rcload_version": "0.1.0",
+            "profile": "shift-change",
+            "seed": 42,
+            "target": "embedded mock",
+            "started_at": "2025-01-01T00:00:00.000Z",
+            "duration_s": 120.0,
+            "interrupted": false,
+            "generator": {
+                "actions_scheduled": 1000, "actions_sent": 990,
+                "skipped": {"console_not_logged_in": 10}, "throttled": 3,
+                "lateness_ms": {"p50": 0.5, "p99": 63.2, "max": 90.0},
+                "fell_behind": true, "lateness_limit_ms": 50.0
+            },
+            "operations": {
+                "terminal.status": {"count": 1500, "ok": 1493, "errors": {"http_500": 7},
+                    "latency_ms": lat(812.4), "service_ms": lat(800.0)}
+            },
+            "deliveries": {
+                "emergency.alert": {"expected": 20, "delivered": 19, "missed": 1,
+                    "latency_ms": lat(40.0)}
+            },
+            "phases": {
+                "warmup": {"start_s": 0.0, "end_s": 30.0, "operations": {}, "deliveries": {},
+                    "talkgroup_drops": 0, "console_disconnects": 0, "missed_deliveries": 0},
+                "shift_change": {"start_s": 30.0, "end_s": 90.0,
+                    "operations": {
+                        "terminal.status": {"count": 1400, "errors": 7, "latency_ms": lat(812.4)}
+                    },
+                    "deliveries": {"emergency.alert": {"expected": 20, "delivered": 19,
+                        "missed": 1, "latency_ms": lat(40.0)}},
+                    "talkgroup_drops": 1, "console_disconnects": 1, "missed_deliveries": 1},
+                "after": {"start_s": 90.0, "end_s": 120.0, "operations": {},
+                    "deliveries": {}, "talkgroup_drops": 0, "console_disconnects": 0,
+                    "missed_deliveries": 0}
+            },
+            "talkgroup_drops": [
+                {"t_s": 31.25, "phase": "shift_change", "console": "c-0001", "talkgroup": 1201,
+                    "detected_by": "audit", "recovered_after_s": 2.5}
+            ],
+            "console_disconnects": [
+                {"t_s": 35.0, "phase": "shift_change", "console": "c-0002",
+                    "reason": "stream_end", "recovered_after_s": null}
+            ],
+            "unexpected_talkgroups": [],
+            "console_downtime_s": {"total": 21.3, "consoles": {"c-0002": 21.3}},
+            "missed_deliveries": 1,
+            "probes": {"calls": 0, "errors": 0, "expected": 0, "delivered": 0, "missed": 0,
+                "latency_ms": lat(0.0)},
+            "slo": [
+                {"name": "terminal.status p99", "limit": 500.0, "observed": 812.4, "unit": "ms",
+                    "passed": false},
+                {"name": "delivery.emergency.alert p95", "limit": 300.0, "observed": null,
+                    "unit": "ms", "passed": false,
+                    "note": "this percentile falls on missed deliveries"}
+            ],
+            "verdict": "fail",
+            "warnings": ["THE GENERATOR FELL BEHIND: lateness p99 63.2 ms"],
+            "process": {"peak_rss_mb": 42.0}
+        });
+        serde_json::from_value(v).expect("sample summary")
+    }
+
+    /// A run of `n` one-second intervals over three phases, with findings.
+    pub(crate) fn sample(n: usize) -> ReportData {
+        let keys = [
+            "terminal.status",
+            "console.login",
+            "delivery.emergency.alert",
+        ];
+        let total = n.max(1) as f64;
+        let rows = (0..n)
+            .map(|i| {
+                let t = i as f64;
+                let cells = keys
+                    .iter()
+                    .enumerate()
+                    .map(|(k, key)| {
+                        let base = 2.0 + (k as f64) * 5.0 + (i % 17) as f64;
+                        let count = if k == 1 && i % 3 != 0 { 0 } else { 10 };
+                        let cell = Cell {
+                            count,
+                            errors: u64::from(i % 50 == 0),
+                            p50_ms: base,
+                            p99_ms: base * 4.0,
+                            max_ms: base * 9.0,
+                        };
+                        (key.to_string(), cell)
+                    })
+                    .collect();
+                IntervalRow {
+                    t_s: t,
+                    dt_s: 1.0,
+                    phase: "shift_change".into(),
+                    offered: 100 + (i % 10) as u64,
+                    sent: 100,
+                    completed: 98,
+                    in_flight: 2,
+                    errors: u64::from(i % 7 == 0),
+                    consoles_logged_in: (i as u64 * 40 / n as u64).min(40),
+                    terminals_registered: (i as u64 * 6000 / n as u64).min(6000),
+                    drops: u64::from(i % 11 == 0),
+                    disconnects: u64::from(i % 13 == 0),
+                    missed: u64::from(i % 29 == 0) * 3,
+                    skipped: 0,
+                    throttled: 0,
+                    cells,
+                }
+            })
+            .collect();
+        let band = |name: &str, a: f64, b: f64| PhaseBand {
+            name: name.into(),
+            start_s: total * a,
+            end_s: total * b,
+        };
+        let spectrum = |name: &str, scale: f64| Spectrum {
+            name: name.into(),
+            count: 1000,
+            points: (0..60)
+                .map(|i| {
+                    let p = 100.0 - 100.0 * 0.8_f64.powi(i);
+                    (p, scale * (1.0 + i as f64))
+                })
+                .chain(std::iter::once((100.0, scale * 100.0)))
+                .collect(),
+        };
+        ReportData {
+            summary: summary(),
+            interval_s: 1.0,
+            phases: vec![
+                band("warmup", 0.0, 0.25),
+                band("shift_change", 0.25, 0.75),
+                band("after", 0.75, 1.0),
+            ],
+            rows,
+            spectra: vec![
+                spectrum("terminal.status", 1.0),
+                spectrum("delivery.emergency.alert", 0.3),
+            ],
+            marks: (0..n / 10)
+                .map(|i| Mark {
+                    t_s: (i * 10) as f64 + 0.5,
+                    kind: [MarkKind::Drop, MarkKind::Disconnect, MarkKind::Missed][i % 3],
+                    label: format!("room01-con{i:02} talkgroup 100001 (audit)"),
+                })
+                .collect(),
+            key_series: keys.iter().map(|k| k.to_string()).collect(),
+            rebuilt: None,
+        }
+    }
+
+    fn page(data: &ReportData) -> String {
+        let charts = charts::render_all(data).expect("charts");
+        render(data, &charts).unwrap_or_else(|e| panic!("{e}"))
+    }
 
     #[test]
-    fn a_page_with_the_slo_table_five_charts_and_no_network() {
-        let mut data = charts::tests::sample(60);
-        data.summary.profile = "night <b>shift</b>".into();
-        data.rebuilt = Some("rebuilt from raw data".into());
-        let c = charts::render_all(&data).unwrap();
-        let html = render(&data, &c).unwrap();
+    fn renders_a_self_contained_report() {
+        let mut data = sample(60);
+        data.summary.profile = "shift <b>change</b> & co".into();
+        data.rebuilt = Some("rebuilt from latency.hlog".into());
+        let html = page(&data);
         assert!(html.starts_with("<!DOCTYPE html>"));
-        assert!(html.contains("id=\"slo\""));
-        assert_eq!(html.matches("<figure id=\"chart-").count(), 5);
-        assert!(!html.contains("http://") && !html.contains("https://"));
-        assert!(!html.contains("<script"));
-        assert!(html.contains("night &lt;b&gt;shift") && !html.contains("<b>shift"));
-        assert!(html.contains("rebuilt from raw data"));
-        for s in &data.summary.slo {
+        assert!(html.contains(r#"id="slo""#));
+        assert_eq!(html.matches(r#"<figure id="chart-"#).count(), 5);
+        for id in [
+            "throughput",
+            "latency",
+            "spectrum",
+            "population",
+            "findings",
+        ] {
             assert!(
-                html.contains(
-                    &s.name
-                        .replace('&', "&amp;")
-                        .replace('<', "&lt;")
-                        .replace('>', "&gt;")
-                ),
-                "{}",
-                s.name
+                html.contains(&format!(r#"<figure id="chart-{id}">"#)),
+                "{id}"
             );
         }
+        assert!(!html.contains("http://") && !html.contains("https://"));
+        for external in ["<script", "<link", "src=", "@import", "url("] {
+            assert!(!html.contains(external), "{external}");
+        }
+        assert!(html.contains("shift &lt;b&gt;change&lt;&#x2f;b&gt; &amp; co"));
+        assert!(!html.contains("<b>change"));
+        assert!(html.contains("rebuilt from latency.hlog"));
+        assert!(html.contains("THE GENERATOR FELL BEHIND"));
+        assert!(html.contains(">FAIL<"));
+        assert!(html.contains("812.4 ms"));
+        assert!(html.contains("this percentile falls on missed deliveries"));
+        // Phases in time order, not name order.
+        let at = |s: &str| html.find(s).unwrap_or_else(|| panic!("{s}"));
+        assert!(
+            at("<h3>warmup") < at("<h3>shift_change") && at("<h3>shift_change") < at("<h3>after")
+        );
+        assert!(html.contains("<svg"));
+        assert!(html.contains("stream_end"));
+    }
+
+    #[test]
+    fn empty_findings_and_slos() {
+        let mut data = sample(0);
+        data.summary.slo.clear();
+        data.summary.talkgroup_drops.clear();
+        data.summary.console_disconnects.clear();
+        data.summary.verdict = "pass".into();
+        data.summary.warnings.clear();
+        let html = page(&data);
+        assert!(html.contains("No SLOs"));
+        assert!(html.contains(">PASS<"));
+        assert!(html.matches("<p class=\"none\">none</p>").count() >= 3);
+    }
+
+    #[test]
+    fn long_listings_are_cut() {
+        let mut data = sample(10);
+        let drop = data.summary.talkgroup_drops[0].clone();
+        data.summary.talkgroup_drops = vec![
+            TalkgroupDrop {
+                recovered_after_s: None,
+                ..drop
+            };
+            MAX_ROWS + 7
+        ];
+        let disconnect: ConsoleDisconnect = data.summary.console_disconnects[0].clone();
+        data.summary.console_disconnects = vec![disconnect; 3];
+        let html = page(&data);
+        assert!(html.contains("… and 7 more"));
+        assert_eq!(html.matches("not recovered").count(), MAX_ROWS + 3);
+    }
+
+    #[test]
+    fn formats() {
+        assert_eq!(ms(812.44), "812.4");
+        assert_eq!(ms(0.5), "0.500");
+        assert_eq!(ms(12345.6), "12346");
+        assert_eq!(value(None, "ms"), "—");
+        assert_eq!(value(Some(0.0052), "ratio"), "0.0052 (0.520%)");
+        assert_eq!(value(Some(3.0), "count"), "3");
+        assert_eq!(duration(754.2), "754.2 s (12 min 34 s)");
+        assert_eq!(duration(3725.0), "3725.0 s (1 h 2 min 5 s)");
     }
 }

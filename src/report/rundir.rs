@@ -94,32 +94,44 @@ pub fn read_events(path: &Path) -> Result<Vec<EventLine>, ReportError> {
 pub fn load(dir: &Path) -> Result<ReportData, ReportError> {
     let info = RunInfo::read(&dir.join(RUN_JSON))?;
     let rows = timeseries::read(&dir.join(TIMESERIES))?;
-    let log = hlog::read(&dir.join(HLOG))?;
     let events = read_events(&dir.join(EVENTS))?;
     // The data up to the last whole interval: the csv row is written after its hlog lines.
     let covered_s = rows.last().map(|r| r.t_s + r.dt_s).unwrap_or(0.0);
-    let intervals: Vec<hlog::HlogInterval> = log
-        .intervals
-        .into_iter()
-        .filter(|i| i.start_s + 1e-6 < covered_s)
-        .collect();
+    // Merged per tag, and per phase and tag, an interval at a time (bounded memory).
+    let phases = phase_list(&info);
     let mut merged: BTreeMap<String, Histogram<u64>> = BTreeMap::new();
-    for i in &intervals {
-        merged
-            .entry(i.tag.clone())
-            .or_insert_with(histogram)
-            .add(&i.hist)
-            .map_err(|e| ReportError::Parse {
-                path: dir.join(HLOG),
-                line: None,
-                message: format!("cannot merge `{}`: {e:?}", i.tag),
-            })?;
-    }
+    let mut by_phase: BTreeMap<(usize, String), Histogram<u64>> = BTreeMap::new();
+    let hlog_path = dir.join(HLOG);
+    let add = |into: &mut Histogram<u64>, h: &Histogram<u64>, tag: &str| {
+        into.add(h).map_err(|e| ReportError::Parse {
+            path: hlog_path.clone(),
+            line: None,
+            message: format!("cannot merge `{tag}`: {e:?}"),
+        })
+    };
+    hlog::for_each(&hlog_path, |i| {
+        if i.start_s + 1e-6 >= covered_s {
+            return Ok(());
+        }
+        let p = Schedule::phase_at(&phases, (i.start_s * 1e6).round() as u64);
+        // Into auto-resizing histograms: a decoded one only holds its own interval's range.
+        let key = (p, i.tag.clone());
+        add(
+            by_phase.entry(key).or_insert_with(histogram),
+            &i.hist,
+            &i.tag,
+        )?;
+        add(
+            merged.entry(i.tag.clone()).or_insert_with(histogram),
+            &i.hist,
+            &i.tag,
+        )
+    })?;
     let summary_path = dir.join(SUMMARY_JSON);
     let (summary, rebuilt) = if summary_path.exists() {
         (read_summary(&summary_path)?, None)
     } else {
-        let s = rebuild(dir, &info, &rows, &intervals, &merged, &events, covered_s)?;
+        let s = rebuild(dir, &info, &rows, &by_phase, &merged, &events, covered_s)?;
         let note = format!(
             "The run did not finish (no summary.json): these figures were rebuilt from its raw \
              data and cover t=0 to {covered_s:.0} s, the last whole interval. Errors are not \
@@ -202,6 +214,19 @@ fn marks(events: &[EventLine]) -> Vec<Mark> {
     out
 }
 
+/// The phases of run.json as the schedule has them.
+fn phase_list(info: &RunInfo) -> Vec<Phase> {
+    let us = |s: f64| (s * 1e6).round().max(0.0) as u64;
+    info.phases
+        .iter()
+        .map(|p| Phase {
+            name: p.name.clone(),
+            start_us: us(p.start_s),
+            end_us: us(p.end_s),
+        })
+        .collect()
+}
+
 /// The series of the latency-over-time chart: the critical ones that ran, then the busiest.
 fn key_series(s: &Summary) -> Vec<String> {
     const CRITICAL: [&str; 3] = [
@@ -235,7 +260,7 @@ fn rebuild(
     dir: &Path,
     info: &RunInfo,
     rows: &[super::model::IntervalRow],
-    intervals: &[hlog::HlogInterval],
+    by_phase: &BTreeMap<(usize, String), Histogram<u64>>,
     merged: &BTreeMap<String, Histogram<u64>>,
     events: &[EventLine],
     covered_s: f64,
@@ -300,16 +325,18 @@ fn rebuild(
             .insert(op, stats(h.clone(), hist(&service_tag(op)), errors));
     }
     // Per phase: the intervals that started in it.
-    for i in intervals {
-        let p = Schedule::phase_at(&phases, us(i.start_s));
-        if let Some(op) = Op::ALL.iter().find(|o| o.name() == i.tag) {
+    for ((p, tag), h) in by_phase {
+        let Some(p) = rec.phase_ops.len().gt(p).then_some(*p) else {
+            continue;
+        };
+        if let Some(op) = Op::ALL.iter().find(|o| o.name() == tag) {
             let e = rec.phase_ops[p].entry(*op).or_default();
-            e.count += i.hist.len();
-            let _ = e.latency.add(&i.hist);
-        } else if let Some(d) = Delivery::ALL.iter().find(|d| delivery_tag(**d) == i.tag) {
+            e.count += h.len();
+            e.latency = h.clone();
+        } else if let Some(d) = Delivery::ALL.iter().find(|d| delivery_tag(**d) == *tag) {
             let e = rec.phase_deliveries[p].entry(*d).or_default();
-            e.delivered += i.hist.len();
-            let _ = e.latency.add(&i.hist);
+            e.delivered += h.len();
+            e.latency = h.clone();
         }
     }
     for ((p, k), n) in &phase_errors {
