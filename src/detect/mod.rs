@@ -95,8 +95,9 @@ impl Detector {
     }
 
     /// `window_us`: how long after a re-attach a `talkgroup.dropped` that came before the
-    /// stream's `talkgroup.attached` is taken as sent before the re-attach (the delivery
-    /// timeout is a good bound: an event later than that is missed anyway).
+    /// stream's `talkgroup.attached` is taken as sent before the re-attach. It matters only when
+    /// no `talkgroup.attached` follows (the talkgroup had not left the system's set); it must
+    /// outlast the stream's lag, which for a slow console can be many seconds.
     pub fn with_stale_window(mut self, window_us: u64) -> Self {
         self.stale_window_us = window_us;
         self

@@ -115,6 +115,10 @@ pub struct World {
     reattach: bool,
 }
 
+/// The least time after a re-attach in which a `talkgroup.dropped` not yet followed by its
+/// `talkgroup.attached` is taken as old (`Detector::with_stale_window`).
+const STALE_WINDOW_MIN_US: u64 = 30_000_000;
+
 /// The `ref` rcload sends with action `seq`.
 pub fn reference(seq: u64) -> String {
     format!("r{seq}")
@@ -161,7 +165,12 @@ impl World {
             calls: HashMap::new(),
             monitors,
             deliveries: Deliveries::new(delivery_timeout_us),
-            detector: Detector::new(missed_for_drop).with_stale_window(delivery_timeout_us),
+            // A slow console's stream can lag by many seconds: an old `talkgroup.dropped` still
+            // comes before the re-attach's `talkgroup.attached`, so the window is only for
+            // re-attaches that send none (the talkgroup never left the system's set).
+            detector: Detector::new(missed_for_drop).with_stale_window(
+                (delivery_timeout_us.saturating_mul(4)).max(STALE_WINDOW_MIN_US),
+            ),
             reattach,
             pop,
         }

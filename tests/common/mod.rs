@@ -110,8 +110,31 @@ impl Drop for TempDir {
 }
 
 /// Read and parse a run directory's summary.json into the typed summary.
+/// Read a run directory's summary.json, after checking it against its schema
+/// (docs/summary.schema.json).
 pub fn summary(dir: &Path) -> rcload::report::Summary {
     let p = dir.join("summary.json");
     let text = std::fs::read_to_string(&p).unwrap_or_else(|e| panic!("read {}: {e}", p.display()));
+    schema_errors_are_none(&text);
     serde_json::from_str(&text).unwrap_or_else(|e| panic!("parse {}: {e}\n{text}", p.display()))
+}
+
+/// Panic with the errors when `text` breaks docs/summary.schema.json.
+pub fn schema_errors_are_none(text: &str) {
+    let schema_path = concat!(env!("CARGO_MANIFEST_DIR"), "/docs/summary.schema.json");
+    let schema: serde_json::Value = serde_json::from_str(
+        &std::fs::read_to_string(schema_path).unwrap_or_else(|e| panic!("{schema_path}: {e}")),
+    )
+    .unwrap_or_else(|e| panic!("{schema_path}: {e}"));
+    let validator = jsonschema::validator_for(&schema).unwrap_or_else(|e| panic!("schema: {e}"));
+    let doc: serde_json::Value = serde_json::from_str(text).unwrap_or_else(|e| panic!("{e}"));
+    let errors: Vec<String> = validator
+        .iter_errors(&doc)
+        .map(|e| format!("{} at {}", e, e.instance_path()))
+        .collect();
+    assert!(
+        errors.is_empty(),
+        "summary.json breaks its schema:\n{}\n{text}",
+        errors.join("\n")
+    );
 }
