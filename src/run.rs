@@ -63,9 +63,10 @@ fn io_err(path: &Path) -> impl FnOnce(std::io::Error) -> RunError + '_ {
 
 /// Write a file whole or not at all (temporary file, then rename).
 pub fn write_atomic(path: &Path, contents: &[u8]) -> Result<(), RunError> {
-    let tmp = path.with_extension("tmp");
-    std::fs::write(&tmp, contents).map_err(io_err(&tmp))?;
-    std::fs::rename(&tmp, path).map_err(io_err(path))
+    crate::report::write_atomic(path, contents).map_err(|e| match e {
+        crate::report::ReportError::Io { path, source } => RunError::Io { path, source },
+        other => RunError::Setup(other.to_string()),
+    })
 }
 
 /// Peak resident set size of this process, MB (Linux; None elsewhere).

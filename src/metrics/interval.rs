@@ -9,6 +9,7 @@ use crate::report::model::{Cell, IntervalRow};
 use crate::schedule::Op;
 use hdrhistogram::Histogram;
 use std::collections::BTreeMap;
+use std::sync::LazyLock;
 
 /// The hlog tag of a probe call's latency.
 pub const PROBE_CALL: &str = "probe.call";
@@ -25,6 +26,22 @@ pub fn delivery_tag(d: Delivery) -> String {
 /// The tag of an operation's service times: `service.terminal.status`.
 pub fn service_tag(op: Op) -> String {
     format!("service.{}", op.name())
+}
+
+/// The tags, made once: outcomes are recorded at the full request rate.
+static SERVICE_TAGS: LazyLock<Vec<String>> =
+    LazyLock::new(|| Op::ALL.iter().map(|o| service_tag(*o)).collect());
+static DELIVERY_TAGS: LazyLock<Vec<String>> =
+    LazyLock::new(|| Delivery::ALL.iter().map(|d| delivery_tag(*d)).collect());
+
+fn service_tag_of(op: Op) -> &'static str {
+    let i = Op::ALL.iter().position(|o| *o == op).unwrap_or(0);
+    SERVICE_TAGS.get(i).map_or("service", String::as_str)
+}
+
+fn delivery_tag_of(d: Delivery) -> &'static str {
+    let i = Delivery::ALL.iter().position(|x| *x == d).unwrap_or(0);
+    DELIVERY_TAGS.get(i).map_or("delivery", String::as_str)
 }
 
 /// The per-operation and per-delivery-type keys of `timeseries.csv`, in column order: every
@@ -98,23 +115,26 @@ impl IntervalRecorder {
         IntervalRecorder::default()
     }
 
+    /// The series of `tag`, made on first use in an interval (its name is allocated only
+    /// then; this runs for every outcome). Always `Some`.
+    fn series(&mut self, tag: &str) -> Option<&mut Series> {
+        if !self.series.contains_key(tag) {
+            self.series.insert(tag.to_string(), Series::default());
+        }
+        self.series.get_mut(tag)
+    }
+
     fn add(&mut self, tag: &str, value_us: u64, error: bool) {
-        let s = match self.series.get_mut(tag) {
-            Some(s) => s,
-            None => self.series.entry(tag.to_string()).or_default(),
-        };
-        super::record(&mut s.hist, value_us);
-        if error {
-            s.errors += 1;
+        if let Some(s) = self.series(tag) {
+            super::record(&mut s.hist, value_us);
+            s.errors += u64::from(error);
         }
     }
 
     fn add_error_only(&mut self, tag: &str) {
-        let s = match self.series.get_mut(tag) {
-            Some(s) => s,
-            None => self.series.entry(tag.to_string()).or_default(),
-        };
-        s.errors += 1;
+        if let Some(s) = self.series(tag) {
+            s.errors += 1;
+        }
     }
 
     pub fn record(&mut self, o: &Outcome) {
@@ -144,7 +164,7 @@ impl IntervalRecorder {
                     self.errors += 1;
                 }
                 self.add(op.name(), *latency_us, error.is_some());
-                self.add(&service_tag(*op), *service_us, false);
+                self.add(service_tag_of(*op), *service_us, false);
             }
             Outcome::Skipped { .. } => self.skipped += 1,
             Outcome::Throttled => self.throttled += 1,
@@ -157,7 +177,7 @@ impl IntervalRecorder {
                 if *probe {
                     self.add(PROBE_DELIVERY, *latency_us, false);
                 } else {
-                    self.add(&delivery_tag(*event), *latency_us, false);
+                    self.add(delivery_tag_of(*event), *latency_us, false);
                 }
             }
             Outcome::Missed { event, probe, .. } => {
@@ -165,7 +185,7 @@ impl IntervalRecorder {
                 if *probe {
                     self.add_error_only(PROBE_DELIVERY);
                 } else {
-                    self.add_error_only(&delivery_tag(*event));
+                    self.add_error_only(delivery_tag_of(*event));
                 }
             }
             Outcome::Finding(f) => match f {

@@ -88,21 +88,6 @@ pub struct HlogInterval {
     pub hist: Histogram<u64>,
 }
 
-/// What was read from a log: its intervals, and whether its tail was cut off (a killed run).
-#[derive(Debug, Default)]
-pub struct Hlog {
-    pub intervals: Vec<HlogInterval>,
-    pub truncated: bool,
-}
-
-/// Read `latency.hlog`. A line cut short (the process was killed while writing) ends the
-/// reading and sets `truncated`; anything else that does not parse is an error. Holds every
-/// interval in memory: for long logs use [`for_each`].
-pub fn read(path: &Path) -> Result<Hlog, ReportError> {
-    let bytes = read_bytes(path)?;
-    parse(&bytes, path)
-}
-
 fn read_bytes(path: &Path) -> Result<Vec<u8>, ReportError> {
     std::fs::read(path).map_err(|source| ReportError::Io {
         path: path.to_path_buf(),
@@ -110,8 +95,9 @@ fn read_bytes(path: &Path) -> Result<Vec<u8>, ReportError> {
     })
 }
 
-/// Read `latency.hlog` one interval at a time (memory stays bounded however long the run);
-/// returns whether its tail was cut off.
+/// Read `latency.hlog` one interval at a time (memory stays bounded however long the run); a
+/// line cut short (the process was killed while writing) ends the reading, anything else that
+/// does not parse is an error. Returns whether its tail was cut off.
 pub fn for_each(
     path: &Path,
     f: impl FnMut(HlogInterval) -> Result<(), ReportError>,
@@ -133,19 +119,8 @@ fn parse_err(path: &Path, bytes: &[u8], offset: usize, message: String) -> Repor
     }
 }
 
-/// Parse a log's bytes (`path` only names it in errors).
-pub fn parse(bytes: &[u8], path: &Path) -> Result<Hlog, ReportError> {
-    let mut intervals = Vec::new();
-    let truncated = visit(bytes, path, |i| {
-        intervals.push(i);
-        Ok(())
-    })?;
-    Ok(Hlog {
-        intervals,
-        truncated,
-    })
-}
-
+/// Call `f` for each whole interval line of a log's bytes (`path` only names it in
+/// errors); returns whether the last line was cut short.
 fn visit(
     bytes: &[u8],
     path: &Path,
@@ -202,6 +177,35 @@ fn visit(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    struct Hlog {
+        intervals: Vec<HlogInterval>,
+        truncated: bool,
+    }
+
+    fn collect(
+        read: impl FnOnce(
+            &mut dyn FnMut(HlogInterval) -> Result<(), ReportError>,
+        ) -> Result<bool, ReportError>,
+    ) -> Result<Hlog, ReportError> {
+        let mut intervals = Vec::new();
+        let truncated = read(&mut |i| {
+            intervals.push(i);
+            Ok(())
+        })?;
+        Ok(Hlog {
+            intervals,
+            truncated,
+        })
+    }
+
+    fn read(path: &Path) -> Result<Hlog, ReportError> {
+        collect(|f| for_each(path, f))
+    }
+
+    fn parse(bytes: &[u8], path: &Path) -> Result<Hlog, ReportError> {
+        collect(|f| visit(bytes, path, f))
+    }
 
     #[test]
     fn written_intervals_read_back_and_a_cut_line_is_dropped() {

@@ -18,7 +18,7 @@ pub mod timeseries;
 pub use model::ReportData;
 pub use summary::{SCHEMA, Summary};
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
 /// Why a report could not be read or written.
 #[derive(Debug, thiserror::Error)]
@@ -38,4 +38,15 @@ pub enum ReportError {
     },
     #[error("cannot render {what}: {message}")]
     Render { what: String, message: String },
+}
+
+/// Write a file whole or not at all (a temporary file beside it, then a rename).
+pub fn write_atomic(path: &Path, contents: &[u8]) -> Result<(), ReportError> {
+    let tmp = path.with_extension("tmp");
+    let io = |path: &Path| {
+        let path = path.to_path_buf();
+        move |source| ReportError::Io { path, source }
+    };
+    std::fs::write(&tmp, contents).map_err(io(&tmp))?;
+    std::fs::rename(&tmp, path).map_err(io(path))
 }

@@ -482,9 +482,7 @@ pub fn write_reports(dir: &Path, data: &ReportData) -> Result<Vec<PathBuf>, Repo
     let mut written = Vec::new();
     let mut put = |name: &str, bytes: &[u8]| -> Result<(), ReportError> {
         let path = dir.join(name);
-        let tmp = path.with_extension("tmp");
-        std::fs::write(&tmp, bytes).map_err(io(&tmp))?;
-        std::fs::rename(&tmp, &path).map_err(io(&path))?;
+        super::write_atomic(&path, bytes)?;
         written.push(path);
         Ok(())
     };

@@ -119,16 +119,21 @@ pub fn summary(dir: &Path) -> rcload::report::Summary {
     serde_json::from_str(&text).unwrap_or_else(|e| panic!("parse {}: {e}\n{text}", p.display()))
 }
 
-/// Panic with the errors when `text` breaks docs/summary.schema.json.
-pub fn schema_errors_are_none(text: &str) {
+/// The validator of docs/summary.schema.json (the versioned contract of summary.json).
+pub fn summary_schema() -> jsonschema::Validator {
     let schema_path = concat!(env!("CARGO_MANIFEST_DIR"), "/docs/summary.schema.json");
     let schema: serde_json::Value = serde_json::from_str(
         &std::fs::read_to_string(schema_path).unwrap_or_else(|e| panic!("{schema_path}: {e}")),
     )
     .unwrap_or_else(|e| panic!("{schema_path}: {e}"));
-    let validator = jsonschema::validator_for(&schema).unwrap_or_else(|e| panic!("schema: {e}"));
+    assert_eq!(schema["$id"], rcload::report::SCHEMA);
+    jsonschema::validator_for(&schema).unwrap_or_else(|e| panic!("schema: {e}"))
+}
+
+/// Panic with the errors when `text` breaks docs/summary.schema.json.
+pub fn schema_errors_are_none(text: &str) {
     let doc: serde_json::Value = serde_json::from_str(text).unwrap_or_else(|e| panic!("{e}"));
-    let errors: Vec<String> = validator
+    let errors: Vec<String> = summary_schema()
         .iter_errors(&doc)
         .map(|e| format!("{} at {}", e, e.instance_path()))
         .collect();
