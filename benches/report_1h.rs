@@ -54,6 +54,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         profile_source: source,
         seed: profile.seed,
         target: "synthetic (benchmark)".into(),
+        adapter: None,
         started_at: humantime::format_rfc3339_millis(t0).to_string(),
         started_at_unix_s: t0.duration_since(SystemTime::UNIX_EPOCH)?.as_secs_f64(),
         interval_s: 1.0,

@@ -27,6 +27,44 @@ pub enum Command {
     Compare(CompareArgs),
     /// List the built-in profiles.
     Profiles,
+    /// Work with mapping files (`--adapter`, docs/adapters.md).
+    #[command(subcommand)]
+    Adapter(AdapterCommand),
+}
+
+#[derive(Debug, Subcommand)]
+pub enum AdapterCommand {
+    /// Pre-flight: send each mapped action once with a test console and terminal (cleaning
+    /// up after itself), open the event channel, and print a verdict per step. Exit 0 only
+    /// when every supported action works.
+    Check(AdapterCheckArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct AdapterCheckArgs {
+    /// The mapping file.
+    #[arg(long, value_name = "FILE")]
+    pub adapter: String,
+    /// Base URL of the system. Without it, the built-in mock (API v1) is started on a loopback
+    /// port.
+    #[arg(long, value_name = "URL")]
+    pub target: Option<String>,
+    /// Timeout of one request.
+    #[arg(long, default_value = "10s", value_name = "DURATION")]
+    pub timeout: String,
+    /// How long to wait for each expected event.
+    #[arg(long, default_value = "3s", value_name = "DURATION")]
+    pub event_timeout: String,
+    /// The test console's id.
+    #[arg(long, default_value = "rcload-check-1", value_name = "ID")]
+    pub console: String,
+    /// The test terminal's ISSI.
+    #[arg(long, default_value_t = 16_777_001, value_name = "ISSI")]
+    pub issi: u32,
+    /// Two talkgroups (GSSI) for the test: the console attaches both, the terminal registers
+    /// on the first and moves to the second.
+    #[arg(long, value_delimiter = ',', num_args = 2, default_values_t = [100_001u32, 100_002u32], value_name = "GSSI,GSSI")]
+    pub talkgroups: Vec<u32>,
 }
 
 /// Options that choose and change a profile.
@@ -61,6 +99,11 @@ pub struct RunArgs {
     /// Run directory for the results (default: `reports/<UTC time>-<profile>/`).
     #[arg(long, value_name = "DIR")]
     pub out: Option<PathBuf>,
+    /// A mapping file that describes the target's own interface (`docs/adapters.md`), e.g.
+    /// `adapters/vendor-x.yaml`. Without it (and without `target.adapter` in the profile),
+    /// rcload speaks API v1.
+    #[arg(long, value_name = "FILE")]
+    pub adapter: Option<String>,
     /// Timeout of one request, e.g. `10s`.
     #[arg(long, default_value = "10s", value_name = "DURATION")]
     pub timeout: String,

@@ -5,7 +5,9 @@
 use crate::cli::{ProfileArgs, RunArgs};
 use crate::engine::{ConsoleChecks, EngineConfig};
 use crate::profile::{self, Override, Profile, ProfileError, parse_duration, parse_override};
-use std::path::PathBuf;
+use crate::target::auth::Credentials;
+use crate::target::mapped::{self, AdapterError, Mapping};
+use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 /// Where the load goes.
@@ -17,14 +19,15 @@ pub enum TargetSpec {
     Url(String),
 }
 
-/// A secret that never prints.
-#[derive(Clone, PartialEq, Eq)]
-pub struct Secret(pub String);
+pub use crate::target::auth::Secret;
 
-impl std::fmt::Debug for Secret {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str("Secret(***)")
-    }
+/// A mapping-driven target: the compiled mapping file and the credentials it names.
+#[derive(Debug, Clone)]
+pub struct AdapterSetup {
+    /// The file, as given.
+    pub path: String,
+    pub mapping: Mapping,
+    pub credentials: Credentials,
 }
 
 /// Everything a run needs, resolved.
@@ -37,6 +40,8 @@ pub struct RunConfig {
     pub target: TargetSpec,
     pub request_timeout: Duration,
     pub token: Option<Secret>,
+    /// Speak the target's own interface through a mapping file instead of API v1.
+    pub adapter: Option<AdapterSetup>,
     pub out_dir: PathBuf,
     pub quiet: bool,
     pub engine: EngineConfig,
@@ -56,6 +61,37 @@ pub enum ConfigError {
     Flag { flag: &'static str, message: String },
     #[error("the environment variable {0} named by --token-env is not set")]
     TokenMissing(String),
+    #[error(transparent)]
+    Adapter(#[from] AdapterError),
+}
+
+/// Load a mapping file and read the credentials it names.
+pub fn load_adapter(path: &str) -> Result<AdapterSetup, ConfigError> {
+    let mapping = mapped::load(path)?;
+    let credentials = mapped::credentials(&mapping)?;
+    Ok(AdapterSetup {
+        path: path.to_string(),
+        mapping,
+        credentials,
+    })
+}
+
+/// The mapping file a run uses: `--adapter`, else the profile's `target.adapter` (relative to
+/// the profile's directory).
+fn adapter_path(flag: Option<&str>, profile: &Profile, source: &str) -> Option<String> {
+    if let Some(f) = flag {
+        return Some(f.to_string());
+    }
+    let p = profile.target.adapter.as_deref()?;
+    let dir = Path::new(source)
+        .parent()
+        .filter(|_| !source.starts_with("builtin:"));
+    Some(match dir {
+        Some(d) if Path::new(p).is_relative() && !d.as_os_str().is_empty() => {
+            d.join(p).to_string_lossy().into_owned()
+        }
+        _ => p.to_string(),
+    })
 }
 
 /// Load a profile with `--set`, `--seed` and `--duration` applied.
@@ -120,7 +156,8 @@ impl RunConfig {
                 message: "must be from 10ms to 1h".into(),
             });
         }
-        let target = match &args.target {
+        let target_url = args.target.as_ref().or(profile.target.url.as_ref());
+        let target = match target_url {
             None => TargetSpec::EmbeddedMock,
             Some(u) if u.starts_with("http://") || u.starts_with("https://") => {
                 TargetSpec::Url(u.clone())
@@ -139,6 +176,9 @@ impl RunConfig {
             }
             _ => None,
         };
+        let adapter = adapter_path(args.adapter.as_deref(), &profile, &profile_source)
+            .map(|p| load_adapter(&p))
+            .transpose()?;
         if args.max_in_flight == 0 {
             return Err(ConfigError::Flag {
                 flag: "max-in-flight",
@@ -173,6 +213,7 @@ impl RunConfig {
             target,
             request_timeout,
             token,
+            adapter,
             out_dir,
             quiet: args.profile_args.quiet,
             engine,

@@ -4,7 +4,9 @@
 //! 3 target unreachable at start.
 
 use clap::Parser;
-use rcload::cli::{Cli, Command, CompareArgs, MockArgs, ReportArgs, ValidateArgs};
+use rcload::cli::{
+    AdapterCheckArgs, AdapterCommand, Cli, Command, CompareArgs, MockArgs, ReportArgs, ValidateArgs,
+};
 use rcload::config::{self, RunConfig};
 use rcload::run::RunError;
 use rcload::schedule::{Schedule, summarize};
@@ -35,6 +37,67 @@ fn main() -> ExitCode {
         Command::Mock(a) => with_runtime(|| mock(a)),
         Command::Report(a) => report(&a),
         Command::Compare(a) => compare(&a),
+        Command::Adapter(AdapterCommand::Check(a)) => with_runtime(|| adapter_check(a)),
+    }
+}
+
+/// `rcload adapter check`: 0 every supported action works, 1 a step failed, 2 bad usage or
+/// mapping file.
+async fn adapter_check(a: AdapterCheckArgs) -> ExitCode {
+    use rcload::target::mapped::{MappedTarget, check};
+    let setup = match config::load_adapter(&a.adapter) {
+        Ok(s) => s,
+        Err(e) => return usage_error(&e),
+    };
+    let duration = |flag: &str, text: &str| {
+        rcload::profile::parse_duration(text).map_err(|e| format!("--{flag}: {e}"))
+    };
+    let (timeout, event_timeout) = match (
+        duration("timeout", &a.timeout),
+        duration("event-timeout", &a.event_timeout),
+    ) {
+        (Ok(t), Ok(e)) => (t, e),
+        (Err(e), _) | (_, Err(e)) => return usage_error(&e),
+    };
+    let [tg_a, tg_b] = match a.talkgroups.as_slice() {
+        [x, y] if x != y => [*x, *y],
+        _ => return usage_error(&"--talkgroups: give two different talkgroups"),
+    };
+    let mut mock = None;
+    let base = match &a.target {
+        Some(u) => u.clone(),
+        None => {
+            let addr = std::net::SocketAddr::from(([127, 0, 0, 1], 0));
+            match rcload::mock::spawn(addr, rcload::mock::MockConfig::default()).await {
+                Ok(h) => {
+                    let url = format!("http://{}", h.addr);
+                    mock = Some(h);
+                    url
+                }
+                Err(e) => return usage_error(&format!("cannot start the built-in mock: {e}")),
+            }
+        }
+    };
+    let target = match MappedTarget::new(setup.mapping, &base, timeout, &setup.credentials) {
+        Ok(t) => t,
+        Err(e) => return usage_error(&e),
+    };
+    let cfg = check::CheckConfig {
+        console: a.console.clone(),
+        issi: a.issi,
+        talkgroups: [tg_a, tg_b],
+        event_timeout,
+        ..check::CheckConfig::default()
+    };
+    let report = check::run(&target, &cfg).await;
+    out(&report.render());
+    if let Some(m) = mock {
+        m.shutdown().await;
+    }
+    if report.passed() {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::from(EXIT_FAIL)
     }
 }
 

@@ -17,6 +17,7 @@ use crate::report::{Summary, rundir, summary};
 use crate::schedule::Phase;
 use crate::schedule::Schedule;
 use crate::target::http::{HttpConfig, HttpTarget};
+use crate::target::mapped::MappedTarget;
 use crate::target::{Target, TargetError};
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
@@ -87,6 +88,26 @@ fn prepare_run_dir(dir: &Path) -> Result<(), RunError> {
     std::fs::create_dir_all(dir).map_err(io_err(dir))
 }
 
+/// The summary's account of a mapping-driven target.
+fn adapter_summary(a: &crate::config::AdapterSetup) -> summary::AdapterSummary {
+    use crate::target::mapped::spec::Matching;
+    let m = &a.mapping;
+    let correlated = m.events.matching == Matching::Correlate;
+    summary::AdapterSummary {
+        name: m.file.name.clone(),
+        file: a.path.clone(),
+        auth: a.credentials.kind().to_string(),
+        delivery_matching: if correlated {
+            "correlated"
+        } else {
+            "reference"
+        }
+        .to_string(),
+        correlation_window_s: correlated.then_some(m.events.window.as_secs_f64()),
+        unsupported: m.unsupported().iter().map(|s| s.to_string()).collect(),
+    }
+}
+
 /// Carry out a run. `stop` turning true interrupts it (results are still written).
 pub async fn run(cfg: RunConfig, stop: watch::Receiver<bool>) -> Result<RunResult, RunError> {
     // The run's t=0, shared by the engine and the embedded mock's fault clock. Set-up below
@@ -112,14 +133,32 @@ pub async fn run(cfg: RunConfig, stop: watch::Receiver<bool>) -> Result<RunResul
         }
         TargetSpec::Url(u) => u.clone(),
     };
-    let target = HttpTarget::new(&HttpConfig {
-        base_url: base_url.clone(),
-        timeout: cfg.request_timeout,
-        token: cfg.token.as_ref().map(|s| s.0.clone()),
-    })
-    .map_err(|e| RunError::Setup(e.to_string()))?;
+    let (target, adapter): (Arc<dyn Target>, _) = match &cfg.adapter {
+        None => {
+            let t = HttpTarget::new(&HttpConfig {
+                base_url: base_url.clone(),
+                timeout: cfg.request_timeout,
+                token: cfg.token.as_ref().map(|s| s.0.clone()),
+            })
+            .map_err(|e| RunError::Setup(e.to_string()))?;
+            (Arc::new(t), None)
+        }
+        Some(a) => {
+            let t = MappedTarget::new(
+                a.mapping.clone(),
+                &base_url,
+                cfg.request_timeout,
+                &a.credentials,
+            )
+            .map_err(|e| RunError::Setup(e.to_string()))?;
+            (Arc::new(t), Some(adapter_summary(a)))
+        }
+    };
     let target_name = match &cfg.target {
-        TargetSpec::EmbeddedMock => format!("mock (embedded, {base_url})"),
+        TargetSpec::EmbeddedMock => match &adapter {
+            None => format!("mock (embedded, {base_url})"),
+            Some(a) => format!("mock (embedded, {base_url}, adapter {})", a.name),
+        },
         TargetSpec::Url(_) => target.describe(),
     };
     if let Err(source) = target.health().await {
@@ -131,7 +170,6 @@ pub async fn run(cfg: RunConfig, stop: watch::Receiver<bool>) -> Result<RunResul
             source,
         });
     }
-    let target: Arc<dyn Target> = Arc::new(target);
 
     prepare_run_dir(&cfg.out_dir)?;
     let mut resolved = cfg.profile.clone();
@@ -163,6 +201,7 @@ pub async fn run(cfg: RunConfig, stop: watch::Receiver<bool>) -> Result<RunResul
         profile_source: cfg.profile_source.clone(),
         seed: cfg.seed,
         target: target_name.clone(),
+        adapter: adapter.clone(),
         started_at: humantime::format_rfc3339_millis(started_at).to_string(),
         started_at_unix_s: started_at
             .duration_since(std::time::UNIX_EPOCH)
@@ -220,6 +259,7 @@ pub async fn run(cfg: RunConfig, stop: watch::Receiver<bool>) -> Result<RunResul
             profile: &cfg.profile,
             seed: cfg.seed,
             target: target_name,
+            adapter,
             phases: &phases,
             population: &population,
             engine: &report,

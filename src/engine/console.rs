@@ -67,7 +67,7 @@ async fn attach(
 }
 
 /// The phase the run is in now.
-fn phase_now(shared: &Shared) -> usize {
+pub(super) fn phase_now(shared: &Shared) -> usize {
     crate::schedule::Schedule::phase_at(&shared.phases, shared.now_us())
 }
 

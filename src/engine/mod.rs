@@ -209,6 +209,26 @@ pub async fn run(
         })
     };
 
+    // The target's own requests (token fetches) are measured like the engine's.
+    let own = shared.target.take_own_requests().map(|mut rx| {
+        let shared = shared.clone();
+        tokio::spawn(async move {
+            while let Some(r) = rx.recv().await {
+                let took = micros(r.took);
+                shared.emit(Outcome::Op {
+                    op: r.op,
+                    phase: console::phase_now(&shared),
+                    intended_us: shared.us_at(r.sent),
+                    lateness_us: None,
+                    latency_us: took,
+                    service_us: took,
+                    error: r.error,
+                    probe: false,
+                });
+            }
+        })
+    });
+
     let (mut scheduled, mut sent, mut interrupted) = (0u64, 0u64, false);
     let mut last_at_us = 0;
     let gauges = config.gauges.clone();
@@ -239,6 +259,14 @@ pub async fn run(
                 }
             }
         };
+        if !shared.target.supports(action.kind.op()) {
+            shared.world().unsupported(&action);
+            shared.emit(Outcome::Skipped {
+                op: action.kind.op(),
+                reason: SkipReason::Unsupported,
+            });
+            continue;
+        }
         let mut fx = Effects::default();
         let prepared = shared.world().prepare(&action, &mut fx);
         shared.apply(fx);
@@ -283,6 +311,9 @@ pub async fn run(
         }
     }
     sweeper.abort();
+    if let Some(own) = own {
+        own.abort();
+    }
     let mut fx = Effects::default();
     {
         let mut w = shared.world();

@@ -53,6 +53,8 @@ pub enum SkipReason {
     TerminalNotRegistered,
     TerminalAlreadyRegistered,
     CallNotStarted,
+    /// The target does not offer the operation (an adapter marked it unsupported).
+    Unsupported,
 }
 
 impl SkipReason {
@@ -65,6 +67,7 @@ impl SkipReason {
             SkipReason::TerminalNotRegistered => "terminal_not_registered",
             SkipReason::TerminalAlreadyRegistered => "terminal_already_registered",
             SkipReason::CallNotStarted => "call_not_started",
+            SkipReason::Unsupported => "unsupported",
         }
     }
 }

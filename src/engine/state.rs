@@ -360,6 +360,7 @@ impl World {
                 Ok((
                     Request::Status {
                         issi: self.pop.issi(*terminal),
+                        talkgroup,
                         code: *code,
                         reference: reference(action.seq),
                     },
@@ -409,6 +410,14 @@ impl World {
                     Completion::CallEnd { call: *call },
                 ))
             }
+        }
+    }
+
+    /// An action the target does not offer is skipped: forget what it would have ended, so a
+    /// long run does not keep every call it could not end.
+    pub fn unsupported(&mut self, action: &Action) {
+        if let ActionKind::CallEnd { call, .. } = &action.kind {
+            self.calls.remove(call);
         }
     }
 

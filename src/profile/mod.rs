@@ -157,7 +157,11 @@ pub fn load(source: &Source, overrides: &[Override]) -> Result<Profile, ProfileE
 }
 
 /// The first line of serde-saphyr's message, without its snippet, and a hint for common cases.
-fn parse_error(source: &Source, index: &KeyIndex, e: &serde_saphyr::Error) -> ProfileError {
+pub(crate) fn parse_error(
+    source: &Source,
+    index: &KeyIndex,
+    e: &serde_saphyr::Error,
+) -> ProfileError {
     let full = e.without_snippet().to_string();
     let message = full.lines().next().unwrap_or("invalid profile").trim();
     // The place is given in front; drop serde-saphyr's own " at line L, column C".

@@ -40,6 +40,28 @@ pub struct Profile {
     /// overrides, stream queues, faults with times from the run's t=0 (`docs/mock.md`).
     #[serde(default, skip_serializing_if = "crate::mock::MockSpec::is_empty")]
     pub mock: crate::mock::MockSpec,
+    /// Where the load goes, when the command line does not say.
+    #[serde(default, skip_serializing_if = "TargetSection::is_empty")]
+    pub target: TargetSection,
+}
+
+/// The profile's `target:` section (`--target` and `--adapter` win over it).
+#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct TargetSection {
+    /// Base URL of the system under test.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub url: Option<String>,
+    /// A mapping file (`docs/adapters.md`); a relative path is taken from the profile's
+    /// directory.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub adapter: Option<String>,
+}
+
+impl TargetSection {
+    pub fn is_empty(&self) -> bool {
+        self.url.is_none() && self.adapter.is_none()
+    }
 }
 
 /// Who takes part: control rooms with their consoles and talkgroups, and radio terminals.

@@ -34,6 +34,7 @@ pub const OPERATIONS: &[&str] = &[
     "call.group",
     "call.emergency",
     "call.end",
+    "auth.token",
 ];
 
 /// Event types whose delivery rcload measures (SLO key `delivery.<type>`).

@@ -462,6 +462,7 @@ fn rebuild(
             profile: &profile,
             seed: info.seed,
             target: info.target.clone(),
+            adapter: info.adapter.clone(),
             phases: &phases,
             population: &population,
             engine: &engine,

@@ -21,6 +21,9 @@ pub struct RunInfo {
     pub profile_source: String,
     pub seed: u64,
     pub target: String,
+    /// The mapping-driven target's description, when the run used one.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub adapter: Option<super::summary::AdapterSummary>,
     /// The run's t=0, RFC 3339 UTC, and as seconds since the epoch.
     pub started_at: String,
     pub started_at_unix_s: f64,

@@ -188,6 +188,26 @@ pub struct ProcessSummary {
     pub peak_rss_mb: Option<f64>,
 }
 
+/// How a mapping-driven target was driven (`--adapter`); absent for API v1.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct AdapterSummary {
+    /// The mapping's `name`.
+    pub name: String,
+    /// The mapping file as given.
+    pub file: String,
+    /// `none`, `bearer`, `basic`, `header` or `oauth2` (never a secret).
+    pub auth: String,
+    /// `reference`: the system echoes rcload's reference, delivery latency is exact.
+    /// `correlated`: events were matched by kind, talkgroup and caller within a window.
+    pub delivery_matching: String,
+    /// The correlation window, seconds (with `correlated`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub correlation_window_s: Option<f64>,
+    /// Actions the system does not offer (skipped, counted as `unsupported`).
+    pub unsupported: Vec<String>,
+}
+
 /// `summary.json`.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -197,6 +217,8 @@ pub struct Summary {
     pub profile: String,
     pub seed: u64,
     pub target: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub adapter: Option<AdapterSummary>,
     pub started_at: String,
     pub duration_s: f64,
     pub interrupted: bool,
@@ -223,6 +245,7 @@ pub struct RunFacts<'a> {
     pub profile: &'a Profile,
     pub seed: u64,
     pub target: String,
+    pub adapter: Option<AdapterSummary>,
     pub phases: &'a [Phase],
     pub population: &'a Population,
     pub engine: &'a EngineReport,
@@ -328,6 +351,25 @@ pub fn build(rec: &Recorder, facts: &RunFacts<'_>) -> Summary {
     if facts.engine.interrupted {
         warnings.push("The run was interrupted before the end of its schedule.".to_string());
     }
+    if let Some(a) = &facts.adapter {
+        if a.delivery_matching == "correlated" {
+            warnings.push(format!(
+                "Delivery latency is correlated, not exact: the system does not echo rcload's \
+                 reference, so each event was matched to the oldest request of the same kind, \
+                 talkgroup and caller within {:.0} s.",
+                a.correlation_window_s.unwrap_or(0.0)
+            ));
+        }
+        let skipped = rec.skipped.get("unsupported").copied().unwrap_or(0);
+        if !a.unsupported.is_empty() && skipped > 0 {
+            warnings.push(format!(
+                "The target does not offer {} (unsupported in adapter {}): {skipped} actions \
+                 were skipped.",
+                a.unsupported.join(", "),
+                a.name
+            ));
+        }
+    }
     let verdict = judge::verdict(&slo).to_string();
     Summary {
         schema: SCHEMA.to_string(),
@@ -335,6 +377,7 @@ pub fn build(rec: &Recorder, facts: &RunFacts<'_>) -> Summary {
         profile: facts.profile.name.clone(),
         seed: facts.seed,
         target: facts.target.clone(),
+        adapter: facts.adapter.clone(),
         started_at: humantime::format_rfc3339_millis(facts.engine.started_at).to_string(),
         duration_s: (facts.engine.load_s * 1000.0).round() / 1000.0,
         interrupted: facts.engine.interrupted,

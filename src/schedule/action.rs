@@ -107,10 +107,12 @@ pub enum Op {
     CallEmergency,
     CallEnd,
     ConsoleAudit,
+    /// A token fetch of the target's own authentication (OAuth2), not a scheduled action.
+    AuthToken,
 }
 
 impl Op {
-    pub const ALL: [Op; 11] = [
+    pub const ALL: [Op; 12] = [
         Op::ConsoleLogin,
         Op::ConsoleLogout,
         Op::ConsoleAttach,
@@ -122,6 +124,7 @@ impl Op {
         Op::CallEmergency,
         Op::CallEnd,
         Op::ConsoleAudit,
+        Op::AuthToken,
     ];
 
     pub fn name(&self) -> &'static str {
@@ -137,6 +140,7 @@ impl Op {
             Op::CallEmergency => "call.emergency",
             Op::CallEnd => "call.end",
             Op::ConsoleAudit => "console.audit",
+            Op::AuthToken => "auth.token",
         }
     }
 

@@ -167,6 +167,7 @@ impl HttpTarget {
                 issi,
                 code,
                 reference,
+                ..
             } => {
                 self.call(
                     Method::POST,
@@ -270,7 +271,7 @@ fn parse<T: serde::de::DeserializeOwned>(b: &[u8]) -> Result<T, TargetError> {
     serde_json::from_slice(b).map_err(|e| TargetError::Protocol(format!("unexpected answer: {e}")))
 }
 
-fn http_error(status: StatusCode, body: &[u8]) -> TargetError {
+pub(crate) fn http_error(status: StatusCode, body: &[u8]) -> TargetError {
     let parsed = serde_json::from_slice::<api::ErrorBody>(body).ok();
     TargetError::Http {
         status: status.as_u16(),
@@ -281,7 +282,7 @@ fn http_error(status: StatusCode, body: &[u8]) -> TargetError {
     }
 }
 
-fn classify(e: reqwest::Error) -> TargetError {
+pub(crate) fn classify(e: reqwest::Error) -> TargetError {
     if e.is_timeout() {
         TargetError::Timeout
     } else if e.is_connect() {
@@ -293,7 +294,7 @@ fn classify(e: reqwest::Error) -> TargetError {
     }
 }
 
-fn root_cause(e: &(dyn std::error::Error + 'static)) -> String {
+pub(crate) fn root_cause(e: &(dyn std::error::Error + 'static)) -> String {
     let mut msg = e.to_string();
     let mut cur = e.source();
     while let Some(s) = cur {

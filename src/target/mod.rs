@@ -4,7 +4,9 @@
 //! HTTP ([`http::HttpTarget`]) is the first implementation; vendor adapters go behind the same
 //! trait without touching the scheduler, engine or metrics. Targets know nothing of metrics.
 
+pub mod auth;
 pub mod http;
+pub mod mapped;
 
 use crate::api::{CallKind, Event};
 use futures::future::BoxFuture;
@@ -43,6 +45,8 @@ pub enum Request {
     },
     Status {
         issi: u32,
+        /// The talkgroup the terminal is on (API v1 does not send it; adapters may).
+        talkgroup: u32,
         code: u16,
         reference: String,
     },
@@ -187,6 +191,16 @@ impl Activity {
     }
 }
 
+/// A request a target made on its own (not one of the engine's), reported so the engine can
+/// measure it: an OAuth2 token fetch.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct OwnRequest {
+    pub op: crate::schedule::Op,
+    pub sent: Instant,
+    pub took: std::time::Duration,
+    pub error: Option<ErrorClass>,
+}
+
 /// A radio-control system under test.
 pub trait Target: Send + Sync + 'static {
     /// Perform one request.
@@ -200,4 +214,14 @@ pub trait Target: Send + Sync + 'static {
     fn health(&self) -> BoxFuture<'_, Result<(), TargetError>>;
     /// For results: where the target is (never with secrets).
     fn describe(&self) -> String;
+    /// Does the system offer this operation? The engine skips actions it does not
+    /// (`unsupported`) and says so in the results.
+    fn supports(&self, _op: crate::schedule::Op) -> bool {
+        true
+    }
+    /// The target's own requests (token fetches), once: the engine takes the receiver at the
+    /// start of a run and records them.
+    fn take_own_requests(&self) -> Option<tokio::sync::mpsc::UnboundedReceiver<OwnRequest>> {
+        None
+    }
 }
