@@ -279,7 +279,19 @@ pub async fn run(target: &MappedTarget, cfg: &CheckConfig) -> Report {
     let mut health = Row::new("health");
     match target.health().await {
         Ok(()) => health.status = "ok".into(),
-        Err(e) => health.problem = Some(explain(&e)),
+        Err(e) => {
+            // Nothing else can work when the system is not there at all.
+            let unreachable = matches!(e, TargetError::Connect(_) | TargetError::Timeout);
+            health.problem = Some(explain(&e));
+            if unreachable {
+                rows.push(health);
+                return Report {
+                    adapter: format!("{} ({})", m.file.name, m.source),
+                    target: target.base().to_string(),
+                    rows,
+                };
+            }
+        }
     }
     rows.push(health);
 

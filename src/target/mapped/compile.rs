@@ -100,6 +100,8 @@ pub struct CompiledAction {
     pub capture: Vec<(String, String)>,
     pub talkgroups: Option<String>,
     pub scope: Scope,
+    /// Captured values its templates use: each must be known before it is sent.
+    pub needs: Vec<String>,
 }
 
 /// The event channel, ready to open.
@@ -107,6 +109,8 @@ pub struct CompiledAction {
 pub struct CompiledEvents {
     pub transport: Transport,
     pub url: Tpl,
+    /// Captured values the URL and headers use.
+    pub needs: Vec<String>,
     pub headers: Vec<(HeaderName, Tpl)>,
     pub poll_interval: Duration,
     pub items: Option<String>,
@@ -245,6 +249,14 @@ fn bad(path: FieldPath, message: impl Into<String>, hint: Option<String>) -> Pro
 /// Builds templates, checking that each uses only the variables it will have.
 struct Builder {
     env: Environment<'static>,
+    /// Variables the templates built since the last [`Builder::take_used`] use.
+    used: BTreeSet<String>,
+}
+
+impl Builder {
+    fn take_used(&mut self) -> BTreeSet<String> {
+        std::mem::take(&mut self.used)
+    }
 }
 
 impl Builder {
@@ -271,11 +283,13 @@ impl Builder {
             .env
             .get_template(&name)
             .map_err(|e| bad(path.clone(), template_error(&e), None))?;
-        let mut unknown: Vec<String> = t
-            .undeclared_variables(false)
-            .into_iter()
-            .filter(|v| !known.contains(v))
+        let vars = t.undeclared_variables(false);
+        let mut unknown: Vec<String> = vars
+            .iter()
+            .filter(|v| !known.contains(*v))
+            .cloned()
             .collect();
+        self.used.extend(vars);
         unknown.sort();
         if let Some(v) = unknown.first() {
             return Err(bad(
@@ -328,7 +342,10 @@ fn captures_of(file: &AdapterFile, scope: Scope) -> BTreeSet<String> {
 fn compile(file: AdapterFile, source: &str) -> Result<Mapping, Problem> {
     let mut env = Environment::new();
     env.set_undefined_behavior(UndefinedBehavior::Strict);
-    let mut b = Builder { env };
+    let mut b = Builder {
+        env,
+        used: BTreeSet::new(),
+    };
     let mut actions: Vec<Option<CompiledAction>> = vec![None; Op::ALL.len()];
     let root = FieldPath::root();
     for op in Op::ALL {
@@ -353,8 +370,14 @@ fn compile(file: AdapterFile, source: &str) -> Result<Mapping, Problem> {
     if e.transport == Transport::Poll {
         known.insert("cursor".into());
     }
+    b.take_used();
     let url = b.template(ep.clone().key("url"), &e.url, &known)?;
     let headers = b.headers(ep.clone().key("headers"), &e.headers, &known)?;
+    let needs = b
+        .take_used()
+        .into_iter()
+        .filter(|v| v != "console" && v != "cursor")
+        .collect();
     let types = e
         .types
         .iter()
@@ -368,6 +391,7 @@ fn compile(file: AdapterFile, source: &str) -> Result<Mapping, Problem> {
     let events = CompiledEvents {
         transport: e.transport,
         url,
+        needs,
         headers,
         poll_interval: e
             .interval
@@ -411,6 +435,7 @@ fn compile_action(
     scope: Scope,
     known: &BTreeSet<String>,
 ) -> Result<CompiledAction, Problem> {
+    b.take_used();
     let method_text = spec.method.as_deref().unwrap_or("GET");
     let method = Method::from_bytes(method_text.as_bytes())
         .map_err(|_| bad(p.clone().key("method"), "not an HTTP method", None))?;
@@ -444,6 +469,11 @@ fn compile_action(
             .collect(),
         talkgroups: spec.talkgroups.clone(),
         scope,
+        needs: b
+            .take_used()
+            .into_iter()
+            .filter(|v| !super::spec::variables_of(name).contains(&v.as_str()))
+            .collect(),
     })
 }
 

@@ -197,7 +197,7 @@ impl Inner {
         console: &str,
         cursor: Option<&minijinja::Value>,
     ) -> Result<String, TargetError> {
-        let ctx = self.console_context(console, cursor);
+        let ctx = self.console_context(console, cursor)?;
         let url = self.render("events", "url", &self.mapping.events.url, &ctx)?;
         if !url.starts_with('/') {
             return Ok(url);
@@ -231,7 +231,7 @@ impl Inner {
         if let Some(h) = self.auth.header().await? {
             out.push(h);
         }
-        let ctx = self.console_context(console, None);
+        let ctx = self.console_context(console, None)?;
         for (k, t) in &self.mapping.events.headers {
             let v = self.render("events", "header", t, &ctx)?;
             let v = HeaderValue::from_str(&v)

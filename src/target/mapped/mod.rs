@@ -14,6 +14,8 @@ pub mod correlate;
 pub mod events;
 pub mod pointer;
 pub mod spec;
+#[cfg(test)]
+mod tests;
 
 pub use compile::{AdapterError, Mapping, credentials, load, parse};
 
@@ -287,8 +289,14 @@ impl Inner {
         u64::try_from(self.clock.elapsed().as_micros()).unwrap_or(u64::MAX)
     }
 
-    /// The variables of a request: its own, then those stored for its entity.
-    fn context(&self, own: &[(&'static str, Jv)], entity: &Entity) -> Jv {
+    /// The variables of a request: its own, then those stored for its entity. `needs` are the
+    /// captured values its templates use: a missing one is an error that names who captures it.
+    fn context(
+        &self,
+        own: &[(&'static str, Jv)],
+        entity: &Entity,
+        needs: &[String],
+    ) -> Result<Jv, TargetError> {
         let mut map: BTreeMap<String, Jv> = BTreeMap::new();
         {
             let stores = lock(&self.stores);
@@ -305,7 +313,35 @@ impl Inner {
         for (k, v) in own {
             map.insert((*k).to_string(), v.clone());
         }
-        Jv::from(map)
+        if let Some(missing) = needs.iter().find(|n| !map.contains_key(*n)) {
+            return Err(TargetError::Protocol(format!(
+                "`{missing}` is not known: {} did not capture it for this {}",
+                self.captured_by(missing),
+                match entity {
+                    Entity::Console(_) => "console",
+                    Entity::Terminal(_) => "terminal",
+                    _ => "call",
+                }
+            )));
+        }
+        Ok(Jv::from(map))
+    }
+
+    /// The actions that capture `name`, for messages.
+    fn captured_by(&self, name: &str) -> String {
+        let by: Vec<&str> = self
+            .mapping
+            .file
+            .actions
+            .iter()
+            .filter(|(_, a)| a.capture.contains_key(name))
+            .map(|(k, _)| k.as_str())
+            .collect();
+        if by.is_empty() {
+            "no action".into()
+        } else {
+            by.join(" or ")
+        }
     }
 
     /// Render a template of `action`.
@@ -371,7 +407,7 @@ impl Inner {
             )));
         };
         let ent = entity(&request);
-        let ctx = self.context(&own, &ent);
+        let ctx = self.context(&own, &ent, &action.needs)?;
         let path = self.render(action.name, "path", &action.path, &ctx)?;
         let body = action
             .body
@@ -582,12 +618,16 @@ impl Inner {
         }
     }
 
-    fn console_context(&self, console: &str, cursor: Option<&Jv>) -> Jv {
+    fn console_context(&self, console: &str, cursor: Option<&Jv>) -> Result<Jv, TargetError> {
         let mut own = vec![("console", Jv::from(console))];
         if let Some(c) = cursor {
             own.push(("cursor", c.clone()));
         }
-        self.context(&own, &Entity::Console(console.to_string()))
+        self.context(
+            &own,
+            &Entity::Console(console.to_string()),
+            &self.mapping.events.needs,
+        )
     }
 }
 
