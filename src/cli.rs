@@ -151,6 +151,26 @@ pub struct MockArgs {
     /// Seed for faults that pick a share of consoles or talkgroups.
     #[arg(long, default_value_t = 1)]
     pub seed: u64,
+    /// The interface to serve: rcload's API v1, or `vendor-x`, a differently shaped vendor
+    /// interface for trying adapters (docs/mock.md).
+    #[arg(long, value_enum, default_value = "api-v1")]
+    pub dialect: MockDialect,
+    /// vendor-x: the OAuth2 client id accepted at `/oauth2/token`.
+    #[arg(long, default_value = "rcload", value_name = "ID")]
+    pub client_id: String,
+    /// vendor-x: the environment variable holding the OAuth2 client secret. When it is set,
+    /// every `/xapi` request needs a token; when not, vendor-x needs none.
+    #[arg(long, default_value = "RCLOAD_MOCK_CLIENT_SECRET", value_name = "NAME")]
+    pub client_secret_env: String,
+    /// vendor-x: lifetime of the tokens it issues, e.g. `60s`.
+    #[arg(long, default_value = "1h", value_name = "DURATION")]
+    pub token_lifetime: String,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum MockDialect {
+    ApiV1,
+    VendorX,
 }
 
 #[derive(Debug, Args)]

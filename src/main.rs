@@ -378,11 +378,39 @@ async fn mock(a: MockArgs) -> ExitCode {
     let shutdown = async {
         let _ = tokio::signal::ctrl_c().await;
     };
+    let dialect = match a.dialect {
+        rcload::cli::MockDialect::ApiV1 => rcload::mock::Dialect::ApiV1,
+        rcload::cli::MockDialect::VendorX => rcload::mock::Dialect::VendorX,
+    };
+    let oauth = match (dialect, std::env::var(&a.client_secret_env)) {
+        (rcload::mock::Dialect::VendorX, Ok(secret)) if !secret.is_empty() => {
+            let lifetime = match rcload::profile::parse_duration(&a.token_lifetime) {
+                Ok(d) if !d.is_zero() => d,
+                Ok(_) => return usage_error(&"--token-lifetime: must be more than zero"),
+                Err(e) => return usage_error(&format!("--token-lifetime: {e}")),
+            };
+            Some(rcload::mock::OAuthClient {
+                client_id: a.client_id.clone(),
+                client_secret: secret,
+                token_lifetime: lifetime,
+            })
+        }
+        (rcload::mock::Dialect::VendorX, _) => {
+            eprintln!(
+                "rcload mock: vendor-x without authentication ({} is not set)",
+                a.client_secret_env
+            );
+            None
+        }
+        _ => None,
+    };
     let config = rcload::mock::MockConfig {
         token,
         spec,
         seed: a.seed,
         fault_epoch: None,
+        dialect,
+        oauth,
     };
     match rcload::mock::serve(listener, config, shutdown).await {
         Ok(()) => ExitCode::SUCCESS,

@@ -209,3 +209,370 @@ fn a_secret_named_but_not_set_stops_before_any_request() {
     run.expect_code(2)
         .stderr_has("auth.token_env: the environment variable RCLOAD_TOKEN is not set");
 }
+
+/// A mock process of the vendor-x dialect (killed when dropped).
+struct VendorX {
+    child: std::process::Child,
+    url: String,
+}
+
+impl Drop for VendorX {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+const SECRET: &str = "vx-s3cret-7f2e9a41d0";
+const CLIENT_ID: &str = "rcload-ci";
+
+/// `rcload mock --dialect vendor-x` on a loopback port with OAuth2 (tokens live `lifetime`).
+fn vendor_x(dir: &Path, lifetime: &str, faults: Option<&Path>) -> VendorX {
+    use std::io::BufRead;
+    let mut cmd = std::process::Command::new(env!("CARGO_BIN_EXE_rcload"));
+    cmd.args([
+        "mock",
+        "--dialect",
+        "vendor-x",
+        "--listen",
+        "127.0.0.1:0",
+        "--client-id",
+        CLIENT_ID,
+        "--token-lifetime",
+        lifetime,
+    ])
+    .current_dir(dir)
+    .env("RCLOAD_MOCK_CLIENT_SECRET", SECRET)
+    .stdin(std::process::Stdio::null())
+    .stdout(std::process::Stdio::piped())
+    .stderr(std::process::Stdio::null());
+    if let Some(f) = faults {
+        cmd.arg("--faults").arg(f);
+    }
+    let mut child = cmd.spawn().expect("start the mock");
+    let stdout = child.stdout.take().expect("mock stdout");
+    let mut line = String::new();
+    std::io::BufReader::new(stdout)
+        .read_line(&mut line)
+        .expect("read the mock's first line");
+    let url = line
+        .split_whitespace()
+        .find(|w| w.starts_with("http://"))
+        .unwrap_or_else(|| panic!("no URL in the mock's first line: {line:?}"))
+        .to_string();
+    VendorX { child, url }
+}
+
+fn vendor_env() -> [(&'static str, &'static str); 3] {
+    [
+        ("VENDORX_CLIENT_ID", CLIENT_ID),
+        ("VENDORX_CLIENT_SECRET", SECRET),
+        ("RUST_LOG", "debug"),
+    ]
+}
+
+/// Every file under `dir`, read as text where it is.
+fn files_under(dir: &Path) -> Vec<(std::path::PathBuf, Vec<u8>)> {
+    let mut out = Vec::new();
+    let mut stack = vec![dir.to_path_buf()];
+    while let Some(d) = stack.pop() {
+        for e in std::fs::read_dir(&d).unwrap().flatten() {
+            let p = e.path();
+            if p.is_dir() {
+                stack.push(p);
+            } else {
+                let bytes = std::fs::read(&p).unwrap();
+                out.push((p, bytes));
+            }
+        }
+    }
+    out
+}
+
+/// A plain HTTP/1.0 GET on loopback (the test needs no client of its own).
+fn http_get(base: &str, path: &str) -> String {
+    use std::io::{Read, Write};
+    let addr = base.trim_start_matches("http://");
+    let mut c = std::net::TcpStream::connect(addr).expect("connect to the mock");
+    c.set_read_timeout(Some(std::time::Duration::from_secs(10)))
+        .expect("timeout");
+    write!(c, "GET {path} HTTP/1.0\r\nHost: {addr}\r\n\r\n").expect("send");
+    let mut out = String::new();
+    let _ = c.read_to_string(&mut out);
+    out
+}
+
+fn contains(hay: &[u8], needle: &str) -> bool {
+    hay.windows(needle.len()).any(|w| w == needle.as_bytes())
+}
+
+#[test]
+fn the_shift_change_runs_against_vendor_x_through_its_mapping() {
+    let dir = TempDir::new("vendor-x-run");
+    // Fault times count from the mock's start, a moment before the run's t=0.
+    let faults = dir.write(
+        "faults.yaml",
+        "faults:\n  - { at: 8s, kind: drop, console: room01-con01 }\n  - { at: 28s, kind: kick, console: room02-con01 }\n",
+    );
+    let mock = vendor_x(dir.path(), "4s", Some(&faults));
+    let mapping = adapter("vendor-x.yaml");
+    let sets = [
+        "population.control_rooms=2",
+        "population.consoles_per_room=6",
+        "population.terminals=600",
+        "population.talkgroups_per_room=10",
+        "population.monitored_per_console=4",
+        "setup.over=4s",
+        "traffic.1.hold=3s",
+        "events.0.at=11s",
+        "events.0.logout_over=5s",
+        "events.0.handover=3s",
+        "events.1.at=23s",
+        "events.1.calls=10",
+        "events.1.over=2s",
+        "events.1.talkgroups=2",
+        "events.1.hold=4s",
+        "checks.audit_every=5s",
+    ];
+    let mut args = vec![
+        "run",
+        "shift-change",
+        "--duration",
+        "34s",
+        "--target",
+        &mock.url,
+        "--adapter",
+        &mapping,
+        "--out",
+        "out",
+    ];
+    for s in &sets {
+        args.extend(["--set", s]);
+    }
+    let run = common::rcload_env(dir.path(), &args, &vendor_env());
+    if run.code != Some(0) && run.code != Some(1) {
+        panic!("the run failed\n{run}");
+    }
+    let s = summary(&dir.path().join("out"));
+    let context = format!(
+        "{run}\n{}",
+        serde_json::to_string_pretty(&s).unwrap_or_default()
+    );
+
+    let a = s.adapter.as_ref().expect("adapter in summary.json");
+    assert_eq!(a.name, "vendor-x");
+    assert_eq!(a.auth, "oauth2");
+    assert_eq!(a.delivery_matching, "correlated");
+    assert!(
+        s.warnings
+            .iter()
+            .any(|w| w.contains("correlated, not exact")),
+        "{context}"
+    );
+
+    // OAuth2: a first token, then refreshes before each 4 s lifetime ends; no request refused.
+    let tokens = s.operations.get("auth.token").expect("auth.token measured");
+    assert!(tokens.count >= 6 && tokens.errors.is_empty(), "{context}");
+    for (op, o) in &s.operations {
+        assert!(
+            !o.errors.contains_key("http_4xx") || op == "console.login",
+            "{op}: {:?}\n{context}",
+            o.errors
+        );
+    }
+    // Every kind of action went through, shift change included.
+    for op in [
+        "console.login",
+        "console.logout",
+        "console.attach",
+        "console.audit",
+        "terminal.register",
+        "terminal.deregister",
+        "terminal.affiliate",
+        "terminal.status",
+        "call.group",
+        "call.emergency",
+        "call.end",
+    ] {
+        let o = s
+            .operations
+            .get(op)
+            .unwrap_or_else(|| panic!("{op}\n{context}"));
+        assert!(o.ok > 0, "{op}\n{context}");
+    }
+    // Deliveries matched by correlation.
+    for ty in [
+        "status",
+        "call.started",
+        "emergency.alert",
+        "call.ended",
+        "terminal.registered",
+        "terminal.deregistered",
+    ] {
+        let d = s
+            .deliveries
+            .get(ty)
+            .unwrap_or_else(|| panic!("{ty}\n{context}"));
+        assert!(d.delivered > 0, "{ty}\n{context}");
+        assert!(
+            d.delivered * 100 >= d.expected * 97,
+            "{ty}: {} of {} delivered\n{context}",
+            d.delivered,
+            d.expected
+        );
+    }
+    // The injected drop and kick were found, and the kicked console came back.
+    assert!(
+        s.talkgroup_drops
+            .iter()
+            .any(|d| d.console == "room01-con01"),
+        "{context}"
+    );
+    let kick = s
+        .console_disconnects
+        .iter()
+        .find(|d| d.console == "room02-con01")
+        .unwrap_or_else(|| panic!("no disconnect of room02-con01\n{context}"));
+    assert!(kick.reason.contains("kicked"), "{context}");
+    assert!(kick.recovered_after_s.is_some(), "{context}");
+
+    // The mock counted the token grants too.
+    let metrics = http_get(&mock.url, "/metrics");
+    assert!(metrics.contains("auth.token"), "{metrics}");
+
+    // No secret anywhere: run directory, stdout, stderr (with debug logs on).
+    for (path, bytes) in files_under(&dir.path().join("out")) {
+        assert!(
+            !contains(&bytes, SECRET),
+            "the secret is in {}",
+            path.display()
+        );
+    }
+    assert!(
+        !run.stdout.contains(SECRET) && !run.stderr.contains(SECRET),
+        "{run}"
+    );
+    assert!(
+        !run.stderr.contains("Bearer ") && !run.stderr.contains("Basic "),
+        "{run}"
+    );
+}
+
+#[test]
+fn adapter_check_names_each_problem_of_a_broken_mapping() {
+    let dir = TempDir::new("vendor-x-check");
+    let mock = vendor_x(dir.path(), "1h", None);
+    let good = adapter("vendor-x.yaml");
+    let ok = common::rcload_env(
+        dir.path(),
+        &[
+            "adapter",
+            "check",
+            "--adapter",
+            &good,
+            "--target",
+            &mock.url,
+        ],
+        &vendor_env(),
+    );
+    ok.expect_code(0).stdout_has("every supported action works");
+    for step in [
+        "status",
+        "call.started",
+        "emergency.alert",
+        "terminal.registered",
+    ] {
+        ok.stdout_has(step);
+    }
+
+    let text = std::fs::read_to_string(&good).expect("vendor-x.yaml");
+    let broken = text
+        .replacen("path: /xapi/v2/calls\n", "path: /xapi/v2/call\n", 1)
+        .replacen("radio: /radioId", "radio: /radio_id", 1);
+    assert_ne!(broken, text);
+    let file = dir.write("broken.yaml", &broken);
+    let bad = common::rcload_env(
+        dir.path(),
+        &[
+            "adapter",
+            "check",
+            "--adapter",
+            &file.display().to_string(),
+            "--target",
+            &mock.url,
+        ],
+        &vendor_env(),
+    );
+    bad.expect_code(1);
+    let line = |action: &str| {
+        bad.stdout
+            .lines()
+            .find(|l| l.starts_with(action))
+            .unwrap_or_else(|| panic!("no {action} line\n{bad}"))
+            .to_string()
+    };
+    let call = line("call.group");
+    assert!(
+        call.contains("FAIL") && call.contains("404") && call.contains("path may be wrong"),
+        "{bad}"
+    );
+    let reg = line("terminal.register");
+    assert!(
+        reg.contains("FAIL") && reg.contains("capture `radio`: nothing at `/radio_id`"),
+        "{bad}"
+    );
+
+    // A wrong client secret is refused at the token endpoint, and said so.
+    let wrong = common::rcload_env(
+        dir.path(),
+        &[
+            "adapter",
+            "check",
+            "--adapter",
+            &good,
+            "--target",
+            &mock.url,
+        ],
+        &[
+            ("VENDORX_CLIENT_ID", CLIENT_ID),
+            ("VENDORX_CLIENT_SECRET", "not-the-secret"),
+        ],
+    );
+    wrong.expect_code(1).stdout_has("invalid_client");
+}
+
+#[test]
+fn a_polled_event_channel_sees_the_same_events() {
+    let dir = TempDir::new("vendor-x-poll");
+    let mock = vendor_x(dir.path(), "1h", None);
+    let text = std::fs::read_to_string(adapter("vendor-x.yaml")).expect("vendor-x.yaml");
+    let from =
+        "  transport: websocket\n  url: /xapi/v2/sessions/{{ session | urlencode }}/stream\n";
+    assert!(text.contains(from));
+    let polled = text.replacen(
+        from,
+        "  transport: poll\n  url: /xapi/v2/sessions/{{ session | urlencode }}/messages?cursor={{ cursor }}\n  interval: 100ms\n  items: /messages\n  cursor: /cursor\n",
+        1,
+    );
+    let file = dir.write("polled.yaml", &polled);
+    let check = common::rcload_env(
+        dir.path(),
+        &[
+            "adapter",
+            "check",
+            "--adapter",
+            &file.display().to_string(),
+            "--target",
+            &mock.url,
+        ],
+        &vendor_env(),
+    );
+    check.expect_code(0).stdout_has("poll channel");
+    for step in [
+        "status after",
+        "call.started after",
+        "terminal.registered after",
+    ] {
+        check.stdout_has(step);
+    }
+}

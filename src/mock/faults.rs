@@ -55,6 +55,7 @@ pub const FAULT_OPERATIONS: &[&str] = &[
     "call.group",
     "call.emergency",
     "call.end",
+    "auth.token",
 ];
 
 /// Largest body read when a fault needs the `kind` of a `POST /v1/calls` (axum's default
@@ -432,6 +433,9 @@ enum RouteOp {
 
 /// The operation of a `/v1` request by method and path, if it is one of the contract's.
 fn route_op(method: &Method, path: &str) -> Option<RouteOp> {
+    if let Some(rest) = path.strip_prefix("/xapi/v2/") {
+        return vendor_x_op(method, rest);
+    }
     let rest = path.strip_prefix("/v1/")?;
     let parts: Vec<&str> = rest.split('/').collect();
     let name = match (method, parts.as_slice()) {
@@ -451,6 +455,26 @@ fn route_op(method: &Method, path: &str) -> Option<RouteOp> {
     Op::named(name).map(RouteOp::Known)
 }
 
+/// The operation of a vendor-x request (`/xapi/v2/...`, `docs/mock.md`).
+fn vendor_x_op(method: &Method, rest: &str) -> Option<RouteOp> {
+    let parts: Vec<&str> = rest.split('/').collect();
+    let name = match (method, parts.as_slice()) {
+        (&Method::POST, ["sessions"]) => "console.login",
+        (&Method::DELETE, ["sessions", _]) => "console.logout",
+        (&Method::PUT, ["sessions", _, "groups"]) => "console.attach",
+        (&Method::GET, ["sessions", _, "groups"]) => "console.audit",
+        (&Method::GET, ["sessions", _, "stream" | "messages"]) => "console.events",
+        (&Method::POST, ["radios"]) => "terminal.register",
+        (&Method::DELETE, ["radios", _]) => "terminal.deregister",
+        (&Method::PUT, ["radios", _, "group"]) => "terminal.affiliate",
+        (&Method::POST, ["radios", _, "status"]) => "terminal.status",
+        (&Method::POST, ["calls"]) => return Some(RouteOp::StartCall),
+        (&Method::DELETE, ["calls", _]) => "call.end",
+        _ => return None,
+    };
+    Op::named(name).map(RouteOp::Known)
+}
+
 /// The op of a `POST /v1/calls` body (`None` if it has no readable `kind`: the handler answers
 /// 400 for it).
 fn call_op(body: &[u8]) -> Option<Op> {
@@ -458,10 +482,23 @@ fn call_op(body: &[u8]) -> Option<Op> {
     struct KindOnly {
         kind: CallKind,
     }
-    let k: KindOnly = serde_json::from_slice(body).ok()?;
-    Op::named(match k.kind {
-        CallKind::Group => "call.group",
-        CallKind::Emergency => "call.emergency",
+    #[derive(Deserialize)]
+    struct VendorType {
+        #[serde(rename = "type")]
+        kind: String,
+    }
+    if let Ok(k) = serde_json::from_slice::<KindOnly>(body) {
+        return Op::named(match k.kind {
+            CallKind::Group => "call.group",
+            CallKind::Emergency => "call.emergency",
+        });
+    }
+    // vendor-x: {"type": "GROUP" | "EMERGENCY", ...}
+    let v: VendorType = serde_json::from_slice(body).ok()?;
+    Op::named(match v.kind.as_str() {
+        "GROUP" => "call.group",
+        "EMERGENCY" => "call.emergency",
+        _ => return None,
     })
 }
 
@@ -699,7 +736,7 @@ pub(crate) async fn middleware(
     req: Request,
     next: Next,
 ) -> Response {
-    if !is_v1(&req) {
+    if !is_v1(&req) && !req.uri().path().starts_with("/xapi/") {
         return next.run(req).await;
     }
     let Some(mut t) = faults.elapsed().filter(|&t| faults.maybe_active(t)) else {

@@ -25,6 +25,7 @@ mod routes;
 mod spec;
 mod sse;
 mod state;
+mod vendorx;
 
 pub use faults::{
     FAULT_OPERATIONS, FAULT_REASON, FaultFile, FaultKind, FaultRecord, FaultSpec, Selector,
@@ -53,6 +54,45 @@ use state::MockState;
 /// server task (only reached with a client that stopped reading).
 const SHUTDOWN_GRACE: Duration = Duration::from_secs(5);
 
+/// The interface the mock serves over its model.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Dialect {
+    /// rcload's API v1 (`docs/api.md`).
+    #[default]
+    ApiV1,
+    /// A differently shaped vendor interface (`docs/mock.md`, "Dialect vendor-x"), for
+    /// proving mapping-driven adapters.
+    VendorX,
+}
+
+impl Dialect {
+    pub fn name(&self) -> &'static str {
+        match self {
+            Dialect::ApiV1 => "api-v1",
+            Dialect::VendorX => "vendor-x",
+        }
+    }
+}
+
+/// The OAuth2 client the vendor-x dialect accepts at its token endpoint.
+#[derive(Clone)]
+pub struct OAuthClient {
+    pub client_id: String,
+    pub client_secret: String,
+    /// Lifetime of each token issued.
+    pub token_lifetime: Duration,
+}
+
+impl std::fmt::Debug for OAuthClient {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("OAuthClient")
+            .field("client_id", &self.client_id)
+            .field("client_secret", &"***")
+            .field("token_lifetime", &self.token_lifetime)
+            .finish()
+    }
+}
+
 /// Configuration of the mock. The default is the healthy preset with no faults.
 #[derive(Debug, Clone, Default)]
 pub struct MockConfig {
@@ -67,6 +107,10 @@ pub struct MockConfig {
     /// The fault clock's epoch: every fault time counts from it. `None`: the moment the server
     /// starts serving.
     pub fault_epoch: Option<Instant>,
+    /// The interface served (API v1 by default).
+    pub dialect: Dialect,
+    /// vendor-x only: require OAuth2 client credentials (`None`: no authentication).
+    pub oauth: Option<OAuthClient>,
 }
 
 /// The whole app with fresh in-memory state.
@@ -96,10 +140,21 @@ fn app(
     let request_faults = epoch
         .and_then(|e| RequestFaults::new(&config.spec.faults, e))
         .map(Arc::new);
-    (
-        routes::app(Arc::clone(&state), config.token.as_deref(), request_faults),
-        state,
-    )
+    let router = match config.dialect {
+        Dialect::ApiV1 => routes::app(Arc::clone(&state), config.token.as_deref()),
+        Dialect::VendorX => vendorx::app(
+            Arc::clone(&state),
+            config
+                .oauth
+                .clone()
+                .map(|c| Arc::new(vendorx::Tokens::new(c))),
+        ),
+    };
+    let router = match request_faults {
+        Some(f) => router.layer(axum::middleware::from_fn_with_state(f, faults::middleware)),
+        None => router,
+    };
+    (router, state)
 }
 
 /// Resolves the spec, refusing one with problems (`InvalidInput`, one line per problem, e.g.

@@ -17,7 +17,6 @@ use axum::routing::{delete, get, post};
 
 use super::error::ApiError;
 use super::extract::{CallId, ConsoleId, Issi, JsonBody, check_tetra_id};
-use super::faults::{self, RequestFaults};
 use super::metrics;
 use super::sse;
 use super::state::{Cost, MockState};
@@ -28,19 +27,11 @@ use crate::api::{
 
 type AppState = State<Arc<MockState>>;
 
-/// The whole app over `state`; with a token, every `/v1` request must carry it. With request
-/// faults, their middleware is the outermost layer (a stall holds even requests that would
-/// be refused).
-pub(crate) fn app(
-    state: Arc<MockState>,
-    token: Option<&str>,
-    request_faults: Option<Arc<RequestFaults>>,
-) -> Router {
-    let router = with_auth(routes(state), token);
-    match request_faults {
-        Some(f) => router.layer(middleware::from_fn_with_state(f, faults::middleware)),
-        None => router,
-    }
+/// The whole app over `state`; with a token, every `/v1` request must carry it. (Request
+/// faults are layered over it by `mod.rs`, outermost, so a stall holds even requests that
+/// would be refused.)
+pub(crate) fn app(state: Arc<MockState>, token: Option<&str>) -> Router {
+    with_auth(routes(state), token)
 }
 
 fn routes(state: Arc<MockState>) -> Router {
@@ -110,7 +101,7 @@ async fn method_not_allowed() -> ApiError {
     ApiError::method_not_allowed()
 }
 
-async fn healthz() -> Json<Health> {
+pub(crate) async fn healthz() -> Json<Health> {
     Json(Health {
         status: "ok".to_owned(),
     })

@@ -37,6 +37,23 @@ const PING: &[u8] = b": ping\n\n";
 
 /// The `200 text/event-stream` answer for a stream just opened in `state`.
 pub(crate) fn response(state: &Arc<MockState>, opened: OpenedStream) -> Response {
+    (
+        [
+            (header::CONTENT_TYPE, "text/event-stream"),
+            (header::CACHE_CONTROL, "no-cache"),
+            (header::HeaderName::from_static("x-accel-buffering"), "no"),
+        ],
+        Body::from_stream(frames(state, opened)),
+    )
+        .into_response()
+}
+
+/// The bytes of a stream just opened in `state`, as the SSE body writes them (other dialects
+/// translate them: `vendorx`).
+pub(crate) fn frames(
+    state: &Arc<MockState>,
+    opened: OpenedStream,
+) -> impl Stream<Item = Result<Bytes, Infallible>> + Send + 'static {
     let mut ping = tokio::time::interval_at(Instant::now() + PING_PERIOD, PING_PERIOD);
     ping.set_missed_tick_behavior(MissedTickBehavior::Delay);
     let stream = EventStream {
@@ -55,15 +72,7 @@ pub(crate) fn response(state: &Arc<MockState>, opened: OpenedStream) -> Response
             stream_id: opened.stream_id,
         },
     };
-    (
-        [
-            (header::CONTENT_TYPE, "text/event-stream"),
-            (header::CACHE_CONTROL, "no-cache"),
-            (header::HeaderName::from_static("x-accel-buffering"), "no"),
-        ],
-        Body::from_stream(body(stream)),
-    )
-        .into_response()
+    body(stream)
 }
 
 struct EventStream {

@@ -725,6 +725,12 @@ impl MockState {
         self.queue.stats()
     }
 
+    /// The session of `console` if it is logged in (dialects that hand out session ids check
+    /// them against it).
+    pub(crate) fn session_of(&self, console: &str) -> Option<String> {
+        self.lock().console(console).map(|c| c.session.clone())
+    }
+
     /// Number of open streams of `console` (for tests and diagnostics).
     #[cfg(test)]
     pub(crate) fn stream_count(&self, console: &str) -> usize {
