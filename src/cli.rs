@@ -122,6 +122,14 @@ pub struct RunArgs {
     /// Length of an interval of latency.hlog and timeseries.csv.
     #[arg(long, default_value = "1s", value_name = "DURATION")]
     pub interval: String,
+    /// When stderr is not a terminal (CI): one progress line this often. On a terminal a
+    /// progress bar is shown instead; `--quiet` shows neither.
+    #[arg(long, default_value = "10s", value_name = "DURATION")]
+    pub progress_every: String,
+    /// Serve the run's live state in Prometheus text format at `http://ADDR/metrics`, e.g.
+    /// `127.0.0.1:9464` (port 0 picks one; the address is printed on stderr).
+    #[arg(long, value_name = "ADDR")]
+    pub metrics_listen: Option<String>,
 }
 
 #[derive(Debug, Args)]

@@ -48,6 +48,10 @@ pub struct RunConfig {
     pub lateness_limit_ms: f64,
     /// Length of an interval of latency.hlog and timeseries.csv.
     pub interval: Duration,
+    /// How progress is shown while the run goes.
+    pub progress: crate::progress::ProgressMode,
+    /// Where to serve live Prometheus metrics.
+    pub metrics_listen: Option<std::net::SocketAddr>,
     /// The command line, for run.json.
     pub command: Vec<String>,
 }
@@ -176,6 +180,29 @@ impl RunConfig {
             }
             _ => None,
         };
+        let progress_every = duration_flag("progress-every", &args.progress_every)?;
+        if progress_every < Duration::from_millis(100) {
+            return Err(ConfigError::Flag {
+                flag: "progress-every",
+                message: "must be at least 100ms".into(),
+            });
+        }
+        let progress = if args.profile_args.quiet {
+            crate::progress::ProgressMode::Off
+        } else if std::io::IsTerminal::is_terminal(&std::io::stderr()) {
+            crate::progress::ProgressMode::Bar
+        } else {
+            crate::progress::ProgressMode::Plain {
+                every: progress_every,
+            }
+        };
+        let metrics_listen = match &args.metrics_listen {
+            None => None,
+            Some(a) => Some(a.parse().map_err(|_| ConfigError::Flag {
+                flag: "metrics-listen",
+                message: format!("`{a}` is not an address such as 127.0.0.1:9464"),
+            })?),
+        };
         let adapter = adapter_path(args.adapter.as_deref(), &profile, &profile_source)
             .map(|p| load_adapter(&p))
             .transpose()?;
@@ -219,6 +246,8 @@ impl RunConfig {
             engine,
             lateness_limit_ms: args.max_lateness_ms,
             interval,
+            progress,
+            metrics_listen,
             command: std::env::args().collect(),
         })
     }

@@ -1,6 +1,6 @@
 //! SLO evaluation: a pure function of the profile's objectives and what was observed.
 
-use crate::profile::Slo;
+use crate::profile::{LatencyLimits, Slo};
 use serde::{Deserialize, Serialize};
 
 /// One judged objective.
@@ -20,6 +20,15 @@ pub struct SloResult {
     /// Why it failed when `observed` alone does not say.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub note: Option<String>,
+    /// A windowed objective: the window's length, seconds.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub window_s: Option<f64>,
+    /// A phase-scoped objective: the phase (or event kind).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub during: Option<String>,
+    /// A windowed objective: when its worst window started, seconds from t=0.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub worst_at_s: Option<f64>,
 }
 
 /// An observed latency statistic for an SLO key.
@@ -33,11 +42,12 @@ pub enum Observed {
     Missed,
 }
 
-/// Judge every objective. `latency(key, quantile)` gives the observed statistic for an
-/// operation or `delivery.<type>` key (`None` quantile = max).
+/// Judge every objective. `latency(key, quantile, limits)` gives the observed statistic for an
+/// operation or `delivery.<type>` key (`None` quantile = max) over the objective's scope (the
+/// whole run, its worst window or its phase: `limits`), and for a window when it started.
 pub fn judge(
     slo: &Slo,
-    latency: impl Fn(&str, Option<f64>) -> Observed,
+    latency: impl Fn(&str, Option<f64>, &LatencyLimits) -> (Observed, Option<f64>),
     errors: u64,
     requests: u64,
 ) -> Vec<SloResult> {
@@ -45,7 +55,8 @@ pub fn judge(
     for (key, limits) in &slo.latency {
         for (stat, q, limit) in limits.entries() {
             let limit_ms = limit.as_millis_f64();
-            let (observed, passed, note) = match latency(key, q) {
+            let (seen, worst_at_s) = latency(key, q, limits);
+            let (observed, passed, note) = match seen {
                 Observed::Ms(v) => (Some(v), v <= limit_ms, None),
                 Observed::NoSamples => (None, false, Some("no samples".to_string())),
                 Observed::Missed => (
@@ -54,13 +65,17 @@ pub fn judge(
                     Some("this percentile falls on missed deliveries".to_string()),
                 ),
             };
+            let note = note.or_else(|| worst_at_s.map(|t| format!("worst window from t={t:.0} s")));
             out.push(SloResult {
-                name: format!("{key} {stat}"),
+                name: format!("{key} {stat}{}", limits.scope_text()),
                 limit: limit_ms,
                 observed,
                 unit: "ms".into(),
                 passed,
                 note,
+                window_s: limits.window.map(|w| w.as_secs_f64()),
+                during: limits.during.clone(),
+                worst_at_s,
             });
         }
     }
@@ -77,6 +92,9 @@ pub fn judge(
             unit: "ratio".into(),
             passed: rate <= limit.fraction,
             note: (requests == 0).then(|| "no requests".to_string()),
+            window_s: None,
+            during: None,
+            worst_at_s: None,
         });
     }
     out
@@ -96,6 +114,9 @@ pub fn judge_counts(slo: &Slo, count: impl Fn(&str) -> u64) -> Vec<SloResult> {
                 unit: "count".into(),
                 passed: n <= *limit,
                 note: None,
+                window_s: None,
+                during: None,
+                worst_at_s: None,
             }
         })
         .collect()
@@ -139,7 +160,7 @@ pub fn verdict(results: &[SloResult]) -> &'static str {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::profile::{Dur, LatencyLimits, Percent};
+    use crate::profile::{Dur, Percent};
     use std::time::Duration;
 
     fn slo() -> Slo {
@@ -166,9 +187,9 @@ mod tests {
     fn passes_and_fails_by_limit() {
         let r = judge(
             &slo(),
-            |k, _| match k {
-                "console.login" => Observed::Ms(999.0),
-                _ => Observed::Ms(301.0),
+            |k, _, _| match k {
+                "console.login" => (Observed::Ms(999.0), None),
+                _ => (Observed::Ms(301.0), None),
             },
             1,
             1000,
@@ -202,7 +223,7 @@ mod tests {
 
     #[test]
     fn no_samples_fail_with_a_note() {
-        let r = judge(&slo(), |_, _| Observed::NoSamples, 0, 0);
+        let r = judge(&slo(), |_, _, _| (Observed::NoSamples, None), 0, 0);
         assert!(!r[0].passed);
         assert_eq!(r[0].note.as_deref(), Some("no samples"));
         assert!(r[2].passed);

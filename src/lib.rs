@@ -13,6 +13,7 @@ pub mod judge;
 pub mod metrics;
 pub mod mock;
 pub mod profile;
+pub mod progress;
 pub mod report;
 pub mod run;
 pub mod schedule;

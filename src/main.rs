@@ -315,7 +315,13 @@ async fn run(cfg: RunConfig) -> ExitCode {
     let stop = watch_signals();
     match rcload::run::run(cfg, stop).await {
         Ok(r) => {
-            if !quiet {
+            if quiet {
+                // Only the result.
+                out(&format!(
+                    "{}\n",
+                    rcload::progress::final_line(&r.summary, &r.run_dir.display().to_string())
+                ));
+            } else {
                 out(&rcload::report::table::render(
                     &r.summary,
                     &r.run_dir.display().to_string(),

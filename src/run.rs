@@ -6,8 +6,10 @@ use crate::engine::{self, Outcome};
 use crate::engine::{GaugeReading, Gauges};
 use crate::metrics::Recorder;
 use crate::metrics::interval::IntervalRecorder;
+use crate::metrics::live::LiveMetrics;
 use crate::mock;
 use crate::profile;
+use crate::progress::Progress;
 use crate::report::events::EventsWriter;
 use crate::report::hlog::HlogWriter;
 use crate::report::model::PhaseBand;
@@ -218,6 +220,30 @@ pub async fn run(cfg: RunConfig, stop: watch::Receiver<bool>) -> Result<RunResul
         .map_err(|e| RunError::Setup(format!("cannot encode run.json: {e}")))?;
     write_atomic(&cfg.out_dir.join(rundir::RUN_JSON), &info_json)?;
 
+    // Live metrics (a consumer like the others) and their server, for the run's length.
+    let mut live = None;
+    let mut live_server = None;
+    if let Some(addr) = cfg.metrics_listen {
+        let listener = tokio::net::TcpListener::bind(addr)
+            .await
+            .map_err(|e| RunError::Setup(format!("--metrics-listen {addr}: {e}")))?;
+        if let Ok(a) = listener.local_addr() {
+            eprintln!("rcload: live metrics on http://{a}/metrics");
+        }
+        let l = Arc::new(LiveMetrics::new(
+            cfg.engine.gauges.clone(),
+            phases.clone(),
+            t0,
+        ));
+        live_server = Some(tokio::spawn(crate::metrics::live::serve(
+            listener,
+            l.clone(),
+        )));
+        live = Some(l);
+    }
+    let planned = Duration::from_micros(phases.last().map(|p| p.end_us).unwrap_or(0))
+        .max(cfg.profile.duration.0);
+
     let (tx, rx) = mpsc::unbounded_channel::<Outcome>();
     let (finish_tx, finish_rx) = oneshot::channel::<()>();
     let gauges = cfg.engine.gauges.clone();
@@ -235,6 +261,8 @@ pub async fn run(cfg: RunConfig, stop: watch::Receiver<bool>) -> Result<RunResul
             before: GaugeReading::default(),
             start_us: 0,
             warned: false,
+            live,
+            progress: Progress::new(cfg.progress, planned),
         },
         t0,
         cfg.interval,
@@ -246,13 +274,19 @@ pub async fn run(cfg: RunConfig, stop: watch::Receiver<bool>) -> Result<RunResul
     };
     let report = engine::run(schedule, target, engine_cfg, tx, stop).await;
     let _ = finish_tx.send(());
-    let rec = consumer
+    let (rec, mut progress) = consumer
         .await
         .map_err(|e| RunError::Setup(format!("the recorder failed: {e}")))?;
     if let Some(h) = mock_handle {
         h.shutdown().await;
     }
 
+    // Windowed and phase-scoped objectives are judged on the interval histograms just written.
+    let scoped = crate::report::windows::evaluate(&hlog_path, &cfg.profile.slo, &phases)
+        .unwrap_or_else(|e| {
+            eprintln!("rcload: warning: windowed objectives could not be judged: {e}");
+            Default::default()
+        });
     let summary = summary::build(
         &rec,
         &summary::RunFacts {
@@ -260,6 +294,7 @@ pub async fn run(cfg: RunConfig, stop: watch::Receiver<bool>) -> Result<RunResul
             seed: cfg.seed,
             target: target_name,
             adapter,
+            scoped,
             phases: &phases,
             population: &population,
             engine: &report,
@@ -274,6 +309,10 @@ pub async fn run(cfg: RunConfig, stop: watch::Receiver<bool>) -> Result<RunResul
     let reports = rundir::load(&cfg.out_dir).and_then(|d| rundir::write_reports(&cfg.out_dir, &d));
     if let Err(e) = reports {
         eprintln!("rcload: warning: the reports could not be written: {e}");
+    }
+    progress.finish(&summary, &cfg.out_dir.display().to_string());
+    if let Some(s) = live_server {
+        s.abort();
     }
     Ok(RunResult {
         summary,
@@ -295,10 +334,15 @@ struct Writers {
     /// Start of the open interval, µs from t=0.
     start_us: u64,
     warned: bool,
+    live: Option<Arc<LiveMetrics>>,
+    progress: Progress,
 }
 
 impl Writers {
     fn take(&mut self, o: Outcome) {
+        if let Some(l) = &self.live {
+            l.record(&o);
+        }
         self.rec.record(&o);
         self.interval.record(&o);
         self.events.consume(&o);
@@ -340,6 +384,7 @@ impl Writers {
         if let Err(e) = result {
             self.warn("latency.hlog / timeseries.csv", e);
         }
+        self.progress.interval(&closed.row);
         self.before = now;
         self.start_us = end_us;
     }
@@ -353,7 +398,7 @@ async fn consume(
     mut w: Writers,
     t0: Instant,
     interval: Duration,
-) -> Recorder {
+) -> (Recorder, Progress) {
     let us =
         |t: Instant| u64::try_from(t.saturating_duration_since(t0).as_micros()).unwrap_or(u64::MAX);
     let mut ticks = tokio::time::interval_at((t0 + interval).into(), interval);
@@ -398,5 +443,5 @@ async fn consume(
     if end_us > w.start_us {
         w.close_interval(end_us);
     }
-    w.rec
+    (w.rec, w.progress)
 }

@@ -94,7 +94,12 @@ fn a_failed_slo_exits_1_and_a_used_run_dir_is_refused() {
     );
     let r = rcload_in(d.path(), &["run", "p.yaml", "--out", "out", "-q"]);
     r.expect_code(1);
-    assert!(r.stdout.is_empty(), "--quiet prints nothing on stdout\n{r}");
+    assert_eq!(
+        r.stdout.lines().count(),
+        1,
+        "--quiet prints only the result on stdout\n{r}"
+    );
+    r.stdout_has("verdict fail");
     let s = summary(&d.path().join("out"));
     assert_eq!(s.verdict, "fail");
     let failed: Vec<_> = s.slo.iter().filter(|x| !x.passed).collect();

@@ -2,6 +2,7 @@
 //! delivery type. Knows nothing of HTTP or of how results are written.
 
 pub mod interval;
+pub mod live;
 mod recorder;
 
 pub use recorder::{

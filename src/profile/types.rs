@@ -303,9 +303,32 @@ pub struct LatencyLimits {
     pub p999: Option<Dur>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub max: Option<Dur>,
+    /// Judge the worst window of this length (interval histograms merged over the window),
+    /// not the whole run.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub window: Option<Dur>,
+    /// Judge only this phase: a phase name (`steady`, `shift_change-2`) or an event kind (all
+    /// its phases: `shift_change`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub during: Option<String>,
 }
 
 impl LatencyLimits {
+    /// Whether the objective is judged on a window or a phase, not the whole run.
+    pub fn is_scoped(&self) -> bool {
+        self.window.is_some() || self.during.is_some()
+    }
+
+    /// The text added to the objective's name: ` (worst 1m window during shift_change)`.
+    pub fn scope_text(&self) -> String {
+        match (&self.window, &self.during) {
+            (None, None) => String::new(),
+            (Some(w), None) => format!(" (worst {w} window)"),
+            (None, Some(p)) => format!(" (during {p})"),
+            (Some(w), Some(p)) => format!(" (worst {w} window during {p})"),
+        }
+    }
+
     /// The limits that are set, as (statistic name, quantile or None for max, limit).
     pub fn entries(&self) -> Vec<(&'static str, Option<f64>, Dur)> {
         let mut out = Vec::new();

@@ -312,6 +312,32 @@ pub fn check(p: &Profile) -> Vec<Problem> {
                 Some("e.g. `{ p99: 1s }`"),
             ));
         }
+        if let Some(w) = limits.window
+            && (w.0 < std::time::Duration::from_secs(1) || w.0 > p.duration.0)
+        {
+            out.push(problem(
+                sp.clone().key(key).key("window"),
+                format!("a window of {w} does not fit: it must be from 1s to the run's duration"),
+                Some("windows are made of whole intervals (`--interval`, default 1s)"),
+            ));
+        }
+        if let Some(d) = &limits.during {
+            let phases = crate::schedule::phases_of(p);
+            if !phases
+                .iter()
+                .any(|ph| crate::report::windows::phase_matches(&ph.name, d))
+            {
+                let names: Vec<&str> = phases.iter().map(|ph| ph.name.as_str()).collect();
+                out.push(problem(
+                    sp.clone().key(key).key("during"),
+                    format!("`{d}` is not a phase of this profile"),
+                    Some(&format!(
+                        "phases are {} (an event kind names all its phases)",
+                        names.join(", ")
+                    )),
+                ));
+            }
+        }
     }
     out
 }

@@ -459,6 +459,9 @@ mod tests {
             unit: "ms".into(),
             passed: false,
             note: None,
+            window_s: None,
+            during: None,
+            worst_at_s: None,
         };
         assert_eq!(
             observed_and_limit(&r),

@@ -14,6 +14,7 @@ pub mod runinfo;
 pub mod summary;
 pub mod table;
 pub mod timeseries;
+pub mod windows;
 
 pub use model::ReportData;
 pub use summary::{SCHEMA, Summary};

@@ -246,6 +246,8 @@ pub struct RunFacts<'a> {
     pub seed: u64,
     pub target: String,
     pub adapter: Option<AdapterSummary>,
+    /// Figures of windowed and phase-scoped objectives (`report::windows`).
+    pub scoped: super::windows::Scoped,
     pub phases: &'a [Phase],
     pub population: &'a Population,
     pub engine: &'a EngineReport,
@@ -325,7 +327,17 @@ pub fn build(rec: &Recorder, facts: &RunFacts<'_>) -> Summary {
     let downtime = rec.downtime_us(end_us);
     let mut slo = judge::judge(
         &facts.profile.slo,
-        |key, q| observe(rec, key, q),
+        |key, q, limits| {
+            if limits.is_scoped() {
+                facts
+                    .scoped
+                    .get(&super::windows::scoped_key(key, q))
+                    .copied()
+                    .unwrap_or((Observed::NoSamples, None))
+            } else {
+                (observe(rec, key, q), None)
+            }
+        },
         rec.total_errors(),
         rec.total_ops(),
     );
