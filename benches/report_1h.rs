@@ -40,6 +40,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         seed: None,
         duration: Some("60m".into()),
         quiet: true,
+        clock_start: None,
     };
     let (profile, source) = rcload::config::load_profile("shift-change", &args)?;
     std::fs::write(dir.join("profile.yaml"), rcload::profile::to_yaml(&profile))?;

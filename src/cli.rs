@@ -80,9 +80,13 @@ pub struct ProfileArgs {
     /// Length of the run, e.g. `90s`, `10m` (shortcut for `--set duration=D`).
     #[arg(long, value_name = "DURATION")]
     pub duration: Option<String>,
-    /// Print nothing but errors.
+    /// Print only the result (`run`) or nothing but errors.
     #[arg(long, short)]
     pub quiet: bool,
+    /// For profiles with clock times (`at: "14:00"`): build the schedule as if the run started
+    /// at this time, e.g. `2026-03-28T13:59:30` (in the profile's time zone). Default: now.
+    #[arg(long, value_name = "DATETIME")]
+    pub clock_start: Option<String>,
 }
 
 #[derive(Debug, Args)]

@@ -117,6 +117,7 @@ pub fn load_profile(spec: &str, args: &ProfileArgs) -> Result<(Profile, String),
         overrides.push(parse_override(&format!("duration={d}"))?);
     }
     let p = profile::load(&source, &overrides)?;
+    let p = profile::resolve_clock(&source, &p, args.clock_start.as_deref())?;
     Ok((p, source.name))
 }
 

@@ -318,3 +318,38 @@ fn ctrl_c_once_writes_the_results_and_twice_exits_at_once() {
     assert!(dir.path().join("twice/latency.hlog").exists());
     assert!(dir.path().join("twice/events.jsonl").exists());
 }
+
+#[test]
+fn a_clock_time_is_placed_by_the_clock_start() {
+    let dir = TempDir::new("clock");
+    dir.write(
+        "p.yaml",
+        &profile("2m", "").replace(
+            "name: soak-test\n",
+            "name: soak-test\ntimezone: Europe/Amsterdam\nevents:\n  - { kind: shift_change, at: \"14:00\", consoles: 50%, logout_over: 10s, handover: 5s }\n",
+        ),
+    );
+    let r = common::rcload_in(
+        dir.path(),
+        &["validate", "p.yaml", "--clock-start", "2026-03-28T13:59:30"],
+    );
+    r.expect_code(0).stdout_has("shift_change           30.0 s");
+    let late = common::rcload_in(
+        dir.path(),
+        &["validate", "p.yaml", "--clock-start", "2026-03-28T14:30:00"],
+    );
+    late.expect_code(2)
+        .stderr_has("p.yaml:")
+        .stderr_has("events[0].at: 14:00 does not come within the run");
+    // The built-in nightly soak started at 22:00 sees the 23:00 shift change an hour in.
+    let n = common::rcload_in(
+        dir.path(),
+        &[
+            "validate",
+            "nightly-soak",
+            "--clock-start",
+            "2026-11-28T22:00:00",
+        ],
+    );
+    n.expect_code(0).stdout_has("shift_change         3600.0 s");
+}

@@ -3,6 +3,7 @@
 //! Every error names the file, line, column and field, with a hint where one helps. Built-in
 //! profiles are compiled into the binary from `profiles/`.
 
+pub mod clock;
 mod locate;
 mod overrides;
 mod types;
@@ -38,6 +39,11 @@ pub const BUILTIN: &[(&str, &str, &str)] = &[
         "emergency-burst",
         "a burst of emergency calls on a few talkgroups over steady load, 3 min",
         include_str!("../../profiles/emergency-burst.yaml"),
+    ),
+    (
+        "nightly-soak",
+        "8 h following the day's rates, with the shift changes at 07:00, 15:00 and 23:00 that fall in it",
+        include_str!("../../profiles/nightly-soak.yaml"),
     ),
 ];
 
@@ -205,6 +211,44 @@ pub(crate) fn parse_error(
             hint,
         },
     }
+}
+
+/// Resolve a profile's clock times (`profile::clock`) for a run starting at `start` (text of
+/// `--clock-start`) or now. Problems are located in the profile's text.
+pub fn resolve_clock(
+    source: &Source,
+    p: &Profile,
+    start: Option<&str>,
+) -> Result<Profile, ProfileError> {
+    if !clock::uses_clock(p) {
+        return Ok(p.clone());
+    }
+    let index = KeyIndex::new(&source.text);
+    let place = |pr: Problem| match index.locate(&pr.path) {
+        Some((line, column)) => ProfileError::Invalid {
+            file: source.name.clone(),
+            line,
+            column,
+            field: pr.path.to_string(),
+            message: pr.message,
+            hint: pr.hint,
+        },
+        None => ProfileError::Unplaced {
+            file: source.name.clone(),
+            field: pr.path.to_string(),
+            message: pr.message,
+            hint: pr.hint,
+        },
+    };
+    let tz = clock::time_zone(p).map_err(place)?;
+    let start = match start {
+        Some(text) => clock::parse_start(text, &tz).map_err(|message| ProfileError::Override {
+            expr: format!("--clock-start {text}"),
+            message,
+        })?,
+        None => jiff::Timestamp::now(),
+    };
+    clock::resolve(p, start).map_err(place)
 }
 
 /// Parse and check a mock configuration file (`rcload mock --config FILE`, or `--faults FILE`

@@ -2,7 +2,7 @@
 //!
 //! Unknown keys are rejected everywhere. Semantic checks that span fields live in `validate`.
 
-use super::values::{Dur, Percent, Rate};
+use super::values::{Dur, Percent};
 use serde::{Deserialize, Deserializer, Serialize, de};
 use std::collections::BTreeMap;
 use std::fmt;
@@ -22,6 +22,9 @@ pub struct Profile {
     /// Seed of every random choice in the schedule (`--seed` overrides it).
     #[serde(default = "default_seed")]
     pub seed: u64,
+    /// The time zone of clock times (`at: "14:00"`, daily rates): an IANA name.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub timezone: Option<String>,
     /// Length of the run, from the first scheduled action.
     pub duration: Dur,
     pub population: Population,
@@ -121,7 +124,8 @@ pub enum Arrival {
 #[serde(deny_unknown_fields)]
 pub struct Traffic {
     pub action: TrafficAction,
-    pub rate: Rate,
+    /// A constant rate, or a curve over the day or over the run (`profile::clock`).
+    pub rate: super::clock::RateSpec,
     #[serde(default)]
     pub arrival: Arrival,
     /// How long a call lasts (calls only; default 10s).
@@ -164,8 +168,11 @@ pub struct EventSpec {
     /// Phase name in results (default: the kind, numbered if it repeats).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub name: Option<String>,
-    /// Start of the event, from the start of the run.
-    pub at: Dur,
+    /// Start of the event: from the start of the run (`40s`), or a clock time (`"14:00"`).
+    pub at: super::clock::At,
+    /// With a clock time: `daily` repeats it every day the run lasts.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub repeat: Option<super::clock::Repeat>,
     // shift_change
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub consoles: Option<Percent>,

@@ -143,14 +143,15 @@ pub fn check(p: &Profile) -> Vec<Problem> {
     }
     for (i, t) in p.traffic.iter().enumerate() {
         let tp = root.clone().key("traffic").index(i);
-        if t.rate.per_s <= 0.0 {
+        let rates = t.rate.points();
+        if t.rate.peak() <= 0.0 || rates.iter().any(|r| *r < 0.0 || !r.is_finite()) {
             out.push(problem(
                 tp.clone().key("rate"),
-                "the rate must be more than zero",
+                "the rate must be more than zero (a curve: no point below zero, one above)",
                 Some("remove the entry to send none"),
             ));
         }
-        if t.rate.per_s > 1_000_000.0 {
+        if t.rate.peak() > 1_000_000.0 {
             out.push(problem(
                 tp.clone().key("rate"),
                 "rates above 1,000,000/s are not supported",
@@ -172,7 +173,9 @@ pub fn check(p: &Profile) -> Vec<Problem> {
     let mut names = std::collections::BTreeSet::new();
     for (i, e) in p.events.iter().enumerate() {
         let ep = root.clone().key("events").index(i);
-        if e.at >= p.duration {
+        if let super::clock::At::After(at) = e.at
+            && at >= p.duration
+        {
             out.push(problem(
                 ep.clone().key("at"),
                 format!(

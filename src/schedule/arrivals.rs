@@ -6,7 +6,8 @@ use rand_xoshiro::Xoshiro256PlusPlus;
 
 use crate::profile::Arrival;
 
-/// Arrival times (seconds) at `rate_per_s` in `[start_s, end_s)`.
+/// Arrival times (seconds) at `rate_per_s` in `[start_s, end_s)`, or at a rate that changes
+/// along a curve.
 #[derive(Debug, Clone)]
 pub struct Arrivals {
     process: Arrival,
@@ -16,6 +17,80 @@ pub struct Arrivals {
     k: u64,
     next_s: f64,
     exp: Option<Exp<f64>>,
+    /// A changing rate: arrivals are drawn on the curve's cumulative rate (time rescaling).
+    curve: Option<Curve>,
+    /// With a curve: the cumulative rate at `next_s`.
+    next_lambda: f64,
+}
+
+/// A piecewise-linear rate over `[start, end]` and its integral, for time rescaling: a
+/// process of rate 1 on the integral's scale is a process of the curve's rate in time.
+#[derive(Debug, Clone)]
+struct Curve {
+    /// Segment starts (s) and their rates; the last entry is the end.
+    t: Vec<f64>,
+    r: Vec<f64>,
+    /// The integral of the rate at each segment start.
+    cum: Vec<f64>,
+}
+
+impl Curve {
+    /// `points` (seconds from t=0, per second) sorted by time; flat before the first and after
+    /// the last.
+    fn new(points: &[(f64, f64)], start: f64, end: f64) -> Self {
+        let rate_at = |x: f64| -> f64 {
+            match points.iter().position(|(t, _)| *t > x) {
+                None => points.last().map_or(0.0, |p| p.1),
+                Some(0) => points[0].1,
+                Some(i) => {
+                    let (t0, r0) = points[i - 1];
+                    let (t1, r1) = points[i];
+                    r0 + (r1 - r0) * (x - t0) / (t1 - t0).max(1e-12)
+                }
+            }
+        };
+        let mut t = vec![start];
+        t.extend(
+            points
+                .iter()
+                .map(|p| p.0)
+                .filter(|x| *x > start && *x < end),
+        );
+        t.push(end.max(start));
+        let r: Vec<f64> = t.iter().map(|x| rate_at(*x).max(0.0)).collect();
+        let mut cum = vec![0.0];
+        for i in 1..t.len() {
+            let area = (r[i - 1] + r[i]) / 2.0 * (t[i] - t[i - 1]);
+            cum.push(cum[i - 1] + area);
+        }
+        Curve { t, r, cum }
+    }
+
+    fn total(&self) -> f64 {
+        self.cum.last().copied().unwrap_or(0.0)
+    }
+
+    /// The time at which the integral reaches `x`, if before the end.
+    fn inverse(&self, x: f64) -> Option<f64> {
+        if x.is_nan() || x >= self.total() {
+            return None;
+        }
+        let i = self.cum.partition_point(|c| *c <= x).saturating_sub(1);
+        let (t0, t1) = (self.t[i], self.t[i + 1]);
+        let (r0, r1) = (self.r[i], self.r[i + 1]);
+        let d = x - self.cum[i];
+        let len = t1 - t0;
+        let a = (r1 - r0) / (2.0 * len.max(1e-12));
+        // r0 u + a u^2 = d, solved without cancellation.
+        let u = if d <= 0.0 {
+            0.0
+        } else if a.abs() < 1e-12 {
+            if r0 > 0.0 { d / r0 } else { 0.0 }
+        } else {
+            2.0 * d / (r0 + (r0 * r0 + 4.0 * a * d).max(0.0).sqrt())
+        };
+        Some((t0 + u).min(t1))
+    }
 }
 
 impl Arrivals {
@@ -35,12 +110,43 @@ impl Arrivals {
             k: 0,
             next_s: start_s,
             exp,
+            curve: None,
+            next_lambda: 0.0,
         };
         a.next_s = match process {
             Arrival::Uniform => start_s,
             Arrival::Poisson => start_s + a.gap(rng),
         };
         a
+    }
+
+    /// Arrivals whose rate follows `points` (seconds from t=0, per second; straight lines
+    /// between them): a Poisson process by time rescaling, or uniform on the cumulative rate.
+    pub fn with_curve(
+        process: Arrival,
+        points: &[(f64, f64)],
+        start_s: f64,
+        end_s: f64,
+        rng: &mut Xoshiro256PlusPlus,
+    ) -> Self {
+        let curve = Curve::new(points, start_s, end_s);
+        let unit = Exp::new(1.0).ok();
+        let first = match process {
+            Arrival::Uniform => 0.0,
+            Arrival::Poisson => unit.map_or(f64::INFINITY, |e| e.sample(rng)),
+        };
+        let next_s = curve.inverse(first).unwrap_or(f64::INFINITY);
+        Arrivals {
+            process,
+            rate_per_s: curve.r.iter().copied().fold(0.0, f64::max),
+            start_s,
+            end_s,
+            k: 0,
+            next_s,
+            exp: unit,
+            curve: Some(curve),
+            next_lambda: first,
+        }
     }
 
     fn gap(&self, rng: &mut Xoshiro256PlusPlus) -> f64 {
@@ -59,6 +165,16 @@ impl Arrivals {
     pub fn advance(&mut self, rng: &mut Xoshiro256PlusPlus) -> Option<f64> {
         let t = self.peek()?;
         self.k += 1;
+        if let Some(c) = &self.curve {
+            self.next_lambda = match self.process {
+                Arrival::Uniform => self.k as f64,
+                Arrival::Poisson => {
+                    self.next_lambda + self.exp.map_or(f64::INFINITY, |e| e.sample(rng))
+                }
+            };
+            self.next_s = c.inverse(self.next_lambda).unwrap_or(f64::INFINITY);
+            return Some(t);
+        }
         self.next_s = match self.process {
             // From the start each time, so rounding does not accumulate.
             Arrival::Uniform => self.start_s + self.k as f64 / self.rate_per_s,
@@ -71,4 +187,35 @@ impl Arrivals {
 /// A uniform draw in `[0, n)` for small `n`, the same on every platform.
 pub fn below(rng: &mut Xoshiro256PlusPlus, n: u32) -> u32 {
     if n <= 1 { 0 } else { rng.random_range(0..n) }
+}
+
+#[cfg(test)]
+mod curve_tests {
+    use super::*;
+    use rand::SeedableRng;
+
+    /// A rate rising from 0 to 200/s over 100 s: 10,000 arrivals expected, most late.
+    #[test]
+    fn arrivals_follow_a_rising_curve() {
+        let mut rng = Xoshiro256PlusPlus::seed_from_u64(7);
+        for process in [Arrival::Uniform, Arrival::Poisson] {
+            let mut a =
+                Arrivals::with_curve(process, &[(0.0, 0.0), (100.0, 200.0)], 0.0, 100.0, &mut rng);
+            let mut times = Vec::new();
+            while let Some(t) = a.advance(&mut rng) {
+                times.push(t);
+            }
+            let n = times.len() as f64;
+            assert!((9_700.0..=10_300.0).contains(&n), "{process:?}: {n}");
+            // The integral to 50 s is a quarter of the whole.
+            let half = times.iter().filter(|t| **t < 50.0).count() as f64;
+            assert!((half / n - 0.25).abs() < 0.02, "{process:?}: {}", half / n);
+            assert!(times.windows(2).all(|w| w[0] <= w[1]));
+        }
+        // Flat curves give the constant rate.
+        let c = Curve::new(&[(0.0, 10.0)], 5.0, 15.0);
+        assert_eq!(c.total(), 100.0);
+        assert_eq!(c.inverse(50.0), Some(10.0));
+        assert_eq!(c.inverse(100.0), None);
+    }
 }

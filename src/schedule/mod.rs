@@ -221,7 +221,10 @@ impl Schedule {
         let end_s = duration_us as f64 / 1e6;
         for (i, t) in profile.traffic.iter().enumerate() {
             let mut rng = rng_for(seed, 100 + i as u64);
-            let arrivals = Arrivals::new(t.arrival, t.rate.per_s, setup_s, end_s, &mut rng);
+            let arrivals = match t.rate.curve_s() {
+                None => Arrivals::new(t.arrival, t.rate.peak(), setup_s, end_s, &mut rng),
+                Some(curve) => Arrivals::with_curve(t.arrival, &curve, setup_s, end_s, &mut rng),
+            };
             sources.push(Source::Traffic {
                 action: t.action,
                 hold_us: secs_to_us(t.hold.map_or(DEFAULT_HOLD_S, |d| d.as_secs_f64())),
