@@ -27,9 +27,58 @@ pub enum Command {
     Compare(CompareArgs),
     /// List the built-in profiles.
     Profiles,
+    /// Find how much load the target takes before the profile's objectives break: run it at
+    /// rising levels (each stage a full run), stop at the first failing one, report the curve.
+    Capacity(CapacityArgs),
     /// Work with mapping files (`--adapter`, docs/adapters.md).
     #[command(subcommand)]
     Adapter(AdapterCommand),
+}
+
+#[derive(Debug, Args)]
+pub struct CapacityArgs {
+    #[command(flatten)]
+    pub run: RunArgs,
+    /// What rises from stage to stage: `scale` (every rate and shift-change size together; 1.0
+    /// is the profile as written) or a field (`traffic.status.rate`,
+    /// `events.shift_change.terminals`, any `--set` path).
+    #[arg(long, default_value = "scale", value_name = "FIELD")]
+    pub vary: String,
+    /// The first level.
+    #[arg(long, default_value_t = 0.5, value_name = "LEVEL")]
+    pub from: f64,
+    /// The highest level tried.
+    #[arg(long, default_value_t = 4.0, value_name = "LEVEL")]
+    pub to: f64,
+    /// Levels evenly from --from to --to (instead of --factor).
+    #[arg(long, value_name = "N", conflicts_with = "factor")]
+    pub steps: Option<usize>,
+    /// Each level this factor above the last (default 1.5).
+    #[arg(long, value_name = "F")]
+    pub factor: Option<f64>,
+    /// Each stage's length (default: the profile's duration).
+    #[arg(long, value_name = "DURATION")]
+    pub stage: Option<String>,
+    /// After the first failing level: `bisect` narrows down between the last pass and the
+    /// first fail to --resolution; `none` stops.
+    #[arg(long, value_enum, default_value = "none")]
+    pub search: SearchMode,
+    /// Bisection stops when the first fail is within this share above the last pass.
+    #[arg(long, default_value = "5%", value_name = "PERCENT")]
+    pub resolution: String,
+    /// Pause between stages against a real target (then its health check must answer about as
+    /// fast as before the first stage).
+    #[arg(long, default_value = "10s", value_name = "DURATION")]
+    pub cooldown: String,
+    /// Most stages in all.
+    #[arg(long, default_value_t = 20, value_name = "N")]
+    pub max_stages: usize,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum SearchMode {
+    None,
+    Bisect,
 }
 
 #[derive(Debug, Subcommand)]

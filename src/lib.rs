@@ -4,6 +4,7 @@
 //! recorder -> summary / reports. See `docs/` and the README for the design.
 
 pub mod api;
+pub mod capacity;
 pub mod cli;
 pub mod compare;
 pub mod config;

@@ -38,6 +38,117 @@ fn main() -> ExitCode {
         Command::Report(a) => report(&a),
         Command::Compare(a) => compare(&a),
         Command::Adapter(AdapterCommand::Check(a)) => with_runtime(|| adapter_check(a)),
+        Command::Capacity(a) => with_runtime(|| capacity(a)),
+    }
+}
+
+/// `rcload capacity`: 0 the profile's own level (1.0 for `scale`) passed, or with a field, some
+/// level passed; 1 otherwise; 2 bad usage; 3 target unreachable.
+async fn capacity(a: rcload::cli::CapacityArgs) -> ExitCode {
+    use rcload::capacity::search::{SearchPlan, Step};
+    use rcload::capacity::{render, stages, vary::Vary};
+    let mut base = match RunConfig::from_args(&a.run) {
+        Ok(c) => c,
+        Err(e) => return usage_error(&e),
+    };
+    if a.run.out.is_none() {
+        base.out_dir = config::default_run_dir(&format!("capacity-{}", base.profile.name));
+    }
+    let parse = |flag: &str, t: &str| {
+        rcload::profile::parse_duration(t).map_err(|e| format!("--{flag}: {e}"))
+    };
+    let stage = match a.stage.as_deref().map(|t| parse("stage", t)).transpose() {
+        Ok(s) => s,
+        Err(e) => return usage_error(&e),
+    };
+    let cooldown = match parse("cooldown", &a.cooldown) {
+        Ok(c) => c,
+        Err(e) => return usage_error(&e),
+    };
+    let resolution = match rcload::compare::parse_percent(&a.resolution) {
+        Ok(r) if r > 0.0 => r,
+        _ => return usage_error(&"--resolution: a share above zero, e.g. 5%"),
+    };
+    if !(a.from > 0.0 && a.to >= a.from) {
+        return usage_error(&"--from and --to: 0 < from <= to");
+    }
+    let step = match (a.steps, a.factor) {
+        (Some(n), _) if n >= 1 => Step::Linear(n),
+        (Some(_), _) => return usage_error(&"--steps: at least 1"),
+        (None, Some(f)) if f > 1.0 => Step::Factor(f),
+        (None, Some(_)) => return usage_error(&"--factor: above 1"),
+        (None, None) => Step::Factor(1.5),
+    };
+    let vary = Vary::parse(&a.vary);
+    // The first level must make a valid profile, so a wrong field is a usage error.
+    if let Err(e) = rcload::capacity::vary::apply(&base.profile, &vary, a.from) {
+        return usage_error(&format!("--vary {}: {e}", a.vary));
+    }
+    let quiet = base.quiet;
+    let dir = base.out_dir.clone();
+    let cfg = stages::CapacityConfig {
+        base,
+        vary,
+        plan: SearchPlan {
+            from: a.from,
+            to: a.to,
+            step,
+            bisect: a.search == rcload::cli::SearchMode::Bisect,
+            resolution,
+            max_stages: a.max_stages.max(1),
+        },
+        stage,
+        cooldown,
+        dir: dir.clone(),
+    };
+    if !quiet {
+        eprintln!(
+            "rcload: capacity of {} varying {}, results in {}",
+            cfg.base.profile.name,
+            a.vary,
+            dir.display()
+        );
+    }
+    let stop = watch_signals();
+    let result = stages::run(cfg, stop, |s| {
+        if !quiet {
+            eprintln!(
+                "rcload: stage {} level {}: {} (offered {:.0}/s, achieved {:.0}/s){}",
+                s.index,
+                s.level,
+                if s.passed { "pass" } else { "FAIL" },
+                s.offered_per_s,
+                s.achieved_per_s,
+                s.reason
+                    .as_ref()
+                    .map(|r| format!(": {r}"))
+                    .unwrap_or_default()
+            );
+        }
+    })
+    .await;
+    match result {
+        Ok(r) => {
+            out(&format!(
+                "{}\nreport: {}\n",
+                render::answer(&r),
+                dir.join("capacity.html").display()
+            ));
+            let ok = match r.nominal {
+                Some(n) => r.max_passing.is_some_and(|p| p >= n - 1e-9),
+                None => r.max_passing.is_some(),
+            };
+            if ok {
+                ExitCode::SUCCESS
+            } else {
+                ExitCode::from(EXIT_FAIL)
+            }
+        }
+        Err(e @ RunError::Unreachable { .. }) => {
+            eprintln!("error: {e}");
+            ExitCode::from(EXIT_UNREACHABLE)
+        }
+        Err(e) => usage_error(&e),
     }
 }
 

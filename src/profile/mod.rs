@@ -213,6 +213,22 @@ pub(crate) fn parse_error(
     }
 }
 
+/// A profile with `overrides` applied and checked again (the first problem is returned).
+pub fn with_overrides(p: &Profile, overrides: &[Override]) -> Result<Profile, ProfileError> {
+    let out = overrides::apply(p, overrides)?;
+    if let Some(pr) = validate::check(&out).into_iter().next() {
+        return Err(ProfileError::Override {
+            expr: overrides
+                .iter()
+                .map(|o| o.expr.clone())
+                .collect::<Vec<_>>()
+                .join(" "),
+            message: format!("{}: {}", pr.path, pr.message),
+        });
+    }
+    Ok(out)
+}
+
 /// Resolve a profile's clock times (`profile::clock`) for a run starting at `start` (text of
 /// `--clock-start`) or now. Problems are located in the profile's text.
 pub fn resolve_clock(

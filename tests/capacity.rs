@@ -1,0 +1,219 @@
+//! `rcload capacity` against the mock with a known capacity: the level it reports is where the
+//! queueing model says the p99 objective must break; the report opens in headless Chromium;
+//! Ctrl-C still leaves the report of the stages done.
+
+mod common;
+
+use common::TempDir;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
+
+/// Two workers, 10 ms per status and nothing else: the mock serves at most
+/// `WORKERS / SERVICE_S` = 200 statuses/s. Statuses arrive evenly at 50/s per unit of scale.
+const WORKERS: f64 = 2.0;
+const SERVICE_S: f64 = 0.010;
+const RATE_PER_SCALE: f64 = 50.0;
+
+/// The searches take turns (side by side on 2 cores, a generator may fall behind).
+static TURN: std::sync::Mutex<()> = std::sync::Mutex::new(());
+
+fn profile() -> String {
+    format!(
+        "name: known-capacity
+seed: 4
+duration: 9s
+population:
+  control_rooms: 1
+  consoles_per_room: 2
+  terminals: 40
+  talkgroups_per_room: 4
+  monitored_per_console: 2
+setup:
+  over: 1s
+traffic:
+  - action: status
+    rate: {RATE_PER_SCALE}/s
+    arrival: uniform
+checks:
+  audit_every: 0s
+  probe_every: 0s
+slo:
+  terminal.status: {{ p99: 50ms }}
+mock:
+  workers: {WORKERS}
+  queue_limit: 100000
+  service:
+    terminal.status: {}ms
+",
+        SERVICE_S * 1000.0
+    )
+}
+
+fn tool(var: &str, fallback: &str) -> Option<PathBuf> {
+    let path = std::env::var(var).unwrap_or_else(|_| fallback.to_string());
+    let ok = Command::new(&path)
+        .arg("--version")
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .status()
+        .is_ok_and(|s| s.success());
+    if ok {
+        return Some(PathBuf::from(path));
+    }
+    if std::env::var("CI").as_deref() == Ok("true") {
+        panic!("{var} ({path}) is missing: scripts/test installs it");
+    }
+    eprintln!("SKIPPED: {var} ({path}) is not available; run scripts/test to install it");
+    None
+}
+
+fn report(dir: &Path) -> serde_json::Value {
+    let text = std::fs::read_to_string(dir.join("capacity.json")).expect("capacity.json");
+    serde_json::from_str(&text).expect("capacity.json parses")
+}
+
+/// Uniform arrivals on `c` servers of fixed service time queue only above `c / s` per second;
+/// above it the backlog, and with it the p99, grows through the stage: the objective breaks at
+/// the saturation rate (within a fraction of a percent for a 50 ms limit over an 8 s stage).
+#[test]
+fn the_reported_capacity_is_where_the_queueing_model_breaks() {
+    let _turn = TURN.lock().unwrap_or_else(|p| p.into_inner());
+    let dir = TempDir::new("capacity");
+    dir.write("p.yaml", &profile());
+    let run = common::rcload_in(
+        dir.path(),
+        &[
+            "capacity",
+            "p.yaml",
+            "--vary",
+            "scale",
+            "--from",
+            "2",
+            "--to",
+            "8",
+            "--factor",
+            "1.5",
+            "--search",
+            "bisect",
+            "--resolution",
+            "4%",
+            "--out",
+            "cap",
+        ],
+    );
+    run.expect_code(0);
+    let r = report(&dir.path().join("cap"));
+    let context = format!(
+        "{run}\n{}",
+        serde_json::to_string_pretty(&r).unwrap_or_default()
+    );
+    let breaks_at = WORKERS / SERVICE_S / RATE_PER_SCALE;
+    let pass = r["max_passing"].as_f64().expect("a passing level");
+    let fail = r["first_failing"].as_f64().expect("a failing level");
+    assert!(
+        (pass - breaks_at).abs() <= 0.10 * breaks_at,
+        "max passing {pass}, model {breaks_at}\n{context}"
+    );
+    assert!(fail > pass && fail <= pass * 1.05 + 1e-9, "{context}");
+    assert_eq!(
+        r["first_failed_slo"]["name"], "terminal.status p99",
+        "{context}"
+    );
+    assert!(r["margin"].as_f64().is_some_and(|m| m > 3.0), "{context}");
+    run.stdout_has("Passes up to scale");
+    for f in ["capacity.md", "capacity.csv", "capacity.html"] {
+        assert!(dir.path().join("cap").join(f).exists(), "{f}");
+    }
+    // Each stage is a run directory of its own.
+    let first = r["stages"][0]["run_dir"].as_str().unwrap_or_default();
+    assert!(
+        dir.path()
+            .join("cap")
+            .join(first)
+            .join("summary.json")
+            .exists()
+    );
+
+    if let Some(chrome) = tool("RCLOAD_CHROMIUM", "chromium") {
+        let page = format!("file://{}", dir.path().join("cap/capacity.html").display());
+        let user_data = format!("--user-data-dir={}", dir.path().join("chrome").display());
+        let out = Command::new(&chrome)
+            .args([
+                "--headless",
+                "--no-sandbox",
+                "--disable-gpu",
+                "--disable-dev-shm-usage",
+                "--no-first-run",
+                "--enable-logging=stderr",
+                "--v=0",
+                user_data.as_str(),
+                "--dump-dom",
+                page.as_str(),
+            ])
+            .output()
+            .expect("chromium");
+        let dom = String::from_utf8_lossy(&out.stdout);
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert!(out.status.success(), "{err}");
+        let console: Vec<&str> = err
+            .lines()
+            .filter(|l| l.contains(":CONSOLE") || l.contains("Uncaught"))
+            .collect();
+        assert!(console.is_empty(), "{console:?}");
+        for id in ["chart-latency", "chart-throughput", "chart-failures"] {
+            let at = dom
+                .find(&format!("id=\"{id}\""))
+                .unwrap_or_else(|| panic!("{id}\n{dom}"));
+            let fig = &dom[at..];
+            let end = fig.find("</figure>").unwrap_or(fig.len());
+            assert!(
+                fig[..end].contains("<svg") && fig[..end].contains("<polyline"),
+                "{id}: no curve"
+            );
+        }
+        assert!(dom.contains("knee"), "the knee is marked");
+    }
+}
+
+#[test]
+fn an_interrupted_capacity_search_reports_the_stages_done() {
+    let _turn = TURN.lock().unwrap_or_else(|p| p.into_inner());
+    let dir = TempDir::new("capacity-int");
+    dir.write("p.yaml", &profile());
+    let child = Command::new(env!("CARGO_BIN_EXE_rcload"))
+        .args([
+            "capacity", "p.yaml", "--from", "1", "--to", "2", "--steps", "5", "--out", "cap", "-q",
+        ])
+        .current_dir(dir.path())
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("start");
+    // Stop in the second stage.
+    let json = dir.path().join("cap/capacity.json");
+    let deadline = Instant::now() + Duration::from_secs(60);
+    while !json.exists() && Instant::now() < deadline {
+        std::thread::sleep(Duration::from_millis(200));
+    }
+    std::thread::sleep(Duration::from_secs(3));
+    let ok = Command::new("kill")
+        .args(["-INT", &child.id().to_string()])
+        .status()
+        .expect("kill");
+    assert!(ok.success());
+    let out = child.wait_with_output().expect("wait");
+    let r = report(&dir.path().join("cap"));
+    let stages = r["stages"].as_array().cloned().unwrap_or_default();
+    assert!(
+        stages.len() == 1,
+        "{}\n{}",
+        String::from_utf8_lossy(&out.stderr),
+        r
+    );
+    assert_eq!(r["interrupted"], true, "{r}");
+    assert!(stages[0]["passed"].as_bool().unwrap_or(false), "{r}");
+    let md = std::fs::read_to_string(dir.path().join("cap/capacity.md")).unwrap_or_default();
+    assert!(md.contains("interrupted"), "{md}");
+}
