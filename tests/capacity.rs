@@ -217,3 +217,91 @@ fn an_interrupted_capacity_search_reports_the_stages_done() {
     let md = std::fs::read_to_string(dir.path().join("cap/capacity.md")).unwrap_or_default();
     assert!(md.contains("interrupted"), "{md}");
 }
+
+/// `profiles/capacity-shift-change.yaml` with a smaller population in 55-second stages.
+const SCALED_DOWN: &[&str] = &[
+    "--stage",
+    "55s",
+    "--set",
+    "population.control_rooms=2",
+    "--set",
+    "population.terminals=3000",
+    "--set",
+    "setup.over=15s",
+    "--set",
+    "events.0.at=20s",
+    "--set",
+    "events.0.logout_over=15s",
+    "--set",
+    "events.0.handover=10s",
+    "--set",
+    "events.1.at=35s",
+    "--set",
+    "events.1.over=5s",
+    "--set",
+    "events.1.hold=10s",
+    "--set",
+    "checks.audit_every=10s",
+    "--set",
+    "checks.probe_every=10s",
+];
+
+#[test]
+fn the_realistic_shift_change_fails_on_fragile_2023_and_has_a_margin_on_healthy() {
+    let _turn = TURN.lock().unwrap_or_else(|p| p.into_inner());
+    let dir = TempDir::new("capacity-presets");
+    let profile = concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/profiles/capacity-shift-change.yaml"
+    );
+    let args = |extra: &[&'static str]| -> Vec<&'static str> {
+        let mut a = vec!["capacity", profile, "-q"];
+        a.extend_from_slice(SCALED_DOWN);
+        a.extend_from_slice(extra);
+        a
+    };
+    let fragile_args = args(&[
+        "--from", "1", "--to", "1", "--steps", "1", "--out", "fragile",
+    ]);
+    let healthy_args = args(&[
+        "--set",
+        "mock.preset=healthy",
+        "--from",
+        "1",
+        "--to",
+        "2",
+        "--steps",
+        "2",
+        "--out",
+        "healthy",
+    ]);
+    let d = dir.path().to_path_buf();
+    let (fragile, healthy) = std::thread::scope(|s| {
+        let f = s.spawn(|| common::rcload_in(&d, &fragile_args));
+        let h = s.spawn(|| common::rcload_in(&d, &healthy_args));
+        (f.join().expect("fragile"), h.join().expect("healthy"))
+    });
+    fragile
+        .expect_code(1)
+        .stdout_has("The realistic level (1.0) FAILS");
+    let f = report(&dir.path().join("fragile"));
+    assert_eq!(f["first_failing"], 1.0, "{fragile}\n{f}");
+    assert!(f["max_passing"].is_null(), "{f}");
+    let first = f["first_failed_slo"]["name"]
+        .as_str()
+        .unwrap_or_default()
+        .to_string();
+    assert!(
+        !first.is_empty(),
+        "the first failing objective is named: {f}"
+    );
+    fragile.stdout_has(&format!("First objective to fail: {first}"));
+
+    healthy.expect_code(0);
+    let h = report(&dir.path().join("healthy"));
+    assert!(
+        h["margin"].as_f64().is_some_and(|m| m > 1.0),
+        "{healthy}\n{h}"
+    );
+    assert_eq!(h["max_passing"], 2.0, "{h}");
+}
