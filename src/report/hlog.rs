@@ -10,7 +10,7 @@ use hdrhistogram::Histogram;
 use hdrhistogram::serialization::interval_log::{IntervalLogIterator, LogEntry};
 use hdrhistogram::serialization::{Deserializer, Serializer, V2DeflateSerializer};
 use std::fs::File;
-use std::io::{self, BufWriter, Write};
+use std::io::{self, BufRead, BufReader, BufWriter, Write};
 use std::path::{Path, PathBuf};
 use std::time::{SystemTime, UNIX_EPOCH};
 
@@ -88,90 +88,87 @@ pub struct HlogInterval {
     pub hist: Histogram<u64>,
 }
 
-fn read_bytes(path: &Path) -> Result<Vec<u8>, ReportError> {
-    std::fs::read(path).map_err(|source| ReportError::Io {
-        path: path.to_path_buf(),
-        source,
-    })
-}
-
-/// Read `latency.hlog` one interval at a time (memory stays bounded however long the run); a
+/// Read `latency.hlog` one line at a time (memory stays bounded however long the run); a
 /// line cut short (the process was killed while writing) ends the reading, anything else that
 /// does not parse is an error. Returns whether its tail was cut off.
 pub fn for_each(
     path: &Path,
     f: impl FnMut(HlogInterval) -> Result<(), ReportError>,
 ) -> Result<bool, ReportError> {
-    let bytes = read_bytes(path)?;
-    visit(&bytes, path, f)
+    let file = File::open(path).map_err(|source| ReportError::Io {
+        path: path.to_path_buf(),
+        source,
+    })?;
+    visit(BufReader::with_capacity(64 * 1024, file), path, f)
 }
 
-fn parse_err(path: &Path, bytes: &[u8], offset: usize, message: String) -> ReportError {
-    let line = bytes[..offset.min(bytes.len())]
-        .iter()
-        .filter(|b| **b == b'\n')
-        .count()
-        + 1;
-    ReportError::Parse {
-        path: PathBuf::from(path),
-        line: Some(line),
-        message,
-    }
-}
-
-/// Call `f` for each whole interval line of a log's bytes (`path` only names it in
-/// errors); returns whether the last line was cut short.
+/// Call `f` for each whole interval line read from `input` (`path` only names it in errors);
+/// returns whether the last line was cut short.
 fn visit(
-    bytes: &[u8],
+    mut input: impl BufRead,
     path: &Path,
     mut f: impl FnMut(HlogInterval) -> Result<(), ReportError>,
 ) -> Result<bool, ReportError> {
-    // Only whole lines: a kill may leave the last one unfinished.
-    let whole = match bytes.iter().rposition(|b| *b == b'\n') {
-        Some(i) => &bytes[..=i],
-        None => &bytes[..0],
-    };
-    let truncated = whole.len() < bytes.len();
     let mut de = Deserializer::new();
     let mut decoded = Vec::new();
-    for entry in IntervalLogIterator::new(whole) {
-        let entry = match entry {
-            Ok(e) => e,
-            Err(hdrhistogram::serialization::interval_log::LogIteratorError::ParseError {
-                offset,
-            }) => {
-                return Err(parse_err(
-                    path,
-                    whole,
-                    offset,
-                    "not an interval log line".into(),
-                ));
-            }
-        };
-        let LogEntry::Interval(i) = entry else {
-            continue;
-        };
-        let start_s = i.start_timestamp().as_secs_f64();
-        let bad = |m: String| ReportError::Parse {
-            path: PathBuf::from(path),
-            line: None,
-            message: format!("interval at {start_s:.3} s: {m}"),
-        };
-        decoded.clear();
-        base64::engine::general_purpose::STANDARD
-            .decode_vec(i.encoded_histogram(), &mut decoded)
-            .map_err(|e| bad(format!("bad base64: {e}")))?;
-        let hist: Histogram<u64> = de
-            .deserialize(&mut decoded.as_slice())
-            .map_err(|e| bad(format!("bad histogram: {e:?}")))?;
-        f(HlogInterval {
-            tag: i.tag().map(|t| t.as_str().to_string()).unwrap_or_default(),
-            start_s,
-            len_s: i.duration().as_secs_f64(),
-            hist,
-        })?;
+    let mut line = Vec::with_capacity(4096);
+    let mut number = 0usize;
+    loop {
+        line.clear();
+        let n = input
+            .read_until(b'\n', &mut line)
+            .map_err(|source| ReportError::Io {
+                path: path.to_path_buf(),
+                source,
+            })?;
+        // Only whole lines: a kill may leave the last one unfinished.
+        if n == 0 || line.last() != Some(&b'\n') {
+            return Ok(n > 0);
+        }
+        number += 1;
+        for entry in IntervalLogIterator::new(&line) {
+            let Ok(entry) = entry else {
+                return Err(ReportError::Parse {
+                    path: PathBuf::from(path),
+                    line: Some(number),
+                    message: "not an interval log line".into(),
+                });
+            };
+            visit_entry(entry, (path, number), &mut de, &mut decoded, &mut f)?;
+        }
     }
-    Ok(truncated)
+}
+
+/// One entry of line `number`: an interval goes to `f`, headers are skipped.
+fn visit_entry(
+    entry: LogEntry<'_>,
+    (path, number): (&Path, usize),
+    de: &mut Deserializer,
+    decoded: &mut Vec<u8>,
+    f: &mut impl FnMut(HlogInterval) -> Result<(), ReportError>,
+) -> Result<(), ReportError> {
+    let LogEntry::Interval(i) = entry else {
+        return Ok(());
+    };
+    let start_s = i.start_timestamp().as_secs_f64();
+    let bad = |m: String| ReportError::Parse {
+        path: PathBuf::from(path),
+        line: Some(number),
+        message: format!("interval at {start_s:.3} s: {m}"),
+    };
+    decoded.clear();
+    base64::engine::general_purpose::STANDARD
+        .decode_vec(i.encoded_histogram(), decoded)
+        .map_err(|e| bad(format!("bad base64: {e}")))?;
+    let hist: Histogram<u64> = de
+        .deserialize(&mut decoded.as_slice())
+        .map_err(|e| bad(format!("bad histogram: {e:?}")))?;
+    f(HlogInterval {
+        tag: i.tag().map(|t| t.as_str().to_string()).unwrap_or_default(),
+        start_s,
+        len_s: i.duration().as_secs_f64(),
+        hist,
+    })
 }
 
 #[cfg(test)]
@@ -251,5 +248,30 @@ mod tests {
         assert!(log.truncated);
         assert_eq!(log.intervals.len(), 1);
         std::fs::remove_dir_all(&dir).ok();
+    }
+
+    #[test]
+    fn a_bad_line_is_named_by_its_number() {
+        let path = Path::new("latency.hlog");
+        let mut h = crate::metrics::histogram();
+        h.record(1_000).unwrap();
+        let mut buf = Vec::new();
+        V2DeflateSerializer::new().serialize(&h, &mut buf).unwrap();
+        let b64 = base64::engine::general_purpose::STANDARD.encode(&buf);
+        let good = format!(
+            "#[BaseTime: 0.000 (seconds since epoch)]\n{LEGEND}\nTag=a,0.000,1.000,1.000,{b64}\n"
+        );
+        let log = parse(good.as_bytes(), path).unwrap();
+        assert_eq!((log.intervals.len(), log.truncated), (1, false));
+        let bad = format!("{good}Tag=a,1.000,1.000,1.000,{b64}\nthis is not a log line\n");
+        match parse(bad.as_bytes(), path) {
+            Err(ReportError::Parse { line, .. }) => assert_eq!(line, Some(5)),
+            other => panic!("{:?}", other.map(|l| l.intervals.len())),
+        }
+        let corrupt = format!("{good}Tag=a,1.000,1.000,1.000,AAAA{b64}\n");
+        match parse(corrupt.as_bytes(), path) {
+            Err(ReportError::Parse { line, .. }) => assert_eq!(line, Some(4)),
+            other => panic!("{:?}", other.map(|l| l.intervals.len())),
+        }
     }
 }
