@@ -3,19 +3,9 @@
 //! failures against the offered load, with the knee marked).
 
 use super::stages::CapacityReport;
+use crate::report::chart_style::{BORDER, DROP_COLOR, FONT, LIGHT, color};
 use plotters::prelude::*;
 use std::fmt::Write as _;
-
-const PALETTE: [RGBColor; 8] = [
-    RGBColor(31, 119, 180),
-    RGBColor(255, 127, 14),
-    RGBColor(44, 160, 44),
-    RGBColor(214, 39, 40),
-    RGBColor(148, 103, 189),
-    RGBColor(140, 86, 75),
-    RGBColor(227, 119, 194),
-    RGBColor(23, 190, 207),
-];
 
 /// Operations and delivery types charted, when the stages have them.
 const KEYS: &[&str] = &[
@@ -177,7 +167,7 @@ fn chart(title: &str, y_label: &str, series: &Series, knee: Option<f64>, log: bo
         let draw = |root: &DrawingArea<SVGBackend<'_>, plotters::coord::Shift>| -> Result<(), Box<dyn std::error::Error + '_>> {
             let (lo, hi) = if log { (y_min.log10(), y_max.log10()) } else { (0.0, y_max) };
             let mut c = ChartBuilder::on(root)
-                .caption(title, ("sans-serif", 18))
+                .caption(title, (FONT, 18))
                 .margin(12)
                 .x_label_area_size(40)
                 .y_label_area_size(64)
@@ -194,11 +184,11 @@ fn chart(title: &str, y_label: &str, series: &Series, knee: Option<f64>, log: bo
                 .x_desc("offered actions per second")
                 .y_desc(y_label)
                 .y_label_formatter(&fmt)
-                .light_line_style(RGBColor(235, 235, 235))
+                .light_line_style(LIGHT)
                 .draw()?;
             let tr = |v: f64| if log { v.max(1e-3).log10() } else { v };
             for (i, (name, pts)) in series.iter().enumerate() {
-                let col = PALETTE[i % PALETTE.len()];
+                let col = color(i);
                 let pts: Vec<(f64, f64)> = pts.iter().map(|(x, y)| (*x, tr(*y))).collect();
                 c.draw_series(LineSeries::new(pts.iter().copied(), col.stroke_width(2)))?
                     .label(name.clone())
@@ -206,14 +196,14 @@ fn chart(title: &str, y_label: &str, series: &Series, knee: Option<f64>, log: bo
                 c.draw_series(pts.iter().map(|p| Circle::new(*p, 3, col.filled())))?;
             }
             if let Some(k) = knee {
-                let red = RGBColor(214, 39, 40);
+                let red = DROP_COLOR;
                 c.draw_series(LineSeries::new(vec![(k, lo), (k, hi)], red.stroke_width(1)))?
                     .label("knee (first failing level)")
                     .legend(move |(x, y)| PathElement::new(vec![(x, y), (x + 16, y)], red));
             }
             c.configure_series_labels()
                 .background_style(WHITE.mix(0.85))
-                .border_style(RGBColor(200, 200, 200))
+                .border_style(BORDER)
                 .position(SeriesLabelPosition::UpperLeft)
                 .draw()?;
             Ok(())

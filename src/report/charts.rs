@@ -6,6 +6,11 @@
 //! resolution, so a 1-hour run at 1 s intervals stays small and fast.
 
 use super::ReportError;
+use super::chart_series::{Runs, envelope};
+use super::chart_style::{
+    BAND_FILLS, BAND_TEXT, DISCONNECT_COLOR, DROP_COLOR, GREY, LIGHT, MISSED_COLOR, color, fmt_int,
+    fmt_ms, fmt_num, text,
+};
 use super::model::{IntervalRow, MarkKind, ReportData};
 use plotters::coord::Shift;
 use plotters::prelude::*;
@@ -33,38 +38,10 @@ const Y2_AREA: u32 = 64;
 const STRIP_H: u32 = 120;
 /// Latencies are clamped to this floor (ms) on log axes.
 const FLOOR_MS: f64 = 0.01;
-/// Series longer than twice this are thinned to a min/max envelope of this many buckets.
-const BUCKETS: usize = 700;
-const FONT: &str = "sans-serif";
-
-const PALETTE: [RGBColor; 10] = [
-    RGBColor(31, 119, 180),
-    RGBColor(255, 127, 14),
-    RGBColor(44, 160, 44),
-    RGBColor(214, 39, 40),
-    RGBColor(148, 103, 189),
-    RGBColor(140, 86, 75),
-    RGBColor(227, 119, 194),
-    RGBColor(127, 127, 127),
-    RGBColor(188, 189, 34),
-    RGBColor(23, 190, 207),
-];
-const BAND_FILLS: [RGBColor; 2] = [RGBColor(232, 240, 252), RGBColor(252, 244, 228)];
-const BAND_TEXT: RGBColor = RGBColor(80, 80, 80);
-const LIGHT: RGBColor = RGBColor(235, 235, 235);
-const GREY: RGBColor = RGBColor(90, 90, 90);
-const DROP_COLOR: RGBColor = RGBColor(214, 39, 40);
-const DISCONNECT_COLOR: RGBColor = RGBColor(148, 103, 189);
-const MISSED_COLOR: RGBColor = RGBColor(255, 127, 14);
-
 type Area<'a> = DrawingArea<SVGBackend<'a>, Shift>;
 type DrawResult = Result<(), Box<dyn std::error::Error>>;
 /// One of a row's counts.
 type RowCount = fn(&IntervalRow) -> u64;
-
-fn color(i: usize) -> RGBColor {
-    PALETTE[i % PALETTE.len()]
-}
 
 /// The five charts, in report order.
 pub fn render_all(data: &ReportData) -> Result<Vec<Chart>, ReportError> {
@@ -166,33 +143,6 @@ fn mid(r: &IntervalRow) -> f64 {
     r.t_s + r.dt_s / 2.0
 }
 
-/// Thin a long series to a min/max envelope per bucket (points kept in order), which draws the
-/// same at pixel resolution.
-fn envelope(points: Vec<(f64, f64)>) -> Vec<(f64, f64)> {
-    if points.len() <= 2 * BUCKETS {
-        return points;
-    }
-    let size = points.len().div_ceil(BUCKETS);
-    let mut out = Vec::with_capacity(2 * BUCKETS + 2);
-    for chunk in points.chunks(size) {
-        let (mut lo, mut hi) = (0, 0);
-        for (i, p) in chunk.iter().enumerate() {
-            if p.1 < chunk[lo].1 {
-                lo = i;
-            }
-            if p.1 > chunk[hi].1 {
-                hi = i;
-            }
-        }
-        let (a, b) = (lo.min(hi), lo.max(hi));
-        out.push(chunk[a]);
-        if b != a {
-            out.push(chunk[b]);
-        }
-    }
-    out
-}
-
 /// `0..max` with headroom, never empty.
 fn linear_max(max: f64) -> f64 {
     if max.is_finite() && max > 0.0 {
@@ -219,39 +169,6 @@ fn log_range(values: impl Iterator<Item = f64>) -> std::ops::Range<f64> {
         hi = lo * 10.0;
     }
     lo..hi
-}
-
-fn fmt_ms(v: &f64) -> String {
-    let v = *v;
-    if v >= 1.0 {
-        format!("{v:.0}")
-    } else if v >= 0.1 {
-        format!("{v:.1}")
-    } else {
-        format!("{v:.2}")
-    }
-}
-
-fn fmt_num(v: &f64) -> String {
-    let v = *v;
-    if v.abs() >= 100.0 || (v - v.round()).abs() < 1e-9 {
-        format!("{v:.0}")
-    } else {
-        format!("{v:.1}")
-    }
-}
-
-/// Counts are whole: no label between them.
-fn fmt_int(v: &f64) -> String {
-    if (v - v.round()).abs() < 1e-9 {
-        format!("{v:.0}")
-    } else {
-        String::new()
-    }
-}
-
-fn text(size: u32, c: &'static RGBColor) -> TextStyle<'static> {
-    (FONT, size).into_font().color(c)
 }
 
 /// Shade the phases on the plot (pixel space) and write their names at the top, cut to fit.
@@ -411,35 +328,39 @@ fn throughput(root: &Area<'_>, panel: &Area<'_>, data: &ReportData, span: TimeSp
 
 fn latency(root: &Area<'_>, panel: &Area<'_>, data: &ReportData, span: TimeSpan) -> DrawResult {
     let rows: Vec<&IntervalRow> = data.rows.iter().filter(|r| valid(r)).collect();
-    // Per key: (key, p50, p99, max).
-    type Stats = (String, Vec<(f64, f64)>, Vec<(f64, f64)>, Vec<(f64, f64)>);
+    // Per key: (key, p50, p99, max), each cut where an interval has no sample.
+    type Stats = (String, Runs, Runs, Runs);
     let mut stats: Vec<Stats> = Vec::new();
     for key in &data.key_series {
-        let (mut p50, mut p99, mut max) = (Vec::new(), Vec::new(), Vec::new());
+        let (mut p50, mut p99, mut max) = (Runs::default(), Runs::default(), Runs::default());
         for r in &rows {
-            let Some(c) = r.cells.get(key) else { continue };
-            if c.count == 0 {
+            let Some(c) = r.cells.get(key).filter(|c| c.count > 0) else {
+                for runs in [&mut p50, &mut p99, &mut max] {
+                    runs.gap();
+                }
                 continue;
-            }
+            };
             let t = mid(r);
-            for (v, out) in [
+            for (v, runs) in [
                 (c.p50_ms, &mut p50),
                 (c.p99_ms, &mut p99),
                 (c.max_ms, &mut max),
             ] {
                 if v.is_finite() {
-                    out.push((t, v.max(FLOOR_MS)));
+                    runs.push((t, v.max(FLOOR_MS)));
+                } else {
+                    runs.gap();
                 }
             }
         }
         if !(p50.is_empty() && p99.is_empty() && max.is_empty()) {
-            stats.push((key.clone(), envelope(p50), envelope(p99), envelope(max)));
+            stats.push((key.clone(), p50.thinned(), p99.thinned(), max.thinned()));
         }
     }
     let y = log_range(
         stats
             .iter()
-            .flat_map(|s| s.1.iter().chain(&s.2).chain(&s.3).map(|p| p.1)),
+            .flat_map(|s| s.1.values().chain(s.2.values()).chain(s.3.values())),
     );
     let mut chart = builder(root)
         .caption("Latency over time (ms, log scale)", text(20, &BLACK))
@@ -459,9 +380,9 @@ fn latency(root: &Area<'_>, panel: &Area<'_>, data: &ReportData, span: TimeSpan)
     let mut entries = Vec::new();
     for (i, (key, p50, p99, max)) in stats.into_iter().enumerate() {
         let c = color(i);
-        chart.draw_series(LineSeries::new(max, c.mix(0.35).stroke_width(1)))?;
-        chart.draw_series(LineSeries::new(p50, c.mix(0.75).stroke_width(1)))?;
-        chart.draw_series(LineSeries::new(p99, c.stroke_width(2)))?;
+        max.draw(&mut chart, c.mix(0.35).stroke_width(1))?;
+        p50.draw(&mut chart, c.mix(0.75).stroke_width(1))?;
+        p99.draw(&mut chart, c.stroke_width(2))?;
         entries.push((key, line(c, 2)));
     }
     // What each line style stands for.
@@ -712,6 +633,7 @@ fn findings(root: &Area<'_>, panel: &Area<'_>, data: &ReportData, span: TimeSpan
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::report::chart_series::GAP_INTERVALS;
     use crate::report::html::tests::sample;
 
     fn empty() -> ReportData {
@@ -802,6 +724,37 @@ mod tests {
     }
 
     #[test]
+    fn latency_lines_do_not_bridge_intervals_without_samples() {
+        let key = "terminal.status";
+        let count = |d: &ReportData| {
+            let charts = render_all(d).expect("render");
+            let svg = &charts
+                .iter()
+                .find(|c| c.id == "latency")
+                .expect("latency")
+                .svg;
+            svg.matches("<polyline").count()
+        };
+        let mut d = sample(40);
+        d.key_series = vec![key.to_string()];
+        let whole = count(&d);
+        for r in &mut d.rows[15..15 + GAP_INTERVALS - 1] {
+            if let Some(c) = r.cells.get_mut(key) {
+                c.count = 0;
+            }
+        }
+        // A shorter gap is bridged.
+        assert_eq!(count(&d), whole);
+        for r in &mut d.rows[15..15 + GAP_INTERVALS] {
+            if let Some(c) = r.cells.get_mut(key) {
+                c.count = 0;
+            }
+        }
+        // p50, p99 and max each become two lines.
+        assert_eq!(count(&d), whole + 3);
+    }
+
+    #[test]
     fn helpers() {
         assert_eq!(nines(0.0), 0.0);
         assert!((nines(99.0) - 2.0).abs() < 1e-9);
@@ -810,8 +763,5 @@ mod tests {
         assert_eq!(nines_label(&2.5), "");
         assert_eq!(log_range([0.0, 0.5, 250.0].into_iter()), 0.01..1000.0);
         assert_eq!(log_range(std::iter::empty()), 0.1..1000.0);
-        let long: Vec<(f64, f64)> = (0..5000).map(|i| (i as f64, (i % 7) as f64)).collect();
-        let thin = envelope(long);
-        assert!(thin.len() <= 2 * BUCKETS && thin.windows(2).all(|w| w[0].0 < w[1].0));
     }
 }

@@ -2,6 +2,8 @@
 //! data (`latency.hlog`, `timeseries.csv`, `run.json`), and the reports derived from them
 //! (`report.html`, `junit.xml`, `summary.md`), plus the short text table `run` prints.
 
+pub(crate) mod chart_series;
+pub(crate) mod chart_style;
 pub mod charts;
 pub mod events;
 pub mod hlog;
