@@ -135,27 +135,7 @@ pub async fn run(cfg: RunConfig, stop: watch::Receiver<bool>) -> Result<RunResul
         }
         TargetSpec::Url(u) => u.clone(),
     };
-    let (target, adapter): (Arc<dyn Target>, _) = match &cfg.adapter {
-        None => {
-            let t = HttpTarget::new(&HttpConfig {
-                base_url: base_url.clone(),
-                timeout: cfg.request_timeout,
-                token: cfg.token.as_ref().map(|s| s.0.clone()),
-            })
-            .map_err(|e| RunError::Setup(e.to_string()))?;
-            (Arc::new(t), None)
-        }
-        Some(a) => {
-            let t = MappedTarget::new(
-                a.mapping.clone(),
-                &base_url,
-                cfg.request_timeout,
-                &a.credentials,
-            )
-            .map_err(|e| RunError::Setup(e.to_string()))?;
-            (Arc::new(t), Some(adapter_summary(a)))
-        }
-    };
+    let (target, adapter) = build_target(&cfg, &base_url)?;
     let target_name = match &cfg.target {
         TargetSpec::EmbeddedMock => match &adapter {
             None => format!("mock (embedded, {base_url})"),
@@ -444,4 +424,33 @@ async fn consume(
         w.close_interval(end_us);
     }
     (w.rec, w.progress)
+}
+
+/// The target a run drives at `base_url`: the built-in API v1 driver, or the mapping of the
+/// configured adapter (with its summary for the results).
+pub(crate) fn build_target(
+    cfg: &RunConfig,
+    base_url: &str,
+) -> Result<(Arc<dyn Target>, Option<summary::AdapterSummary>), RunError> {
+    Ok(match &cfg.adapter {
+        None => {
+            let t = HttpTarget::new(&HttpConfig {
+                base_url: base_url.to_string(),
+                timeout: cfg.request_timeout,
+                token: cfg.token.as_ref().map(|s| s.0.clone()),
+            })
+            .map_err(|e| RunError::Setup(e.to_string()))?;
+            (Arc::new(t), None)
+        }
+        Some(a) => {
+            let t = MappedTarget::new(
+                a.mapping.clone(),
+                base_url,
+                cfg.request_timeout,
+                &a.credentials,
+            )
+            .map_err(|e| RunError::Setup(e.to_string()))?;
+            (Arc::new(t), Some(adapter_summary(a)))
+        }
+    })
 }

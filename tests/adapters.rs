@@ -586,3 +586,86 @@ fn a_polled_event_channel_sees_the_same_events() {
         check.stdout_has(step);
     }
 }
+
+/// `rcload capacity` against a real target through a mapping: each stage drives vendor-x
+/// through the mapping, and between stages the cool-down and the health check (the mapping's
+/// own health request, `GET /xapi/v2/ping`) pass before the next stage starts.
+#[test]
+fn a_capacity_search_through_a_mapping_runs_every_stage() {
+    let _turn = heavy();
+    let dir = TempDir::new("vendor-x-capacity");
+    let mock = vendor_x(dir.path(), "30s", None);
+    let mapping = adapter("vendor-x.yaml");
+    dir.write(
+        "p.yaml",
+        "name: vx-capacity
+seed: 3
+duration: 6s
+population:
+  control_rooms: 1
+  consoles_per_room: 2
+  terminals: 40
+  talkgroups_per_room: 4
+  monitored_per_console: 2
+setup:
+  over: 1s
+traffic:
+  - action: status
+    rate: 20/s
+checks:
+  audit_every: 0s
+  probe_every: 0s
+slo:
+  terminal.status: { p99: 2s }
+",
+    );
+    let args = [
+        "capacity",
+        "p.yaml",
+        "--target",
+        &mock.url,
+        "--adapter",
+        &mapping,
+        "--from",
+        "0.5",
+        "--to",
+        "1",
+        "--steps",
+        "2",
+        "--cooldown",
+        "1s",
+        "--out",
+        "cap",
+    ];
+    let run = common::rcload_env(dir.path(), &args, &vendor_env());
+    assert_eq!(run.code, Some(0), "{run}");
+    let text = std::fs::read_to_string(dir.path().join("cap/capacity.json")).unwrap_or_default();
+    let r: serde_json::Value = serde_json::from_str(&text).unwrap_or_default();
+    let stages = r["stages"].as_array().cloned().unwrap_or_default();
+    assert_eq!(stages.len(), 2, "{run}\n{r}");
+    for st in &stages {
+        assert_eq!(st["passed"], true, "{run}\n{r}");
+    }
+    assert_eq!(r["max_passing"], 1.0, "{run}\n{r}");
+    // Each stage went through the mapping, tokens and all.
+    for st in &stages {
+        let run_dir = st["run_dir"].as_str().unwrap_or_default();
+        let s = summary(&dir.path().join("cap").join(run_dir));
+        assert_eq!(
+            s.adapter.as_ref().map(|a| a.name.as_str()),
+            Some("vendor-x")
+        );
+        assert!(
+            s.operations
+                .get("terminal.status")
+                .is_some_and(|o| o.count > 0)
+        );
+    }
+    for (path, bytes) in files_under(&dir.path().join("cap")) {
+        assert!(
+            !contains(&bytes, SECRET),
+            "{} holds the secret",
+            path.display()
+        );
+    }
+}

@@ -285,16 +285,12 @@ async fn between_stages(
         _ = tokio::time::sleep(cfg.cooldown) => {}
         _ = stop.wait_for(|s| *s) => return Ok(()),
     }
-    let target = crate::target::http::HttpTarget::new(&crate::target::http::HttpConfig {
-        base_url: url.clone(),
-        timeout: cfg.base.request_timeout,
-        token: cfg.base.token.as_ref().map(|s| s.0.clone()),
-    })
-    .map_err(|e| RunError::Setup(e.to_string()))?;
+    // The run's own target: the adapter's health request where a mapping is used.
+    let (target, _) = run::build_target(&cfg.base, url)?;
     let deadline = Instant::now() + Duration::from_secs(60);
     loop {
         let t = Instant::now();
-        let ok = crate::target::Target::health(&target).await.is_ok();
+        let ok = target.health().await.is_ok();
         let took = t.elapsed();
         let base = *first.get_or_insert(took);
         if ok && took <= (base * 2).max(base + Duration::from_millis(20)) {
