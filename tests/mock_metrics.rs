@@ -1,8 +1,7 @@
 //! The mock's `GET /metrics` passes `promtool check metrics` (Debian package `prometheus`,
 //! installed by `scripts/test`). A missing promtool fails this test; it never skips.
 
-use std::io::Write;
-use std::process::{Command, Stdio};
+mod common;
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn metrics_pass_promtool() {
@@ -39,28 +38,5 @@ async fn metrics_pass_promtool() {
     assert!(text.contains("rcload_mock_"), "{text}");
     h.shutdown().await;
 
-    let mut child = Command::new("promtool")
-        .args(["check", "metrics"])
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap_or_else(|e| {
-            panic!(
-                "promtool is needed (Debian package `prometheus`; scripts/test installs it): {e}"
-            )
-        });
-    child
-        .stdin
-        .take()
-        .expect("stdin")
-        .write_all(text.as_bytes())
-        .expect("write to promtool");
-    let out = child.wait_with_output().expect("promtool");
-    assert!(
-        out.status.success(),
-        "promtool check metrics failed:\n{}{}\n--- metrics ---\n{text}",
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr)
-    );
+    common::promtool_check(&text);
 }

@@ -163,33 +163,6 @@ fn scrape(addr: &str) -> String {
     body.to_string()
 }
 
-fn promtool(body: &str) {
-    let mut child = Command::new("promtool")
-        .args(["check", "metrics"])
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap_or_else(|e| {
-            panic!(
-                "promtool is needed (Debian package `prometheus`; scripts/test installs it): {e}"
-            )
-        });
-    child
-        .stdin
-        .take()
-        .expect("stdin")
-        .write_all(body.as_bytes())
-        .expect("write to promtool");
-    let out = child.wait_with_output().expect("promtool");
-    assert!(
-        out.status.success(),
-        "promtool check metrics failed:\n{}{}\n{body}",
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr)
-    );
-}
-
 /// Counter-like samples (`_total`, histogram `_count`, `_sum`, `_bucket`) by series.
 fn counters(body: &str) -> std::collections::BTreeMap<String, f64> {
     body.lines()
@@ -237,7 +210,7 @@ fn live_metrics_pass_promtool_and_counters_only_grow() {
     let (code, stdout, stderr) = finish(child, &rx, Duration::from_secs(60));
     assert_eq!(code, Some(0), "{stdout}\n{}", stderr.join("\n"));
     for body in [&a, &b] {
-        promtool(body);
+        common::promtool_check(body);
         for name in [
             "rcload_requests_total{",
             "rcload_request_latency_seconds_bucket{",
