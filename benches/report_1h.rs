@@ -20,7 +20,8 @@ use rcload::report::model::PhaseBand;
 use rcload::report::runinfo::{RUN_SCHEMA, RunInfo};
 use rcload::report::timeseries::TimeseriesWriter;
 use rcload::report::{events::EventsWriter, rundir};
-use rcload::schedule::{Op, Schedule};
+use rcload::schedule::Schedule;
+use rcload_api::Op;
 use std::path::PathBuf;
 use std::time::{Duration, Instant, SystemTime};
 

@@ -4,9 +4,10 @@
 
 use crate::cli::{ProfileArgs, RunArgs};
 use crate::engine::{ConsoleChecks, EngineConfig};
-use crate::profile::{self, Override, Profile, ProfileError, parse_duration, parse_override};
+use crate::profile::{self, Override, Profile, ProfileError, parse_override};
 use crate::target::auth::Credentials;
 use crate::target::mapped::{self, AdapterError, Mapping};
+use rcload_api::parse_duration;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 

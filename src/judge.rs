@@ -160,7 +160,7 @@ pub fn verdict(results: &[SloResult]) -> &'static str {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::profile::{Dur, Percent};
+    use rcload_api::{Dur, Percent};
     use std::time::Duration;
 
     fn slo() -> Slo {

@@ -3,7 +3,6 @@
 //! Data flows one way: profile -> typed run config -> schedule -> engine -> outcomes ->
 //! recorder -> summary / reports. See `docs/` and the README for the design.
 
-pub mod api;
 pub mod capacity;
 pub mod cli;
 pub mod compare;
@@ -12,7 +11,6 @@ pub mod detect;
 pub mod engine;
 pub mod judge;
 pub mod metrics;
-pub mod mock;
 pub mod profile;
 pub mod progress;
 pub mod report;

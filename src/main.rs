@@ -54,9 +54,8 @@ async fn capacity(a: rcload::cli::CapacityArgs) -> ExitCode {
     if a.run.out.is_none() {
         base.out_dir = config::default_run_dir(&format!("capacity-{}", base.profile.name));
     }
-    let parse = |flag: &str, t: &str| {
-        rcload::profile::parse_duration(t).map_err(|e| format!("--{flag}: {e}"))
-    };
+    let parse =
+        |flag: &str, t: &str| rcload_api::parse_duration(t).map_err(|e| format!("--{flag}: {e}"));
     let stage = match a.stage.as_deref().map(|t| parse("stage", t)).transpose() {
         Ok(s) => s,
         Err(e) => return usage_error(&e),
@@ -161,7 +160,7 @@ async fn adapter_check(a: AdapterCheckArgs) -> ExitCode {
         Err(e) => return usage_error(&e),
     };
     let duration = |flag: &str, text: &str| {
-        rcload::profile::parse_duration(text).map_err(|e| format!("--{flag}: {e}"))
+        rcload_api::parse_duration(text).map_err(|e| format!("--{flag}: {e}"))
     };
     let (timeout, event_timeout) = match (
         duration("timeout", &a.timeout),
@@ -179,7 +178,7 @@ async fn adapter_check(a: AdapterCheckArgs) -> ExitCode {
         Some(u) => u.clone(),
         None => {
             let addr = std::net::SocketAddr::from(([127, 0, 0, 1], 0));
-            match rcload::mock::spawn(addr, rcload::mock::MockConfig::default()).await {
+            match rcload_mock::spawn(addr, rcload_mock::MockConfig::default()).await {
                 Ok(h) => {
                     let url = format!("http://{}", h.addr);
                     mock = Some(h);
@@ -473,7 +472,7 @@ async fn mock(a: MockArgs) -> ExitCode {
         rcload::profile::read_source(path).and_then(|s| rcload::profile::load_mock_spec(&s))
     };
     let mut spec = match &a.config {
-        None => rcload::mock::MockSpec::default(),
+        None => rcload_mock::MockSpec::default(),
         Some(path) => match load(path) {
             Ok(s) => s,
             Err(e) => return usage_error(&e),
@@ -496,23 +495,23 @@ async fn mock(a: MockArgs) -> ExitCode {
         let _ = tokio::signal::ctrl_c().await;
     };
     let dialect = match a.dialect {
-        rcload::cli::MockDialect::ApiV1 => rcload::mock::Dialect::ApiV1,
-        rcload::cli::MockDialect::VendorX => rcload::mock::Dialect::VendorX,
+        rcload::cli::MockDialect::ApiV1 => rcload_mock::Dialect::ApiV1,
+        rcload::cli::MockDialect::VendorX => rcload_mock::Dialect::VendorX,
     };
     let oauth = match (dialect, std::env::var(&a.client_secret_env)) {
-        (rcload::mock::Dialect::VendorX, Ok(secret)) if !secret.is_empty() => {
-            let lifetime = match rcload::profile::parse_duration(&a.token_lifetime) {
+        (rcload_mock::Dialect::VendorX, Ok(secret)) if !secret.is_empty() => {
+            let lifetime = match rcload_api::parse_duration(&a.token_lifetime) {
                 Ok(d) if !d.is_zero() => d,
                 Ok(_) => return usage_error(&"--token-lifetime: must be more than zero"),
                 Err(e) => return usage_error(&format!("--token-lifetime: {e}")),
             };
-            Some(rcload::mock::OAuthClient {
+            Some(rcload_mock::OAuthClient {
                 client_id: a.client_id.clone(),
                 client_secret: secret,
                 token_lifetime: lifetime,
             })
         }
-        (rcload::mock::Dialect::VendorX, _) => {
+        (rcload_mock::Dialect::VendorX, _) => {
             eprintln!(
                 "rcload mock: vendor-x without authentication ({} is not set)",
                 a.client_secret_env
@@ -521,7 +520,7 @@ async fn mock(a: MockArgs) -> ExitCode {
         }
         _ => None,
     };
-    let config = rcload::mock::MockConfig {
+    let config = rcload_mock::MockConfig {
         token,
         spec,
         seed: a.seed,
@@ -529,7 +528,7 @@ async fn mock(a: MockArgs) -> ExitCode {
         dialect,
         oauth,
     };
-    match rcload::mock::serve(listener, config, shutdown).await {
+    match rcload_mock::serve(listener, config, shutdown).await {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => usage_error(&format!("mock: {e}")),
     }

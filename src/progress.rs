@@ -6,8 +6,8 @@
 //! flight, the last interval's p99 of the key operations, consoles logged in, and drops and
 //! disconnects so far.
 
+use crate::metrics::row::IntervalRow;
 use crate::report::Summary;
-use crate::report::model::IntervalRow;
 use std::fmt::Write as _;
 use std::time::Duration;
 
@@ -166,7 +166,7 @@ pub fn final_line(s: &Summary, run_dir: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::report::model::Cell;
+    use crate::metrics::row::Cell;
 
     #[test]
     fn a_status_line_has_the_figures() {

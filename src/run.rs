@@ -7,8 +7,8 @@ use crate::engine::{GaugeReading, Gauges};
 use crate::metrics::Recorder;
 use crate::metrics::interval::IntervalRecorder;
 use crate::metrics::live::LiveMetrics;
-use crate::mock;
 use crate::profile;
+use crate::profile::Phase;
 use crate::progress::Progress;
 use crate::report::events::EventsWriter;
 use crate::report::hlog::HlogWriter;
@@ -16,11 +16,11 @@ use crate::report::model::PhaseBand;
 use crate::report::runinfo::{RUN_SCHEMA, RunInfo};
 use crate::report::timeseries::TimeseriesWriter;
 use crate::report::{Summary, rundir, summary};
-use crate::schedule::Phase;
 use crate::schedule::Schedule;
 use crate::target::http::{HttpConfig, HttpTarget};
 use crate::target::mapped::MappedTarget;
 use crate::target::{Target, TargetError};
+use rcload_mock as mock;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::{Duration, Instant, SystemTime};
@@ -120,13 +120,13 @@ pub async fn run(cfg: RunConfig, stop: watch::Receiver<bool>) -> Result<RunResul
     let base_url = match &cfg.target {
         TargetSpec::EmbeddedMock => {
             let addr = std::net::SocketAddr::from(([127, 0, 0, 1], 0));
-            let mock_config = mock::MockConfig {
+            let mock_config = rcload_mock::MockConfig {
                 spec: cfg.profile.mock.clone(),
                 seed: cfg.seed,
                 fault_epoch: Some(t0),
                 ..mock::MockConfig::default()
             };
-            let h = mock::spawn(addr, mock_config)
+            let h = rcload_mock::spawn(addr, mock_config)
                 .await
                 .map_err(RunError::Mock)?;
             let url = format!("http://{}", h.addr);

@@ -6,7 +6,7 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use eventsource_stream::{Event as SseEvent, EventStreamError, Eventsource};
 use futures::{Stream, StreamExt};
-use rcload::mock::{self, MockConfig, MockHandle};
+use rcload_mock::{self, MockConfig, MockHandle};
 use reqwest::{Method, StatusCode};
 use serde_json::{Value, json};
 use tokio::time::timeout;
@@ -29,7 +29,7 @@ async fn start(token: Option<&str>) -> anyhow::Result<(MockHandle, Api)> {
         token: token.map(str::to_owned),
         ..Default::default()
     };
-    let handle = mock::spawn("127.0.0.1:0".parse()?, config).await?;
+    let handle = rcload_mock::spawn("127.0.0.1:0".parse()?, config).await?;
     let api = Api {
         base: format!("http://{}", handle.addr),
         client: reqwest::Client::builder().timeout(WAIT).build()?,

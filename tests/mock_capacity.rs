@@ -12,8 +12,8 @@ use std::time::Duration;
 
 use eventsource_stream::Eventsource;
 use futures::StreamExt;
-use rcload::mock::{self, MockConfig, MockHandle, MockSpec, Overflow, ServiceTime};
-use rcload::profile::Dur;
+use rcload_api::Dur;
+use rcload_mock::{self, MockConfig, MockHandle, MockSpec, Overflow, ServiceTime};
 use serde_json::{Value, json};
 use tokio::sync::mpsc;
 use tokio::time::{Instant, timeout};
@@ -46,7 +46,7 @@ async fn start(spec: MockSpec) -> Mock {
         seed: 1,
         ..Default::default()
     };
-    let handle = mock::spawn("127.0.0.1:0".parse().expect("addr"), config)
+    let handle = rcload_mock::spawn("127.0.0.1:0".parse().expect("addr"), config)
         .await
         .expect("mock starts");
     Mock {
@@ -462,7 +462,7 @@ async fn slow_consumer_loses_the_talkgroup() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn metrics_list_every_name() {
     let _one = SERIAL.lock().await;
-    let handle = mock::spawn(
+    let handle = rcload_mock::spawn(
         "127.0.0.1:0".parse().expect("addr"),
         MockConfig {
             token: Some("secret".into()),

@@ -6,7 +6,7 @@ use std::time::{Duration, Instant};
 
 use eventsource_stream::{Event as SseEvent, EventStreamError, Eventsource};
 use futures::{Stream, StreamExt};
-use rcload::mock::{self, FaultKind, FaultSpec, MockConfig, MockHandle, MockSpec};
+use rcload_mock::{self, FaultKind, FaultSpec, MockConfig, MockHandle, MockSpec};
 use reqwest::StatusCode;
 use serde_json::{Value, json};
 use tokio::time::timeout;
@@ -51,7 +51,7 @@ async fn start(faults: Vec<FaultSpec>, seed: u64) -> anyhow::Result<Mock> {
         fault_epoch: Some(epoch),
         ..Default::default()
     };
-    let handle = mock::spawn("127.0.0.1:0".parse()?, config).await?;
+    let handle = rcload_mock::spawn("127.0.0.1:0".parse()?, config).await?;
     Ok(Mock {
         base: format!("http://{}", handle.addr),
         handle,
@@ -573,7 +573,7 @@ async fn invalid_fault_lists_are_refused() -> anyhow::Result<()> {
         },
         ..Default::default()
     };
-    let err = mock::spawn("127.0.0.1:0".parse()?, config)
+    let err = rcload_mock::spawn("127.0.0.1:0".parse()?, config)
         .await
         .expect_err("refused");
     assert_eq!(err.kind(), std::io::ErrorKind::InvalidInput);

@@ -5,9 +5,9 @@ mod common;
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn metrics_pass_promtool() {
-    let h = rcload::mock::spawn(
+    let h = rcload_mock::spawn(
         "127.0.0.1:0".parse().expect("addr"),
-        rcload::mock::MockConfig::default(),
+        rcload_mock::MockConfig::default(),
     )
     .await
     .expect("mock");

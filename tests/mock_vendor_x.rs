@@ -4,17 +4,20 @@
 //! the vendor's messages.
 
 use futures::StreamExt;
-use rcload::api::Event;
-use rcload::mock::{self, Dialect, FaultSpec, MockConfig, MockSpec, OAuthClient};
 use rcload::target::auth::{ClientAuth, Credentials, OAuth2, Secret};
 use rcload::target::mapped::{self, MappedTarget};
 use rcload::target::{Request, Target, TargetError};
+use rcload_api::Event;
+use rcload_mock::{self, Dialect, FaultSpec, MockConfig, MockSpec, OAuthClient};
 use serde_json::{Value, json};
 use std::time::{Duration, Instant};
 
 const WAIT: Duration = Duration::from_secs(10);
 
-async fn start(lifetime: Duration, faults: Value) -> anyhow::Result<(mock::MockHandle, String)> {
+async fn start(
+    lifetime: Duration,
+    faults: Value,
+) -> anyhow::Result<(rcload_mock::MockHandle, String)> {
     let faults: Vec<FaultSpec> = serde_json::from_value(faults)?;
     let config = MockConfig {
         spec: MockSpec {
@@ -30,7 +33,7 @@ async fn start(lifetime: Duration, faults: Value) -> anyhow::Result<(mock::MockH
         fault_epoch: Some(Instant::now()),
         ..Default::default()
     };
-    let h = mock::spawn("127.0.0.1:0".parse()?, config).await?;
+    let h = rcload_mock::spawn("127.0.0.1:0".parse()?, config).await?;
     let url = format!("http://{}", h.addr);
     Ok((h, url))
 }

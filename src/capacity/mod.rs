@@ -3,6 +3,7 @@
 //! against the profile's SLOs; the search (`search`) stops at the first failing level and may
 //! narrow down between the last pass and the first fail.
 
+pub mod model;
 pub mod render;
 pub mod search;
 pub mod stages;

@@ -2,7 +2,7 @@
 //! `capacity.html` (the answer, the stages, and plotters SVG charts of latency, throughput and
 //! failures against the offered load, with the knee marked).
 
-use super::stages::CapacityReport;
+use super::model::{CapacityReport, StageResult};
 use crate::report::chart_style::{BORDER, DROP_COLOR, FONT, LIGHT, color};
 use plotters::prelude::*;
 use std::fmt::Write as _;
@@ -219,7 +219,7 @@ pub fn html(r: &CapacityReport) -> String {
         .first_failing
         .and_then(|f| r.stages.iter().find(|s| (s.level - f).abs() < 1e-9))
         .map(|s| s.offered_per_s);
-    let mut stages: Vec<&super::stages::StageResult> = r.stages.iter().collect();
+    let mut stages: Vec<&StageResult> = r.stages.iter().collect();
     stages.sort_by(|a, b| a.offered_per_s.total_cmp(&b.offered_per_s));
     let mut latency: Series = Vec::new();
     for k in KEYS {
@@ -347,7 +347,7 @@ pub fn html(r: &CapacityReport) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::capacity::stages::{FailedSlo, Percentiles, StageResult};
+    use crate::capacity::model::{FailedSlo, Percentiles};
 
     fn stage(i: usize, level: f64, passed: bool) -> StageResult {
         StageResult {
@@ -394,7 +394,7 @@ mod tests {
 
     fn report() -> CapacityReport {
         let mut r = CapacityReport {
-            schema: crate::capacity::stages::CAPACITY_SCHEMA.into(),
+            schema: crate::capacity::model::CAPACITY_SCHEMA.into(),
             profile: "p".into(),
             target: "t".into(),
             vary: "scale".into(),

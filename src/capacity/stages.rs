@@ -3,13 +3,11 @@
 //! between stages against a real target; the results kept as they come, so an interrupted
 //! search still reports the stages it finished.
 
+use super::model::{CAPACITY_SCHEMA, CapacityReport, StageResult};
 use super::search::{self, SearchPlan, Verdict};
 use super::vary::{self, Vary};
 use crate::config::{RunConfig, TargetSpec};
-use crate::report::Summary;
 use crate::run::{self, RunError};
-use serde::{Deserialize, Serialize};
-use std::collections::BTreeMap;
 use std::path::PathBuf;
 use std::time::{Duration, Instant};
 use tokio::sync::watch;
@@ -29,177 +27,20 @@ pub struct CapacityConfig {
     pub dir: PathBuf,
 }
 
-/// An objective that failed, with by how much.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct FailedSlo {
-    pub name: String,
-    pub limit: f64,
-    pub observed: Option<f64>,
-    pub unit: String,
-}
-
-/// Latency of an operation or delivery type in one stage, ms.
-#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
-pub struct Percentiles {
-    pub p50_ms: f64,
-    pub p99_ms: f64,
-}
-
-/// One stage's results.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct StageResult {
-    pub index: usize,
-    pub level: f64,
-    /// The stage's run directory, relative to the capacity directory.
-    pub run_dir: String,
-    pub passed: bool,
-    /// Why it did not pass.
-    pub reason: Option<String>,
-    pub failed_slos: Vec<FailedSlo>,
-    /// Actions per second the schedule offered, and requests per second completed.
-    pub offered_per_s: f64,
-    pub achieved_per_s: f64,
-    pub error_rate: f64,
-    pub talkgroup_drops: u64,
-    pub console_disconnects: u64,
-    pub missed_deliveries: u64,
-    pub fell_behind: bool,
-    pub operations: BTreeMap<String, Percentiles>,
-    pub deliveries: BTreeMap<String, Percentiles>,
-}
-
-impl StageResult {
-    pub fn of(index: usize, level: f64, run_dir: String, s: &Summary) -> Self {
-        let failed: Vec<FailedSlo> = s
-            .slo
-            .iter()
-            .filter(|r| !r.passed)
-            .map(|r| FailedSlo {
-                name: r.name.clone(),
-                limit: r.limit,
-                observed: r.observed,
-                unit: r.unit.clone(),
-            })
-            .collect();
-        let names: Vec<String> = failed.iter().map(|f| f.name.clone()).collect();
-        let (passed, reason) = search::judge_stage(&names, s.generator.fell_behind, s.interrupted);
-        let secs = s.duration_s.max(1e-9);
-        let completed: u64 = s.operations.values().map(|o| o.count).sum();
-        let errors: u64 = s
-            .operations
-            .values()
-            .map(|o| o.errors.values().sum::<u64>())
-            .sum();
-        StageResult {
-            index,
-            level,
-            run_dir,
-            passed,
-            reason,
-            failed_slos: failed,
-            offered_per_s: s.generator.actions_scheduled as f64 / secs,
-            achieved_per_s: completed.saturating_sub(errors) as f64 / secs,
-            error_rate: if completed == 0 {
-                0.0
-            } else {
-                errors as f64 / completed as f64
-            },
-            talkgroup_drops: s.talkgroup_drops.len() as u64,
-            console_disconnects: s.console_disconnects.len() as u64,
-            missed_deliveries: s.missed_deliveries,
-            fell_behind: s.generator.fell_behind,
-            operations: s
-                .operations
-                .iter()
-                .filter(|(_, o)| o.count > 0)
-                .map(|(k, o)| {
-                    (
-                        k.clone(),
-                        Percentiles {
-                            p50_ms: o.latency_ms.p50,
-                            p99_ms: o.latency_ms.p99,
-                        },
-                    )
-                })
-                .collect(),
-            deliveries: s
-                .deliveries
-                .iter()
-                .filter(|(_, d)| d.delivered > 0)
-                .map(|(k, d)| {
-                    (
-                        k.clone(),
-                        Percentiles {
-                            p50_ms: d.latency_ms.p50,
-                            p99_ms: d.latency_ms.p99,
-                        },
-                    )
-                })
-                .collect(),
-        }
-    }
-}
-
-/// The capacity search's results (`capacity.json`).
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct CapacityReport {
-    pub schema: String,
-    pub profile: String,
-    pub target: String,
-    pub vary: String,
-    /// The level of the profile as written (1.0 for `scale`).
-    pub nominal: Option<f64>,
-    pub stages: Vec<StageResult>,
-    /// The highest level that passed below the first that failed.
-    pub max_passing: Option<f64>,
-    pub first_failing: Option<f64>,
-    /// `max_passing / nominal`.
-    pub margin: Option<f64>,
-    /// The first objective that failed at the first failing level.
-    pub first_failed_slo: Option<FailedSlo>,
-    pub interrupted: bool,
-}
-
-/// The schema id of `capacity.json`.
-pub const CAPACITY_SCHEMA: &str = "rcload.capacity/1";
-
-impl CapacityReport {
-    pub fn new(cfg: &CapacityConfig, target: String, nominal: Option<f64>) -> Self {
-        CapacityReport {
-            schema: CAPACITY_SCHEMA.into(),
-            profile: cfg.base.profile.name.clone(),
-            target,
-            vary: cfg.vary.name(),
-            nominal,
-            stages: Vec::new(),
-            max_passing: None,
-            first_failing: None,
-            margin: None,
-            first_failed_slo: None,
-            interrupted: false,
-        }
-    }
-
-    /// Recompute the outcome from the stages.
-    pub fn conclude(&mut self) {
-        let verdicts: Vec<Verdict> = self
-            .stages
-            .iter()
-            .map(|s| Verdict {
-                level: s.level,
-                passed: s.passed,
-            })
-            .collect();
-        let (pass, fail) = search::outcome(&verdicts);
-        self.max_passing = pass;
-        self.first_failing = fail;
-        self.margin = pass.zip(self.nominal).map(|(p, n)| p / n.max(1e-9));
-        self.first_failed_slo = fail.and_then(|f| {
-            self.stages
-                .iter()
-                .find(|s| (s.level - f).abs() < 1e-9)
-                .and_then(|s| s.failed_slos.first().cloned())
-        });
+/// An empty report of the search `cfg` describes.
+fn new_report(cfg: &CapacityConfig, target: String, nominal: Option<f64>) -> CapacityReport {
+    CapacityReport {
+        schema: CAPACITY_SCHEMA.into(),
+        profile: cfg.base.profile.name.clone(),
+        target,
+        vary: cfg.vary.name(),
+        nominal,
+        stages: Vec::new(),
+        max_passing: None,
+        first_failing: None,
+        margin: None,
+        first_failed_slo: None,
+        interrupted: false,
     }
 }
 
@@ -226,7 +67,7 @@ pub async fn run(
         TargetSpec::EmbeddedMock => "mock (embedded, a fresh one per stage)".to_string(),
         TargetSpec::Url(u) => u.clone(),
     };
-    let mut report = CapacityReport::new(&cfg, target, nominal);
+    let mut report = new_report(&cfg, target, nominal);
     let mut verdicts: Vec<Verdict> = Vec::new();
     let mut first_health: Option<Duration> = None;
     while let Some(level) = search::next_level(&cfg.plan, &verdicts) {
@@ -240,7 +81,7 @@ pub async fn run(
         let mut profile = vary::apply(&cfg.base.profile, &cfg.vary, level)
             .map_err(|e| RunError::Setup(format!("level {level}: {e}")))?;
         if let Some(d) = cfg.stage {
-            profile.duration = crate::profile::Dur(d);
+            profile.duration = rcload_api::Dur(d);
         }
         let index = report.stages.len() + 1;
         let name = stage_dir(index, level);

@@ -3,7 +3,8 @@
 //! or any `--set` path such as `traffic.0.rate`). Pure: a profile and a level in, a profile out.
 
 use crate::profile::clock::RateSpec;
-use crate::profile::{EventKind, Percent, Profile, ProfileError, parse_override};
+use crate::profile::{EventKind, Profile, ProfileError, parse_override};
+use rcload_api::Percent;
 
 /// The varied quantity.
 #[derive(Debug, Clone, PartialEq, Eq)]

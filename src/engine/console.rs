@@ -4,12 +4,14 @@
 //! dropped talkgroups.
 
 use super::deliveries::Key;
-use super::state::{Effects, parse_reference};
+use super::state::Effects;
 use super::{ConsoleChecks, Outcome, Shared, micros};
-use crate::api::{Event, codes};
-use crate::schedule::{Op, splitmix64};
 use crate::target::{EventStream, Received, Request, TargetError};
 use futures::StreamExt;
+use rcload_api::Op;
+use rcload_api::mix::splitmix64;
+use rcload_api::reference::parse_reference;
+use rcload_api::{Event, codes};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 

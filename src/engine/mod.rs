@@ -14,7 +14,8 @@ pub mod state;
 pub use gauges::{GaugeReading, Gauges};
 pub use outcome::{Delivery, Outcome, SkipReason};
 
-use crate::schedule::{Action, ActionKind, Phase, Schedule};
+use crate::profile::Phase;
+use crate::schedule::{Action, ActionKind, Schedule};
 use crate::target::{Reply, Target};
 use state::{Completion, Effects, World};
 use std::sync::{Arc, Mutex, MutexGuard};

@@ -2,8 +2,8 @@
 //! progress, writers) read these; the engine does not know them.
 
 use crate::detect::Finding;
-use crate::schedule::Op;
 use crate::target::ErrorClass;
+use rcload_api::Op;
 
 /// Event types whose delivery is measured.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]

@@ -6,10 +6,11 @@
 
 use super::deliveries::{Deliveries, Expected, Key, Resolved};
 use super::outcome::{Delivery, Outcome, SkipReason};
-use crate::api::CallKind;
 use crate::detect::{Detector, Finding};
 use crate::schedule::{Action, ActionKind, Population};
 use crate::target::{Reply, Request, TargetError};
+use rcload_api::CallKind;
+use rcload_api::reference::{parse_reference, reference};
 use std::collections::{BTreeSet, HashMap};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -119,11 +120,6 @@ pub struct World {
 /// `talkgroup.attached` is taken as old (`Detector::with_stale_window`).
 const STALE_WINDOW_MIN_US: u64 = 30_000_000;
 
-/// The `ref` rcload sends with action `seq`.
-pub fn reference(seq: u64) -> String {
-    format!("r{seq}")
-}
-
 /// The key under which a request's expected deliveries are kept, if it causes any.
 pub fn delivery_key(request: &Request) -> Option<Key> {
     match request {
@@ -135,11 +131,6 @@ pub fn delivery_key(request: &Request) -> Option<Key> {
         Request::CallEnd { call } => Some(Key::Ended(call.clone())),
         _ => None,
     }
-}
-
-/// The action sequence number in a `ref`, if it is one of rcload's.
-pub fn parse_reference(r: &str) -> Option<u64> {
-    r.strip_prefix('r')?.parse().ok()
 }
 
 impl World {
@@ -472,7 +463,7 @@ impl World {
                 // Failed for another reason than "not registered": the system still has it.
                 let gone = match result {
                     Ok(_) => true,
-                    Err(e) => e.code() == Some(crate::api::codes::NOT_REGISTERED),
+                    Err(e) => e.code() == Some(rcload_api::codes::NOT_REGISTERED),
                 };
                 self.terminals[*terminal as usize] = if gone {
                     Term::Off

@@ -5,9 +5,9 @@
 use super::histogram;
 use crate::detect::Finding;
 use crate::engine::{Delivery, GaugeReading, Outcome};
-use crate::report::model::{Cell, IntervalRow};
-use crate::schedule::Op;
+use crate::metrics::row::{Cell, IntervalRow};
 use hdrhistogram::Histogram;
+use rcload_api::Op;
 use std::collections::BTreeMap;
 use std::sync::LazyLock;
 

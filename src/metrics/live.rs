@@ -9,7 +9,8 @@
 
 use crate::detect::Finding;
 use crate::engine::{Gauges, Outcome};
-use crate::schedule::{Phase, Schedule};
+use crate::profile::Phase;
+use crate::schedule::Schedule;
 use prometheus_client::encoding::prometheus_text;
 use prometheus_client::metrics::counter::Counter;
 use prometheus_client::metrics::family::Family;

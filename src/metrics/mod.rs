@@ -4,6 +4,7 @@
 pub mod interval;
 pub mod live;
 mod recorder;
+pub mod row;
 
 pub use recorder::{
     DeliveryStats, DisconnectRecord, DropRecord, MissedCounts, OpStats, ProbeStats, Recorder,

@@ -3,8 +3,8 @@
 use super::histogram;
 use crate::detect::{DetectedBy, Finding};
 use crate::engine::{Delivery, Outcome};
-use crate::schedule::Op;
 use hdrhistogram::Histogram;
+use rcload_api::Op;
 use std::collections::{BTreeMap, HashMap};
 
 /// What was measured for one operation (all phases, or one phase).

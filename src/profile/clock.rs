@@ -8,9 +8,9 @@
 //! (02:30 when clocks go forward) is taken as the moment after the gap.
 
 use super::locate::FieldPath;
-use super::validate::Problem;
-use super::values::{Dur, Rate, parse_duration, parse_rate};
+use super::locate::Problem;
 use super::{EventSpec, Profile};
+use rcload_api::{Dur, Rate, parse_duration, parse_rate};
 use serde::{Deserialize, Deserializer, Serialize, Serializer, de};
 use std::fmt;
 use std::time::Duration;
@@ -432,13 +432,10 @@ events:
         let r = resolve(&p, at("2026-06-10T13:59:30")).unwrap();
         assert_eq!(r.events[0].at, At::After(Dur(Duration::from_secs(30))));
         // The scheduler takes it from there: the shift change's phase starts 30 s in.
-        let phases = crate::schedule::phases_of(&r);
+        // The shift change's phase starts 30 s in (its logouts too: `schedule::tests`).
+        let phases = crate::profile::phases_of(&r);
         let sc = phases.iter().find(|ph| ph.name == "shift_change").unwrap();
         assert_eq!(sc.start_us, 30_000_000);
-        let actions: Vec<_> = crate::schedule::Schedule::new(&r, 1)
-            .filter(|a| matches!(a.kind, crate::schedule::ActionKind::Logout { .. }))
-            .collect();
-        assert!(!actions.is_empty() && actions.iter().all(|a| a.at_us >= 30_000_000));
         // Past 14:00 today: the next one is tomorrow, after the end of a 2-minute run.
         let e = resolve(&p, at("2026-06-10T14:00:30")).unwrap_err();
         assert!(e.message.contains("does not come within the run"), "{e:?}");

@@ -264,6 +264,22 @@ impl KeyIndex {
     }
 }
 
+/// A problem found by a check: where, what, and how to fix it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Problem {
+    pub path: FieldPath,
+    pub message: String,
+    pub hint: Option<String>,
+}
+
+pub(super) fn problem(path: FieldPath, message: impl Into<String>, hint: Option<&str>) -> Problem {
+    Problem {
+        path,
+        message: message.into(),
+        hint: hint.map(str::to_string),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -6,15 +6,15 @@
 pub mod clock;
 mod locate;
 mod overrides;
+mod phases;
 mod types;
 mod validate;
-mod values;
 
-pub use locate::{FieldPath, KeyIndex};
+pub use locate::{FieldPath, KeyIndex, Problem};
 pub use overrides::{Override, parse_override};
+pub use phases::{DEFAULT_HOLD_S, Phase, PhaseKind, phases_of, secs_to_us};
 pub use types::*;
-pub use validate::{DELIVERY_TYPES, FIRST_GSSI, FIRST_ISSI, OPERATIONS, Problem};
-pub use values::{Dur, Percent, Rate, parse_duration, parse_percent, parse_rate};
+pub use validate::{DELIVERY_TYPES, FIRST_GSSI, FIRST_ISSI};
 
 use std::path::Path;
 
@@ -269,14 +269,14 @@ pub fn resolve_clock(
 
 /// Parse and check a mock configuration file (`rcload mock --config FILE`, or `--faults FILE`
 /// with only `faults:`), with located errors like a profile's.
-pub fn load_mock_spec(source: &Source) -> Result<crate::mock::MockSpec, ProfileError> {
+pub fn load_mock_spec(source: &Source) -> Result<rcload_mock::MockSpec, ProfileError> {
     if source.text.trim().is_empty() {
         return Err(ProfileError::Empty {
             file: source.name.clone(),
         });
     }
     let index = KeyIndex::new(&source.text);
-    let spec: crate::mock::MockSpec =
+    let spec: rcload_mock::MockSpec =
         serde_saphyr::from_str(&source.text).map_err(|e| parse_error(source, &index, &e))?;
     if let Some((path, message)) = spec.check().into_iter().next() {
         let path = FieldPath::parse(&path);

@@ -44,7 +44,7 @@ fn example_from_the_issue_loads_as_written() {
     assert_eq!(p.slo.error_rate.unwrap().fraction, 0.001);
     assert_eq!(
         p.slo.latency["delivery.emergency.alert"].p95,
-        Some(Dur(std::time::Duration::from_millis(300)))
+        Some(rcload_api::Dur(std::time::Duration::from_millis(300)))
     );
 }
 

@@ -2,7 +2,7 @@
 //!
 //! Unknown keys are rejected everywhere. Semantic checks that span fields live in `validate`.
 
-use super::values::{Dur, Percent};
+use rcload_api::{Dur, Percent};
 use serde::{Deserialize, Deserializer, Serialize, de};
 use std::collections::BTreeMap;
 use std::fmt;
@@ -41,8 +41,8 @@ pub struct Profile {
     pub slo: Slo,
     /// Settings of the embedded mock, used only when the run targets it: capacity preset and
     /// overrides, stream queues, faults with times from the run's t=0 (`docs/mock.md`).
-    #[serde(default, skip_serializing_if = "crate::mock::MockSpec::is_empty")]
-    pub mock: crate::mock::MockSpec,
+    #[serde(default, skip_serializing_if = "rcload_mock::MockSpec::is_empty")]
+    pub mock: rcload_mock::MockSpec,
     /// Where the load goes, when the command line does not say.
     #[serde(default, skip_serializing_if = "TargetSection::is_empty")]
     pub target: TargetSection,

@@ -1,41 +1,9 @@
 //! Checks that span fields, run after a profile has parsed. Each problem names its field path;
 //! the caller turns the path into a line and column.
 
-use super::locate::FieldPath;
+use super::locate::{FieldPath, Problem, problem};
 use super::types::{EMERGENCY_BURST_FIELDS, EventKind, EventSpec, Profile, SHIFT_CHANGE_FIELDS};
-use crate::api::MAX_ID;
-
-/// A problem found by a check: where, what, and how to fix it.
-#[derive(Debug, Clone, PartialEq)]
-pub struct Problem {
-    pub path: FieldPath,
-    pub message: String,
-    pub hint: Option<String>,
-}
-
-fn problem(path: FieldPath, message: impl Into<String>, hint: Option<&str>) -> Problem {
-    Problem {
-        path,
-        message: message.into(),
-        hint: hint.map(str::to_string),
-    }
-}
-
-/// Operation names a profile may set SLOs on.
-pub const OPERATIONS: &[&str] = &[
-    "console.login",
-    "console.logout",
-    "console.attach",
-    "console.audit",
-    "terminal.register",
-    "terminal.deregister",
-    "terminal.affiliate",
-    "terminal.status",
-    "call.group",
-    "call.emergency",
-    "call.end",
-    "auth.token",
-];
+use rcload_api::{MAX_ID, Op};
 
 /// Event types whose delivery rcload measures (SLO key `delivery.<type>`).
 pub const DELIVERY_TYPES: &[&str] = &[
@@ -294,7 +262,7 @@ pub fn check(p: &Profile) -> Vec<Problem> {
     }
     let sp = root.clone().key("slo");
     for (key, limits) in &p.slo.latency {
-        let known = OPERATIONS.contains(&key.as_str())
+        let known = Op::measured(key).is_some()
             || key
                 .strip_prefix("delivery.")
                 .is_some_and(|t| DELIVERY_TYPES.contains(&t));
@@ -304,7 +272,7 @@ pub fn check(p: &Profile) -> Vec<Problem> {
                 format!("`{key}` is not an operation or delivery type"),
                 Some(&format!(
                     "use `error_rate`, one of {}, or `delivery.` + one of {}",
-                    OPERATIONS.join(", "),
+                    Op::names().collect::<Vec<_>>().join(", "),
                     DELIVERY_TYPES.join(", ")
                 )),
             ));
@@ -325,11 +293,8 @@ pub fn check(p: &Profile) -> Vec<Problem> {
             ));
         }
         if let Some(d) = &limits.during {
-            let phases = crate::schedule::phases_of(p);
-            if !phases
-                .iter()
-                .any(|ph| crate::report::windows::phase_matches(&ph.name, d))
-            {
+            let phases = super::phases_of(p);
+            if !phases.iter().any(|ph| ph.matches(d)) {
                 let names: Vec<&str> = phases.iter().map(|ph| ph.name.as_str()).collect();
                 out.push(problem(
                     sp.clone().key(key).key("during"),

@@ -11,7 +11,8 @@ use super::chart_style::{
     BAND_FILLS, BAND_TEXT, DISCONNECT_COLOR, DROP_COLOR, GREY, LIGHT, MISSED_COLOR, color, fmt_int,
     fmt_ms, fmt_num, text,
 };
-use super::model::{IntervalRow, MarkKind, ReportData};
+use super::model::{MarkKind, ReportData};
+use crate::metrics::row::IntervalRow;
 use plotters::coord::Shift;
 use plotters::prelude::*;
 use plotters::style::text_anchor::{HPos, Pos, VPos};
@@ -634,7 +635,7 @@ fn findings(root: &Area<'_>, panel: &Area<'_>, data: &ReportData, span: TimeSpan
 mod tests {
     use super::*;
     use crate::report::chart_series::GAP_INTERVALS;
-    use crate::report::html::tests::sample;
+    use crate::report::fixtures::sample;
 
     fn empty() -> ReportData {
         let mut d = sample(0);

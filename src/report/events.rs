@@ -4,7 +4,8 @@
 
 use crate::detect::Finding;
 use crate::engine::Outcome;
-use crate::schedule::{Phase, Population, Schedule};
+use crate::profile::Phase;
+use crate::schedule::{Population, Schedule};
 use serde::{Deserialize, Serialize};
 use std::fs::File;
 use std::io::Write;

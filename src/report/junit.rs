@@ -180,88 +180,9 @@ fn recovered(after: Option<f64>) -> String {
 }
 
 #[cfg(test)]
-pub(crate) mod tests {
+mod tests {
     use super::*;
-
-    /// A synthetic summary: five SLOs (four failed), three phases whose names sort unlike their
-    /// times, two of them with findings.
-    pub(crate) fn sample() -> Summary {
-        let lat = |p99: f64| {
-            serde_json::json!({"p50": p99 / 4.0, "p90": p99 / 2.0, "p99": p99, "p999": p99,
-                "max": p99, "mean": p99 / 4.0})
-        };
-        let v = serde_json::json!({
-            "schema": "rcload.summary/1",
-            "rcload_version": "0.1.0",
-            "profile": "shift & <change>",
-            "seed": 42,
-            "target": "http://127.0.0.1:8080",
-            "started_at": "2025-01-01T00:00:00.000Z",
-            "duration_s": 120.5,
-            "interrupted": true,
-            "generator": {
-                "actions_scheduled": 1000, "actions_sent": 990,
-                "skipped": {"console_not_logged_in": 10}, "throttled": 0,
-                "lateness_ms": {"p50": 0.5, "p99": 3.2, "max": 9.0},
-                "fell_behind": false, "lateness_limit_ms": 50.0
-            },
-            "operations": {
-                "terminal.status": {"count": 1500, "ok": 1493, "errors": {"http_500": 7},
-                    "latency_ms": lat(812.4), "service_ms": lat(800.0)}
-            },
-            "deliveries": {},
-            "phases": {
-                "warmup": {"start_s": 0.0, "end_s": 30.0, "operations": {}, "deliveries": {},
-                    "talkgroup_drops": 0, "console_disconnects": 0, "missed_deliveries": 0},
-                "shift_change": {"start_s": 30.0, "end_s": 90.0,
-                    "operations": {
-                        "terminal.status": {"count": 1400, "errors": 7, "latency_ms": lat(812.4)},
-                        "console.login": {"count": 100, "errors": 0, "latency_ms": lat(120.0)}
-                    },
-                    "deliveries": {},
-                    "talkgroup_drops": 3, "console_disconnects": 1, "missed_deliveries": 2},
-                "after|hours": {"start_s": 90.0, "end_s": 120.5, "operations": {},
-                    "deliveries": {}, "talkgroup_drops": 0, "console_disconnects": 1,
-                    "missed_deliveries": 0}
-            },
-            "talkgroup_drops": [
-                {"t_s": 31.25, "phase": "shift_change", "console": "c-0001", "talkgroup": 1201,
-                    "detected_by": "audit", "recovered_after_s": 2.5},
-                {"t_s": 32.0, "phase": "shift_change", "console": "c-0001", "talkgroup": 1202,
-                    "detected_by": "announced", "recovered_after_s": 1.0},
-                {"t_s": 40.0, "phase": "shift_change", "console": "c-0003", "talkgroup": 1203,
-                    "detected_by": "delivery", "recovered_after_s": null}
-            ],
-            "console_disconnects": [
-                {"t_s": 35.0, "phase": "shift_change", "console": "c-0002",
-                    "reason": "stream_end", "recovered_after_s": 0.8},
-                {"t_s": 100.0, "phase": "after|hours", "console": "c-0002",
-                    "reason": "kicked: a | b", "recovered_after_s": null}
-            ],
-            "unexpected_talkgroups": [],
-            "console_downtime_s": {"total": 21.3, "consoles": {"c-0002": 21.3}},
-            "missed_deliveries": 2,
-            "probes": {"calls": 0, "errors": 0, "expected": 0, "delivered": 0, "missed": 0,
-                "latency_ms": lat(0.0)},
-            "slo": [
-                {"name": "terminal.status p99", "limit": 500.0, "observed": 812.4, "unit": "ms",
-                    "passed": false},
-                {"name": "console.login p99", "limit": 1000.0, "observed": 120.0, "unit": "ms",
-                    "passed": true},
-                {"name": "delivery.emergency.alert p95", "limit": 300.0, "observed": null,
-                    "unit": "ms", "passed": false,
-                    "note": "this percentile falls on missed deliveries"},
-                {"name": "error_rate", "limit": 0.001, "observed": 0.0052, "unit": "ratio",
-                    "passed": false},
-                {"name": "talkgroup_drops", "limit": 0.0, "observed": 3.0, "unit": "count",
-                    "passed": false}
-            ],
-            "verdict": "fail",
-            "warnings": ["The run was interrupted before the end of its schedule."],
-            "process": {"peak_rss_mb": null}
-        });
-        serde_json::from_value(v).expect("sample summary")
-    }
+    use crate::report::fixtures::findings_summary as sample;
 
     fn parse(xml: &str) -> Report {
         Report::deserialize_from_str(xml).unwrap_or_else(|e| panic!("{e}\n{xml}"))

@@ -329,7 +329,7 @@ fn blockquote(label: &str, text: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::report::junit::tests::sample;
+    use crate::report::fixtures::findings_summary as sample;
 
     #[test]
     fn heading_facts_and_notes() {

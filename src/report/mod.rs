@@ -6,6 +6,8 @@ pub(crate) mod chart_series;
 pub(crate) mod chart_style;
 pub mod charts;
 pub mod events;
+#[cfg(test)]
+mod fixtures;
 pub mod hlog;
 pub mod html;
 pub mod junit;

@@ -13,8 +13,10 @@ use crate::metrics::interval::{LATENESS, PROBE_CALL, PROBE_DELIVERY, delivery_ta
 use crate::metrics::{
     DeliveryStats, DisconnectRecord, DropRecord, OpStats, Recorder, UnexpectedRecord, histogram,
 };
-use crate::schedule::{Op, Phase, Schedule};
+use crate::profile::Phase;
+use crate::schedule::Schedule;
 use hdrhistogram::Histogram;
+use rcload_api::Op;
 use std::collections::{BTreeMap, HashMap};
 use std::path::{Path, PathBuf};
 use std::time::{Duration, UNIX_EPOCH};
@@ -98,7 +100,7 @@ pub fn load(dir: &Path) -> Result<ReportData, ReportError> {
     // The data up to the last whole interval: the csv row is written after its hlog lines.
     let covered_s = rows.last().map(|r| r.t_s + r.dt_s).unwrap_or(0.0);
     // Merged per tag, and per phase and tag, an interval at a time (bounded memory).
-    let phases = phase_list(&info);
+    let spans = phase_spans(&info);
     let mut merged: BTreeMap<String, Histogram<u64>> = BTreeMap::new();
     let mut by_phase: BTreeMap<(usize, String), Histogram<u64>> = BTreeMap::new();
     let hlog_path = dir.join(HLOG);
@@ -113,7 +115,7 @@ pub fn load(dir: &Path) -> Result<ReportData, ReportError> {
         if i.start_s + 1e-6 >= covered_s {
             return Ok(());
         }
-        let p = Schedule::phase_at(&phases, (i.start_s * 1e6).round() as u64);
+        let p = Schedule::span_at(spans.len(), |i| spans[i], (i.start_s * 1e6).round() as u64);
         // Into auto-resizing histograms: a decoded one only holds its own interval's range.
         let key = (p, i.tag.clone());
         add(
@@ -214,16 +216,12 @@ fn marks(events: &[EventLine]) -> Vec<Mark> {
     out
 }
 
-/// The phases of run.json as the schedule has them.
-fn phase_list(info: &RunInfo) -> Vec<Phase> {
+/// The `[start, end)` microseconds of run.json's phases, as the schedule has them.
+fn phase_spans(info: &RunInfo) -> Vec<(u64, u64)> {
     let us = |s: f64| (s * 1e6).round().max(0.0) as u64;
     info.phases
         .iter()
-        .map(|p| Phase {
-            name: p.name.clone(),
-            start_us: us(p.start_s),
-            end_us: us(p.end_s),
-        })
+        .map(|p| (us(p.start_s), us(p.end_s)))
         .collect()
 }
 
@@ -259,7 +257,7 @@ fn key_series(s: &Summary) -> Vec<String> {
 fn rebuild(
     dir: &Path,
     info: &RunInfo,
-    rows: &[super::model::IntervalRow],
+    rows: &[crate::metrics::row::IntervalRow],
     by_phase: &BTreeMap<(usize, String), Histogram<u64>>,
     merged: &BTreeMap<String, Histogram<u64>>,
     events: &[EventLine],

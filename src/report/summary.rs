@@ -4,9 +4,11 @@
 use crate::engine::{Delivery, EngineReport};
 use crate::judge::{self, Observed, SloResult};
 use crate::metrics::Recorder;
+use crate::profile::Phase;
 use crate::profile::Profile;
-use crate::schedule::{Op, Phase, Population, Schedule};
+use crate::schedule::{Population, Schedule};
 use hdrhistogram::Histogram;
+use rcload_api::Op;
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 

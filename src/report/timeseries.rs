@@ -5,8 +5,8 @@
 //! empty when the count is 0; for a delivery type `errors` is its missed deliveries).
 
 use super::ReportError;
-use super::model::{Cell, IntervalRow};
 use crate::metrics::interval::cell_keys;
+use crate::metrics::row::{Cell, IntervalRow};
 use std::collections::BTreeMap;
 use std::fs::File;
 use std::io::{self, Write};

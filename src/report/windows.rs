@@ -9,8 +9,8 @@
 use super::ReportError;
 use super::hlog;
 use crate::judge::Observed;
+use crate::profile::Phase;
 use crate::profile::{LatencyLimits, Slo};
-use crate::schedule::Phase;
 use hdrhistogram::Histogram;
 use std::collections::{BTreeMap, VecDeque};
 use std::path::Path;
@@ -24,15 +24,6 @@ pub type Scoped = BTreeMap<ScopedKey, (Observed, Option<f64>)>;
 
 pub fn scoped_key(key: &str, q: Option<f64>) -> ScopedKey {
     (key.to_string(), q.map(|q| (q * 1e6).round() as u64))
-}
-
-/// Whether phase `name` is what `during` names: the phase itself, or every phase of an event
-/// kind (`shift_change` covers `shift_change-2`).
-pub fn phase_matches(name: &str, during: &str) -> bool {
-    name == during
-        || name.strip_prefix(during).is_some_and(|rest| {
-            rest.starts_with('-') && rest[1..].bytes().all(|b| b.is_ascii_digit())
-        })
 }
 
 struct Spec<'a> {
@@ -172,7 +163,7 @@ fn spec<'a>(key: &'a str, l: &LatencyLimits, phases: &[Phase]) -> Spec<'a> {
     let ranges = l.during.as_ref().map(|d| {
         phases
             .iter()
-            .filter(|p| phase_matches(&p.name, d))
+            .filter(|p| p.matches(d))
             .map(|p| (p.start_us as f64 / 1e6, p.end_us as f64 / 1e6))
             .collect()
     });
@@ -191,7 +182,8 @@ fn spec<'a>(key: &'a str, l: &LatencyLimits, phases: &[Phase]) -> Spec<'a> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::profile::Dur;
+    use crate::profile::PhaseKind;
+    use rcload_api::Dur;
     use std::time::Duration;
 
     fn interval(tag: &str, start_s: f64, values_us: &[u64]) -> hlog::HlogInterval {
@@ -294,16 +286,19 @@ mod tests {
         let phases = vec![
             Phase {
                 name: "setup".into(),
+                kind: PhaseKind::Setup,
                 start_us: 0,
                 end_us: 10_000_000,
             },
             Phase {
                 name: "shift_change".into(),
+                kind: PhaseKind::Event(crate::profile::EventKind::ShiftChange),
                 start_us: 20_000_000,
                 end_us: 30_000_000,
             },
             Phase {
                 name: "shift_change-2".into(),
+                kind: PhaseKind::Event(crate::profile::EventKind::ShiftChange),
                 start_us: 50_000_000,
                 end_us: 60_000_000,
             },
@@ -330,7 +325,5 @@ mod tests {
         assert!(matches!(obs, Observed::Ms(v) if v > 199.0));
         let (obs, _) = run(&limits(None, Some("nothing")), &phases, &intervals);
         assert_eq!(obs, Observed::NoSamples);
-        assert!(phase_matches("shift_change-12", "shift_change"));
-        assert!(!phase_matches("shift_changes", "shift_change"));
     }
 }

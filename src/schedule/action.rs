@@ -1,6 +1,6 @@
 //! What the schedule emits: timed actions, and the phases of a run.
 
-use crate::api::CallKind;
+use rcload_api::{CallKind, Op};
 
 /// One thing to do at an intended time. Entities are 0-based indexes into the population
 /// (console `c`, terminal `t`); talkgroups are GSSIs.
@@ -91,69 +91,4 @@ impl ActionKind {
             ActionKind::CallStart { probe: true, .. } | ActionKind::CallEnd { probe: true, .. }
         )
     }
-}
-
-/// Measured operations (the names used in results and SLOs).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
-pub enum Op {
-    ConsoleLogin,
-    ConsoleLogout,
-    ConsoleAttach,
-    TerminalRegister,
-    TerminalDeregister,
-    TerminalAffiliate,
-    TerminalStatus,
-    CallGroup,
-    CallEmergency,
-    CallEnd,
-    ConsoleAudit,
-    /// A token fetch of the target's own authentication (OAuth2), not a scheduled action.
-    AuthToken,
-}
-
-impl Op {
-    pub const ALL: [Op; 12] = [
-        Op::ConsoleLogin,
-        Op::ConsoleLogout,
-        Op::ConsoleAttach,
-        Op::TerminalRegister,
-        Op::TerminalDeregister,
-        Op::TerminalAffiliate,
-        Op::TerminalStatus,
-        Op::CallGroup,
-        Op::CallEmergency,
-        Op::CallEnd,
-        Op::ConsoleAudit,
-        Op::AuthToken,
-    ];
-
-    pub fn name(&self) -> &'static str {
-        match self {
-            Op::ConsoleLogin => "console.login",
-            Op::ConsoleLogout => "console.logout",
-            Op::ConsoleAttach => "console.attach",
-            Op::TerminalRegister => "terminal.register",
-            Op::TerminalDeregister => "terminal.deregister",
-            Op::TerminalAffiliate => "terminal.affiliate",
-            Op::TerminalStatus => "terminal.status",
-            Op::CallGroup => "call.group",
-            Op::CallEmergency => "call.emergency",
-            Op::CallEnd => "call.end",
-            Op::ConsoleAudit => "console.audit",
-            Op::AuthToken => "auth.token",
-        }
-    }
-
-    pub fn index(&self) -> usize {
-        *self as usize
-    }
-}
-
-/// A named stretch of the run. `setup` and `steady` are always there; each event adds one.
-/// Event phases lie over `steady`: an action belongs to the latest-starting phase it falls in.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Phase {
-    pub name: String,
-    pub start_us: u64,
-    pub end_us: u64,
 }

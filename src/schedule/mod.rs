@@ -13,24 +13,21 @@ mod summary;
 #[cfg(test)]
 mod tests;
 
-pub use action::{Action, ActionKind, Op, Phase};
-pub use population::{Population, splitmix64};
+pub use action::{Action, ActionKind};
+pub use population::Population;
 pub use summary::{ScheduleSummary, schedule_hash, summarize};
 
-use crate::api::CallKind;
-use crate::profile::{EventKind, Profile, Shape, TrafficAction};
+use crate::profile::{
+    DEFAULT_HOLD_S, EventKind, Phase, Profile, Shape, TrafficAction, phases_of, secs_to_us,
+};
 use arrivals::{Arrivals, below};
 use rand::{RngExt, SeedableRng};
 use rand_distr::{Distribution, Normal};
 use rand_xoshiro::Xoshiro256PlusPlus;
+use rcload_api::CallKind;
+use rcload_api::mix::splitmix64;
 use std::cmp::Reverse;
 use std::collections::BinaryHeap;
-
-const DEFAULT_HOLD_S: f64 = 10.0;
-
-fn secs_to_us(s: f64) -> u64 {
-    (s * 1e6).round().max(0.0) as u64
-}
 
 /// What a timed source will do; resolved against the schedule's model when emitted.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -147,51 +144,6 @@ fn sample_indexes(rng: &mut Xoshiro256PlusPlus, n: u32, k: u32) -> Vec<u32> {
 
 fn count_of(fraction: f64, n: u32) -> u32 {
     ((fraction * f64::from(n)).round() as u32).min(n)
-}
-
-/// The phases of a profile: setup, steady, then one per event.
-pub fn phases_of(profile: &Profile) -> Vec<Phase> {
-    let duration_us = profile.duration.as_micros();
-    let setup_end = profile.setup.over.as_micros().min(duration_us);
-    let mut phases = vec![
-        Phase {
-            name: "setup".into(),
-            start_us: 0,
-            end_us: setup_end,
-        },
-        Phase {
-            name: "steady".into(),
-            start_us: setup_end,
-            end_us: duration_us,
-        },
-    ];
-    let mut seen: std::collections::BTreeMap<&str, u32> = Default::default();
-    for e in &profile.events {
-        let n = seen.entry(e.kind.as_str()).or_insert(0);
-        *n += 1;
-        let name = match &e.name {
-            Some(n) => n.clone(),
-            None if *n == 1 => e.kind.as_str().to_string(),
-            None => format!("{}-{}", e.kind.as_str(), n),
-        };
-        let length = match e.kind {
-            EventKind::ShiftChange => {
-                e.logout_over.map_or(0.0, |d| d.as_secs_f64())
-                    + e.handover.map_or(0.0, |d| d.as_secs_f64())
-            }
-            EventKind::EmergencyBurst => {
-                e.over.map_or(0.0, |d| d.as_secs_f64())
-                    + e.hold.map_or(DEFAULT_HOLD_S, |d| d.as_secs_f64())
-            }
-        };
-        let start_us = e.at.as_micros();
-        phases.push(Phase {
-            name,
-            start_us,
-            end_us: (start_us + secs_to_us(length)).min(duration_us),
-        });
-    }
-    phases
 }
 
 impl Schedule {
@@ -378,22 +330,29 @@ impl Schedule {
     /// The phase a time falls in. Times after the end of the schedule (results that come in
     /// while the run drains) belong to the phases that were on at its end.
     pub fn phase_at(phases: &[Phase], at_us: u64) -> usize {
-        let end_us = phases.get(1).map_or(u64::MAX, |p| p.end_us);
+        Self::span_at(
+            phases.len(),
+            |i| (phases[i].start_us, phases[i].end_us),
+            at_us,
+        )
+    }
+
+    /// [`Schedule::phase_at`] over `n` phases given by their `[start, end)` microseconds
+    /// (`span(i)` for `i < n`), for phases read back from a run directory.
+    pub fn span_at(n: usize, span: impl Fn(usize) -> (u64, u64), at_us: u64) -> usize {
+        let end_us = if n > 1 { span(1).1 } else { u64::MAX };
         let at_us = if at_us >= end_us {
             end_us.saturating_sub(1)
         } else {
             at_us
         };
-        for (i, p) in phases.iter().enumerate().skip(2).rev() {
-            if at_us >= p.start_us && at_us < p.end_us {
+        for i in (2..n).rev() {
+            let (start, end) = span(i);
+            if at_us >= start && at_us < end {
                 return i;
             }
         }
-        if phases.first().is_some_and(|p| at_us < p.end_us) {
-            0
-        } else {
-            1
-        }
+        if n > 0 && at_us < span(0).1 { 0 } else { 1 }
     }
 
     /// A terminal the schedule believes registered (a few draws), for background traffic.

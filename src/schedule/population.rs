@@ -4,6 +4,7 @@
 //! scheduler and the engine agree on it without sharing state.
 
 use crate::profile::{self, FIRST_GSSI, FIRST_ISSI};
+use rcload_api::mix::splitmix64;
 
 /// The population of a run: control rooms, consoles, talkgroups and terminals.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -14,15 +15,6 @@ pub struct Population {
     pub talkgroups_per_room: u32,
     pub monitored_per_console: u32,
     seed: u64,
-}
-
-/// SplitMix64: a fixed, portable mixing function for per-entity choices.
-pub fn splitmix64(mut x: u64) -> u64 {
-    x = x.wrapping_add(0x9E37_79B9_7F4A_7C15);
-    let mut z = x;
-    z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
-    z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
-    z ^ (z >> 31)
 }
 
 impl Population {
@@ -167,8 +159,8 @@ mod tests {
         let p = pop();
         assert_eq!(p.console_id(0), "room01-con01");
         assert_eq!(p.console_id(389), "room13-con30");
-        assert!(crate::api::valid_console_id(&p.console_id(389)));
-        assert!(crate::api::valid_tetra_id(u64::from(p.issi(19999))));
+        assert!(rcload_api::valid_console_id(&p.console_id(389)));
+        assert!(rcload_api::valid_tetra_id(u64::from(p.issi(19999))));
         for i in 0..1000 {
             let g = p.home_talkgroup(i);
             let idx = p.talkgroup_index(g).unwrap();

@@ -288,3 +288,27 @@ fn times_after_the_end_belong_to_the_phases_on_at_the_end() {
     );
     assert_eq!(phases[Schedule::phase_at(&phases, 0)].name, "setup");
 }
+
+#[test]
+fn a_clock_time_event_is_scheduled_from_the_clock_start() {
+    let p = profile(
+        "name: clock
+timezone: Europe/Amsterdam
+duration: 2m
+population: {control_rooms: 1, consoles_per_room: 2, terminals: 10, talkgroups_per_room: 2, monitored_per_console: 1}
+setup: {over: 10s}
+traffic:
+  - action: status
+    rate: 5/s
+events:
+  - {kind: shift_change, at: \"14:00\", consoles: 50%, logout_over: 10s, handover: 5s}
+",
+    );
+    let tz = jiff::tz::TimeZone::get("Europe/Amsterdam").unwrap();
+    let start = crate::profile::clock::parse_start("2026-06-10T13:59:30", &tz).unwrap();
+    let r = crate::profile::clock::resolve(&p, start).unwrap();
+    let actions: Vec<_> = Schedule::new(&r, 1)
+        .filter(|a| matches!(a.kind, ActionKind::Logout { .. }))
+        .collect();
+    assert!(!actions.is_empty() && actions.iter().all(|a| a.at_us >= 30_000_000));
+}

@@ -7,8 +7,8 @@
 //! sensitive. Nothing here writes a secret anywhere.
 
 use super::{OwnRequest, TargetError};
-use crate::schedule::Op;
 use base64::Engine as _;
+use rcload_api::Op;
 use reqwest::header::{AUTHORIZATION, HeaderName, HeaderValue};
 use std::sync::{Arc, RwLock};
 use std::time::{Duration, Instant};

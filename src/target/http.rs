@@ -1,10 +1,12 @@
 //! API v1 over HTTP (reqwest with rustls): the contract in `docs/api.md`, client side.
 
 use super::{EventStream, Received, Reply, Request, Target, TargetError};
-use crate::api::{self, CallRequest, EventEnvelope, StatusRequest, TalkgroupRequest, Talkgroups};
 use eventsource_stream::Eventsource;
 use futures::future::BoxFuture;
 use futures::{FutureExt, StreamExt};
+use rcload_api::{
+    self as api, CallRequest, EventEnvelope, StatusRequest, TalkgroupRequest, Talkgroups,
+};
 use reqwest::header::{AUTHORIZATION, HeaderMap, HeaderValue};
 use reqwest::{Method, StatusCode};
 use std::time::{Duration, Instant};

@@ -8,9 +8,9 @@ pub mod auth;
 pub mod http;
 pub mod mapped;
 
-use crate::api::{CallKind, Event};
 use futures::future::BoxFuture;
 use futures::stream::BoxStream;
+use rcload_api::{CallKind, Event};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Instant;
@@ -195,7 +195,7 @@ impl Activity {
 /// measure it: an OAuth2 token fetch.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct OwnRequest {
-    pub op: crate::schedule::Op,
+    pub op: rcload_api::Op,
     pub sent: Instant,
     pub took: std::time::Duration,
     pub error: Option<ErrorClass>,
@@ -216,7 +216,7 @@ pub trait Target: Send + Sync + 'static {
     fn describe(&self) -> String;
     /// Does the system offer this operation? The engine skips actions it does not
     /// (`unsupported`) and says so in the results.
-    fn supports(&self, _op: crate::schedule::Op) -> bool {
+    fn supports(&self, _op: rcload_api::Op) -> bool {
         true
     }
     /// The target's own requests (token fetches), once: the engine takes the receiver at the

@@ -8,9 +8,9 @@
 
 use super::spec::Matching;
 use super::{MappedTarget, Trace};
-use crate::api::{CallKind, Event};
 use crate::target::{EventStream, Received, Reply, Request, Target, TargetError};
 use futures::StreamExt;
+use rcload_api::{CallKind, Event};
 use std::fmt::Write as _;
 use std::time::{Duration, Instant};
 use tokio::sync::mpsc;
@@ -296,7 +296,7 @@ pub async fn run(target: &MappedTarget, cfg: &CheckConfig) -> Report {
     rows.push(health);
 
     let mut channel: Option<Channel> = None;
-    let reference = |n: u64| crate::engine::state::reference(900_000_000 + n);
+    let reference = |n: u64| rcload_api::reference::reference(900_000_000 + n);
     let mut call_ids: Vec<Option<String>> = Vec::new();
 
     // The steps in order; each needs only what earlier steps made.

@@ -6,9 +6,9 @@ use super::spec::{
     ActionSpec, AdapterFile, AuthSpec, Matching, Scope, Transport, check, scope_of, variables_of,
 };
 use crate::profile::{FieldPath, KeyIndex, Problem, ProfileError, Source};
-use crate::schedule::Op;
 use crate::target::auth::{ClientAuth, Credentials, OAuth2, Secret};
 use minijinja::{Environment, UndefinedBehavior};
+use rcload_api::Op;
 use reqwest::Method;
 use reqwest::header::HeaderName;
 use std::collections::BTreeSet;

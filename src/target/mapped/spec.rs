@@ -5,7 +5,8 @@
 //!
 //! It holds no secrets: credentials are named by environment variable only.
 
-use crate::profile::{Dur, FieldPath, Problem};
+use crate::profile::{FieldPath, Problem};
+use rcload_api::Dur;
 use serde::{Deserialize, Serialize};
 use std::collections::{BTreeMap, BTreeSet};
 
@@ -15,9 +16,9 @@ pub const ADAPTER_SCHEMA: &str = "rcload.adapter/1";
 /// The actions a mapping maps, by their rcload name: every operation but the target's own
 /// token fetches.
 pub fn actions() -> Vec<&'static str> {
-    crate::schedule::Op::ALL
+    rcload_api::Op::ALL
         .iter()
-        .filter(|o| **o != crate::schedule::Op::AuthToken)
+        .filter(|o| **o != rcload_api::Op::AuthToken)
         .map(|o| o.name())
         .collect()
 }

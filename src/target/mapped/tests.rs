@@ -3,8 +3,8 @@
 
 use super::events::Decoded;
 use super::*;
-use crate::api::Event;
 use crate::profile::Source;
+use rcload_api::Event;
 use serde_json::json;
 
 fn source(name: &str) -> Source {

@@ -18,12 +18,12 @@ use std::time::{Duration, Instant};
 use rand::SeedableRng;
 use rand_xoshiro::Xoshiro256PlusPlus;
 
-use super::faults::FAULT_OPERATIONS;
 use super::spec::{Capacity, Sampler};
+use rcload_api::Op;
 
-/// The index of an operation name in [`FAULT_OPERATIONS`].
-pub(crate) fn op_index(name: &str) -> Option<usize> {
-    FAULT_OPERATIONS.iter().position(|&o| o == name)
+/// The index of an operation's counters: its position in [`Op::EVERY`].
+pub(crate) fn op_index(op: Op) -> usize {
+    Op::EVERY.iter().position(|o| *o == op).unwrap_or(0)
 }
 
 /// When an admitted request starts and finishes its work.
@@ -120,7 +120,7 @@ pub(crate) struct QueueStats {
     pub workers: u32,
     pub depth: usize,
     pub in_service: usize,
-    /// Per operation (index into [`FAULT_OPERATIONS`]): requests seen, requests refused.
+    /// Per operation (index into [`Op::EVERY`]): requests seen, requests refused.
     pub requests: Vec<u64>,
     pub rejected: Vec<u64>,
     /// Total time admitted requests waited for a worker.
@@ -141,7 +141,7 @@ pub(crate) struct ApiQueue {
     /// No request ever waits (every time and cost is zero): skip the model altogether.
     instant: bool,
     workers: u32,
-    /// Per operation (index into [`FAULT_OPERATIONS`]).
+    /// Per operation (index into [`Op::EVERY`]).
     samplers: Vec<Sampler>,
     fanout_cost: Duration,
     attach_cost: Duration,
@@ -152,15 +152,15 @@ pub(crate) struct ApiQueue {
 
 impl ApiQueue {
     pub(crate) fn new(cap: &Capacity, seed: u64) -> Self {
-        let samplers = FAULT_OPERATIONS
+        let samplers = Op::EVERY
             .iter()
             .map(|op| {
                 cap.service
-                    .get(*op)
+                    .get(op.name())
                     .map_or(Sampler::Fixed(Duration::ZERO), Sampler::new)
             })
             .collect::<Vec<_>>();
-        let counters = || FAULT_OPERATIONS.iter().map(|_| AtomicU64::new(0)).collect();
+        let counters = || Op::EVERY.iter().map(|_| AtomicU64::new(0)).collect();
         Self {
             instant: cap.is_instant(),
             workers: cap.workers,

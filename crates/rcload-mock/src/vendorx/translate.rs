@@ -2,7 +2,7 @@
 //! and the translation of each API v1 event into the vendor's JSON (its type names and field
 //! names, and no `ref`). Pure.
 
-use crate::api::{Event, EventEnvelope};
+use rcload_api::{Event, EventEnvelope};
 use serde_json::{Value, json};
 
 /// What the SSE bytes hold, one item at a time.
@@ -146,7 +146,7 @@ mod tests {
         let setup = message(
             &Event::CallStarted {
                 call: "c-1".into(),
-                kind: crate::api::CallKind::Group,
+                kind: rcload_api::CallKind::Group,
                 talkgroup: 2,
                 caller: 3,
                 reference: "r1".into(),

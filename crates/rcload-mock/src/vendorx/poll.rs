@@ -8,11 +8,12 @@
 
 use super::translate::{Item, Splitter};
 use super::{CursorQuery, XError, console_of};
-use crate::mock::sse;
-use crate::mock::state::MockState;
+use crate::sse;
+use crate::state::MockState;
 use axum::Json;
 use axum::extract::{Path, State};
 use futures::StreamExt;
+use rcload_api::Op;
 use serde_json::{Value, json};
 use std::collections::{HashMap, VecDeque};
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -114,7 +115,7 @@ pub(crate) async fn messages(
         Some(s) => s,
         None => {
             let console = console_of(&state, &sid)?;
-            state.count_request("console.events");
+            state.count_request(Op::ConsoleEvents);
             let opened = state.open_stream(&console)?;
             let session = Arc::new(Session {
                 buf: Mutex::new(Buffer::default()),

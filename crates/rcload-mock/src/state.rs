@@ -26,9 +26,9 @@ use tokio::sync::mpsc::error::TrySendError;
 use tokio::sync::{mpsc, watch};
 
 use super::capacity::{ApiQueue, Overloaded, QueueStats, Work, op_index};
-use super::faults::FAULT_REASON;
+use super::fault_spec::FAULT_REASON;
 use super::spec::{Capacity, Overflow};
-use crate::api::{CallKind, Event, EventEnvelope};
+use rcload_api::{CallKind, Event, EventEnvelope, Op};
 
 /// The `reason` of the events an overflow sends (`console.kicked`, `talkgroup.dropped`).
 pub(crate) const SLOW_CONSUMER: &str = "slow_consumer";
@@ -258,13 +258,11 @@ impl MockState {
         self.inner.lock().unwrap_or_else(PoisonError::into_inner)
     }
 
-    /// Queues a request of operation `op` (rcload's name) on the API's workers: returns once
+    /// Queues a request of operation `op` on the API's workers: returns once
     /// its work is done, or at once with [`Overloaded`]. What it fans out (and attaches) is
     /// counted from the model now, when the costs are not zero.
-    pub(crate) async fn serve(&self, op: &str, cost: Cost<'_>) -> Result<(), Overloaded> {
-        let Some(i) = op_index(op) else {
-            return Ok(());
-        };
+    pub(crate) async fn serve(&self, op: Op, cost: Cost<'_>) -> Result<(), Overloaded> {
+        let i = op_index(op);
         let work = if self.queue.needs_work() {
             self.work(cost)
         } else {
@@ -274,10 +272,8 @@ impl MockState {
     }
 
     /// Counts a request of `op` that is not queued (opening an event stream).
-    pub(crate) fn count_request(&self, op: &str) {
-        if let Some(i) = op_index(op) {
-            self.queue.count(i);
-        }
+    pub(crate) fn count_request(&self, op: Op) {
+        self.queue.count(op_index(op));
     }
 
     /// Whether requests may wait for a worker.

@@ -19,8 +19,9 @@ use prometheus_client::metrics::gauge::Gauge;
 use prometheus_client::registry::{Registry, Unit};
 
 use super::capacity::QueueStats;
-use super::faults::{FAULT_OPERATIONS, FAULT_REASON};
+use super::fault_spec::FAULT_REASON;
 use super::state::{MockState, ModelStats, SLOW_CONSUMER};
+use rcload_api::Op;
 
 type Labels = Vec<(&'static str, &'static str)>;
 
@@ -91,10 +92,10 @@ fn render(q: &QueueStats, m: &ModelStats) -> Result<String, std::fmt::Error> {
     );
     // Requests and refusals per operation (every operation listed, even at 0).
     let per_op = |v: &[u64]| -> Vec<(&'static str, u64)> {
-        FAULT_OPERATIONS
+        Op::EVERY
             .iter()
             .enumerate()
-            .map(|(i, &op)| (op, v.get(i).copied().unwrap_or(0)))
+            .map(|(i, op)| (op.name(), v.get(i).copied().unwrap_or(0)))
             .collect()
     };
     counter_by(
@@ -198,8 +199,8 @@ mod tests {
             workers: 4,
             depth: 3,
             in_service: 4,
-            requests: (0..FAULT_OPERATIONS.len() as u64).collect(),
-            rejected: vec![0; FAULT_OPERATIONS.len()],
+            requests: (0..Op::EVERY.len() as u64).collect(),
+            rejected: vec![0; Op::EVERY.len()],
             wait: Duration::from_millis(1500),
         };
         let mut m = ModelStats {

@@ -1,8 +1,7 @@
 //! Radio-control API v1: the wire types of the contract in `docs/api.md`.
 //!
-//! This module is the one place the contract's shapes live in code: the built-in mock
-//! (`crate::mock`) serves them and the HTTP driver (`crate::target::http`) sends and parses them.
-//! It knows nothing of the engine, the schedule or metrics.
+//! The one place the contract's shapes live in code: the mock (`rcload-mock`) serves them and
+//! the generator's HTTP driver (`rcload::targets::http`) sends and parses them.
 
 use serde::{Deserialize, Serialize};
 

@@ -4,14 +4,15 @@
 //! issued), and checked on every `/xapi` request but the ping.
 
 use super::XError;
-use crate::mock::OAuthClient;
-use crate::mock::state::MockState;
+use crate::OAuthClient;
+use crate::state::MockState;
 use axum::Json;
 use axum::extract::{Request, State};
 use axum::http::{HeaderMap, StatusCode, header};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 use base64::Engine as _;
+use rcload_api::Op;
 use serde_json::json;
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
@@ -56,8 +57,8 @@ impl Tokens {
         };
         let token = format!(
             "xt-{:016x}{:016x}",
-            crate::schedule::splitmix64(self.salt ^ n),
-            crate::schedule::splitmix64(n.wrapping_mul(0x9e37_79b9) ^ self.salt.rotate_left(17))
+            rcload_api::mix::splitmix64(self.salt ^ n),
+            rcload_api::mix::splitmix64(n.wrapping_mul(0x9e37_79b9) ^ self.salt.rotate_left(17))
         );
         let now = Instant::now();
         let mut issued = self.issued.lock().unwrap_or_else(|p| p.into_inner());
@@ -90,7 +91,7 @@ pub(crate) async fn token(
     headers: HeaderMap,
     body: axum::body::Bytes,
 ) -> Response {
-    state.count_request("auth.token");
+    state.count_request(Op::AuthToken);
     let form: HashMap<String, String> = match serde_urlencoded_pairs(&body) {
         Some(f) => f,
         None => return oauth_error(StatusCode::BAD_REQUEST, "invalid_request"),

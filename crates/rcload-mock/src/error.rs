@@ -11,7 +11,7 @@ use axum::response::{IntoResponse, Response};
 
 use super::capacity::Overloaded;
 use super::state::StateError;
-use crate::api::{ErrorBody, codes};
+use rcload_api::{ErrorBody, codes};
 
 /// Error code for a known path asked with the wrong method (not part of the contract's list).
 pub(crate) const METHOD_NOT_ALLOWED: &str = "method_not_allowed";

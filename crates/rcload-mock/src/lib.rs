@@ -1,4 +1,4 @@
-//! Built-in mock of a radio-control system serving the API v1 contract (`crate::api`).
+//! Built-in mock of a radio-control system serving the API v1 contract (`rcload_api`).
 //!
 //! It keeps consoles, terminals and calls in memory and fans events out to the consoles'
 //! SSE streams. It is a stand-alone server: it knows nothing of the load engine, the schedule
@@ -19,6 +19,7 @@
 mod capacity;
 mod error;
 mod extract;
+mod fault_spec;
 mod faults;
 mod metrics;
 mod routes;
@@ -27,9 +28,9 @@ mod sse;
 mod state;
 mod vendorx;
 
-pub use faults::{
-    FAULT_OPERATIONS, FAULT_REASON, FaultFile, FaultKind, FaultRecord, FaultSpec, Selector,
-    check_faults, describe_problems, parse_fault_file,
+pub use fault_spec::{
+    FAULT_REASON, FaultFile, FaultKind, FaultRecord, FaultSpec, Selector, check_faults,
+    describe_problems, fault_operations, parse_fault_file,
 };
 pub use spec::{
     Capacity, DEFAULT_PRESET, DEFAULT_SERVICE, MockSpec, Overflow, PRESETS, ServiceTime,
@@ -47,7 +48,8 @@ use tokio::net::TcpListener;
 use tokio::sync::oneshot;
 use tokio::task::JoinHandle;
 
-use faults::{FaultLog, RequestFaults};
+use fault_spec::FaultLog;
+use faults::RequestFaults;
 use state::MockState;
 
 /// How long [`MockHandle::shutdown`] waits for connections to finish before aborting the

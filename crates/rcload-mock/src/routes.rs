@@ -20,7 +20,8 @@ use super::extract::{CallId, ConsoleId, Issi, JsonBody, check_tetra_id};
 use super::metrics;
 use super::sse;
 use super::state::{Cost, MockState};
-use crate::api::{
+use rcload_api::Op;
+use rcload_api::{
     CallKind, CallRequest, CallResponse, Health, LoginRequest, LoginResponse, StatusRequest,
     TalkgroupRequest, Talkgroups, TerminalResponse,
 };
@@ -112,7 +113,7 @@ async fn login(
     ConsoleId(console): ConsoleId,
     JsonBody(req): JsonBody<LoginRequest>,
 ) -> Result<Json<LoginResponse>, ApiError> {
-    state.serve("console.login", Cost::Nothing).await?;
+    state.serve(Op::ConsoleLogin, Cost::Nothing).await?;
     let session = state.login(&console, &req.operator)?;
     Ok(Json(LoginResponse {
         console,
@@ -125,7 +126,7 @@ async fn logout(
     State(state): AppState,
     ConsoleId(console): ConsoleId,
 ) -> Result<StatusCode, ApiError> {
-    state.serve("console.logout", Cost::Nothing).await?;
+    state.serve(Op::ConsoleLogout, Cost::Nothing).await?;
     state.logout(&console)?;
     Ok(StatusCode::NO_CONTENT)
 }
@@ -139,7 +140,7 @@ async fn put_talkgroups(
         check_tetra_id("talkgroup", tg)?;
     }
     state
-        .serve("console.attach", Cost::Attach(&console, &req.talkgroups))
+        .serve(Op::ConsoleAttach, Cost::Attach(&console, &req.talkgroups))
         .await?;
     let (talkgroups, pending) = state.set_talkgroups(&console, &req.talkgroups)?;
     pending.deliver().await;
@@ -150,7 +151,7 @@ async fn get_talkgroups(
     State(state): AppState,
     ConsoleId(console): ConsoleId,
 ) -> Result<Json<Talkgroups>, ApiError> {
-    state.serve("console.audit", Cost::Nothing).await?;
+    state.serve(Op::ConsoleAudit, Cost::Nothing).await?;
     let talkgroups = state.talkgroups(&console)?;
     Ok(Json(Talkgroups { talkgroups }))
 }
@@ -160,7 +161,7 @@ async fn events(
     State(state): AppState,
     ConsoleId(console): ConsoleId,
 ) -> Result<Response, ApiError> {
-    state.count_request("console.events");
+    state.count_request(Op::ConsoleEvents);
     let opened = state.open_stream(&console)?;
     Ok(sse::response(&state, opened))
 }
@@ -172,7 +173,7 @@ async fn register(
 ) -> Result<Json<TerminalResponse>, ApiError> {
     let talkgroup = check_tetra_id("talkgroup", req.talkgroup)?;
     state
-        .serve("terminal.register", Cost::Talkgroup(talkgroup))
+        .serve(Op::TerminalRegister, Cost::Talkgroup(talkgroup))
         .await?;
     state.register(issi, talkgroup).deliver().await;
     Ok(Json(TerminalResponse { issi, talkgroup }))
@@ -180,7 +181,7 @@ async fn register(
 
 async fn deregister(State(state): AppState, Issi(issi): Issi) -> Result<StatusCode, ApiError> {
     state
-        .serve("terminal.deregister", Cost::Terminal(issi))
+        .serve(Op::TerminalDeregister, Cost::Terminal(issi))
         .await?;
     state.deregister(issi)?.deliver().await;
     Ok(StatusCode::NO_CONTENT)
@@ -192,7 +193,7 @@ async fn affiliate(
     JsonBody(req): JsonBody<TalkgroupRequest>,
 ) -> Result<Json<TerminalResponse>, ApiError> {
     let talkgroup = check_tetra_id("talkgroup", req.talkgroup)?;
-    state.serve("terminal.affiliate", Cost::Nothing).await?;
+    state.serve(Op::TerminalAffiliate, Cost::Nothing).await?;
     state.affiliate(issi, talkgroup)?;
     Ok(Json(TerminalResponse { issi, talkgroup }))
 }
@@ -202,7 +203,9 @@ async fn status(
     Issi(issi): Issi,
     JsonBody(req): JsonBody<StatusRequest>,
 ) -> Result<StatusCode, ApiError> {
-    state.serve("terminal.status", Cost::Terminal(issi)).await?;
+    state
+        .serve(Op::TerminalStatus, Cost::Terminal(issi))
+        .await?;
     state
         .status(issi, req.code, &req.reference)?
         .deliver()
@@ -217,8 +220,8 @@ async fn start_call(
     let talkgroup = check_tetra_id("talkgroup", req.talkgroup)?;
     let caller = check_tetra_id("caller", req.caller)?;
     let op = match req.kind {
-        CallKind::Group => "call.group",
-        CallKind::Emergency => "call.emergency",
+        CallKind::Group => Op::CallGroup,
+        CallKind::Emergency => Op::CallEmergency,
     };
     state.serve(op, Cost::Talkgroup(talkgroup)).await?;
     let (call, pending) = state.start_call(req.kind, talkgroup, caller, &req.reference);
@@ -227,7 +230,7 @@ async fn start_call(
 }
 
 async fn end_call(State(state): AppState, CallId(call): CallId) -> Result<StatusCode, ApiError> {
-    state.serve("call.end", Cost::Call(&call)).await?;
+    state.serve(Op::CallEnd, Cost::Call(&call)).await?;
     state.end_call(&call)?.deliver().await;
     Ok(StatusCode::NO_CONTENT)
 }

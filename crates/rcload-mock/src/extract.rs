@@ -8,7 +8,7 @@ use axum::http::request::Parts;
 use serde::de::DeserializeOwned;
 
 use super::error::ApiError;
-use crate::api;
+use rcload_api as api;
 
 /// A JSON request body; any rejection is a 400 `bad_request` with the JSON error body.
 #[derive(Debug)]

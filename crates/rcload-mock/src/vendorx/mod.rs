@@ -17,7 +17,6 @@ mod ws;
 use super::capacity::Overloaded;
 use super::sse;
 use super::state::{Cost, MockState, StateError};
-use crate::api::{self, CallKind};
 use axum::Json;
 use axum::Router;
 use axum::body::Bytes;
@@ -26,6 +25,8 @@ use axum::http::StatusCode;
 use axum::middleware;
 use axum::response::{IntoResponse, Response};
 use axum::routing::{delete, get, post, put};
+use rcload_api::Op;
+use rcload_api::{self as api, CallKind};
 use serde::Deserialize;
 use serde::de::DeserializeOwned;
 use serde_json::json;
@@ -229,7 +230,7 @@ async fn login(State(state): St, b: Bytes) -> Result<Response, XError> {
     if !api::valid_console_id(&req.position) {
         return Err(XError::invalid("position must be [A-Za-z0-9._-]{1,64}"));
     }
-    state.serve("console.login", Cost::Nothing).await?;
+    state.serve(Op::ConsoleLogin, Cost::Nothing).await?;
     let session = state.login(&req.position, &req.user)?;
     let sid = session_id(&req.position, &session);
     Ok((
@@ -241,7 +242,7 @@ async fn login(State(state): St, b: Bytes) -> Result<Response, XError> {
 
 async fn logout(State(state): St, Path(sid): Path<String>) -> Result<StatusCode, XError> {
     let console = console_of(&state, &sid)?;
-    state.serve("console.logout", Cost::Nothing).await?;
+    state.serve(Op::ConsoleLogout, Cost::Nothing).await?;
     state.logout(&console)?;
     Ok(StatusCode::NO_CONTENT)
 }
@@ -277,7 +278,7 @@ async fn attach(
         .map(|g| tetra("gssi", g.gssi))
         .collect::<Result<Vec<u32>, _>>()?;
     state
-        .serve("console.attach", Cost::Attach(&console, &talkgroups))
+        .serve(Op::ConsoleAttach, Cost::Attach(&console, &talkgroups))
         .await?;
     let (now, pending) = state.set_talkgroups(&console, &talkgroups)?;
     pending.deliver().await;
@@ -289,7 +290,7 @@ async fn audit(
     Path(sid): Path<String>,
 ) -> Result<Json<serde_json::Value>, XError> {
     let console = console_of(&state, &sid)?;
-    state.serve("console.audit", Cost::Nothing).await?;
+    state.serve(Op::ConsoleAudit, Cost::Nothing).await?;
     Ok(groups_answer(&state.talkgroups(&console)?))
 }
 
@@ -300,7 +301,7 @@ async fn stream(
     upgrade: WebSocketUpgrade,
 ) -> Result<Response, XError> {
     let console = console_of(&state, &sid)?;
-    state.count_request("console.events");
+    state.count_request(Op::ConsoleEvents);
     let opened = state.open_stream(&console)?;
     let frames = sse::frames(&state, opened);
     Ok(upgrade.on_upgrade(move |socket| ws::pump(socket, frames)))
@@ -317,7 +318,7 @@ async fn register(State(state): St, b: Bytes) -> Result<Response, XError> {
     let issi = tetra("ssi", req.ssi)?;
     let talkgroup = tetra("gssi", req.gssi)?;
     state
-        .serve("terminal.register", Cost::Talkgroup(talkgroup))
+        .serve(Op::TerminalRegister, Cost::Talkgroup(talkgroup))
         .await?;
     state.register(issi, talkgroup).deliver().await;
     Ok((
@@ -330,7 +331,7 @@ async fn register(State(state): St, b: Bytes) -> Result<Response, XError> {
 async fn deregister(State(state): St, Path(rid): Path<String>) -> Result<StatusCode, XError> {
     let issi = issi_of(&rid)?;
     state
-        .serve("terminal.deregister", Cost::Terminal(issi))
+        .serve(Op::TerminalDeregister, Cost::Terminal(issi))
         .await?;
     state.deregister(issi)?.deliver().await;
     Ok(StatusCode::NO_CONTENT)
@@ -349,7 +350,7 @@ async fn affiliate(
     let issi = issi_of(&rid)?;
     let req: GroupBody = body(&b)?;
     let talkgroup = tetra("gssi", req.gssi)?;
-    state.serve("terminal.affiliate", Cost::Nothing).await?;
+    state.serve(Op::TerminalAffiliate, Cost::Nothing).await?;
     state.affiliate(issi, talkgroup)?;
     Ok(Json(
         json!({"radioId": rid, "ssi": issi, "gssi": talkgroup}),
@@ -365,7 +366,9 @@ struct StatusBody {
 async fn status(State(state): St, Path(rid): Path<String>, b: Bytes) -> Result<Response, XError> {
     let issi = issi_of(&rid)?;
     let req: StatusBody = body(&b)?;
-    state.serve("terminal.status", Cost::Terminal(issi)).await?;
+    state
+        .serve(Op::TerminalStatus, Cost::Terminal(issi))
+        .await?;
     state.status(issi, req.status_value, "")?.deliver().await;
     Ok((StatusCode::ACCEPTED, Json(json!({}))).into_response())
 }
@@ -382,8 +385,8 @@ struct CallBody {
 async fn start_call(State(state): St, b: Bytes) -> Result<Response, XError> {
     let req: CallBody = body(&b)?;
     let (kind, op) = match req.kind.as_str() {
-        "GROUP" => (CallKind::Group, "call.group"),
-        "EMERGENCY" => (CallKind::Emergency, "call.emergency"),
+        "GROUP" => (CallKind::Group, Op::CallGroup),
+        "EMERGENCY" => (CallKind::Emergency, Op::CallEmergency),
         _ => return Err(XError::invalid("type must be GROUP or EMERGENCY")),
     };
     let talkgroup = tetra("gssi", req.gssi)?;
@@ -395,7 +398,7 @@ async fn start_call(State(state): St, b: Bytes) -> Result<Response, XError> {
 }
 
 async fn end_call(State(state): St, Path(cid): Path<String>) -> Result<StatusCode, XError> {
-    state.serve("call.end", Cost::Call(&cid)).await?;
+    state.serve(Op::CallEnd, Cost::Call(&cid)).await?;
     state.end_call(&cid)?.deliver().await;
     Ok(StatusCode::NO_CONTENT)
 }

@@ -14,8 +14,9 @@ use rand::Rng;
 use rand_distr::{Distribution, Exp, LogNormal};
 use serde::{Deserialize, Deserializer, Serialize, Serializer, de};
 
-use super::faults::{FAULT_OPERATIONS, FaultSpec, check_faults};
-use crate::profile::Dur;
+use super::fault_spec::{FaultSpec, check_faults};
+use rcload_api::Dur;
+use rcload_api::Op;
 
 /// The preset used when a spec names none.
 pub const DEFAULT_PRESET: &str = "healthy";
@@ -29,6 +30,14 @@ pub const DEFAULT_SERVICE: &str = "default";
 /// The operation that opens an event stream: not API work, so never queued and without a
 /// service time.
 const STREAM_OP: &str = "console.events";
+
+/// The operations the API's workers serve (every operation but opening an event stream).
+fn queued_operations() -> impl Iterator<Item = &'static str> {
+    Op::EVERY
+        .iter()
+        .filter(|o| **o != Op::ConsoleEvents)
+        .map(|o| o.name())
+}
 
 /// The most workers a spec may ask for.
 pub const MAX_WORKERS: u32 = 100_000;
@@ -50,7 +59,7 @@ pub struct MockSpec {
     /// Requests waiting for a worker beyond which the mock answers 503 `overloaded`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub queue_limit: Option<u32>,
-    /// Service time per operation name (rcload's names, as in [`FAULT_OPERATIONS`], without
+    /// Service time per operation name (rcload's names, as in [`Op::EVERY`], without
     /// `console.events`); `default` applies to the rest. Merged key by key over the preset's.
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
     pub service: BTreeMap<String, ServiceTime>,
@@ -108,7 +117,7 @@ pub enum Overflow {
 pub struct Capacity {
     pub workers: u32,
     pub queue_limit: u32,
-    /// The service time of every queued operation (every name of [`FAULT_OPERATIONS`] but
+    /// The service time of every queued operation (every name of [`Op::EVERY`] but
     /// `console.events`).
     pub service: BTreeMap<String, ServiceTime>,
     pub fanout_cost: Duration,
@@ -259,12 +268,8 @@ impl MockSpec {
                 ));
                 continue;
             }
-            if op != DEFAULT_SERVICE && !FAULT_OPERATIONS.contains(&op.as_str()) {
-                let ops: Vec<&str> = FAULT_OPERATIONS
-                    .iter()
-                    .copied()
-                    .filter(|&o| o != STREAM_OP)
-                    .collect();
+            if op != DEFAULT_SERVICE && Op::from_name(op.as_str()).is_none() {
+                let ops: Vec<&str> = queued_operations().collect();
                 out.push((
                     at,
                     format!(
@@ -310,10 +315,8 @@ impl MockSpec {
         merged.extend(self.service.iter().map(|(k, v)| (k.clone(), *v)));
         let zero = ServiceTime::Fixed(Dur(Duration::ZERO));
         let default = merged.get(DEFAULT_SERVICE).copied().unwrap_or(zero);
-        let service = FAULT_OPERATIONS
-            .iter()
-            .filter(|&&op| op != STREAM_OP)
-            .map(|&op| (op.to_owned(), merged.get(op).copied().unwrap_or(default)))
+        let service = queued_operations()
+            .map(|op| (op.to_owned(), merged.get(op).copied().unwrap_or(default)))
             .collect();
         let pick_dur =
             |mine: Option<Dur>, theirs: Option<Dur>| mine.or(theirs).unwrap_or_default().0;
@@ -359,10 +362,8 @@ impl Capacity {
         Capacity {
             workers: 1,
             queue_limit: u32::MAX,
-            service: FAULT_OPERATIONS
-                .iter()
-                .filter(|&&op| op != STREAM_OP)
-                .map(|&op| (op.to_owned(), zero))
+            service: queued_operations()
+                .map(|op| (op.to_owned(), zero))
                 .collect(),
             fanout_cost: Duration::ZERO,
             attach_cost: Duration::ZERO,
@@ -578,7 +579,7 @@ impl<'de> Deserialize<'de> for ServiceTime {
                 )
             }
             fn visit_str<E: de::Error>(self, v: &str) -> Result<ServiceTime, E> {
-                crate::profile::parse_duration(v)
+                rcload_api::parse_duration(v)
                     .map(|d| ServiceTime::Fixed(Dur(d)))
                     .map_err(E::custom)
             }
@@ -759,7 +760,7 @@ faults:
             };
             assert!(spec.check().is_empty(), "{name}");
             let cap = spec.resolve().unwrap();
-            assert_eq!(cap.service.len(), FAULT_OPERATIONS.len() - 1, "{name}");
+            assert_eq!(cap.service.len(), Op::EVERY.len() - 1, "{name}");
             assert!(!cap.service.contains_key("console.events"));
         }
         let healthy = MockSpec::default().resolve().unwrap();
@@ -911,7 +912,7 @@ faults:
     /// The presets in `docs/mock.md` are the presets.
     #[test]
     fn documented_presets_match() {
-        let doc = include_str!("../../docs/mock.md");
+        let doc = include_str!("../../../docs/mock.md");
         for (name, want) in [
             ("healthy", presets::healthy()),
             ("fragile-2023", presets::fragile_2023()),
