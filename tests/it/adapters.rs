@@ -2,7 +2,7 @@
 //! API v1 through `adapters/api-v1.yaml` gives the built-in driver's results; a mapping file's
 //! errors are located.
 
-mod common;
+use crate::common;
 
 use common::{TempDir, rcload_in, summary};
 use rcload::report::Summary;
@@ -87,6 +87,7 @@ fn deliveries_after_setup(s: &Summary) -> BTreeMap<String, Counts> {
 }
 
 #[test]
+#[ignore = "second tier (scripts/test): a real-time end-to-end run"]
 fn api_v1_through_its_mapping_gives_the_builtin_drivers_results() {
     let _turn = heavy();
     let dir = TempDir::new("adapter-equivalence");
@@ -316,6 +317,7 @@ fn contains(hay: &[u8], needle: &str) -> bool {
 }
 
 #[test]
+#[ignore = "second tier (scripts/test): a real-time end-to-end run"]
 fn the_shift_change_runs_against_vendor_x_through_its_mapping() {
     let _turn = heavy();
     let dir = TempDir::new("vendor-x-run");
@@ -469,6 +471,7 @@ fn the_shift_change_runs_against_vendor_x_through_its_mapping() {
 }
 
 #[test]
+#[ignore = "second tier (scripts/test): a real-time end-to-end run"]
 fn adapter_check_names_each_problem_of_a_broken_mapping() {
     let dir = TempDir::new("vendor-x-check");
     let mock = vendor_x(dir.path(), "1h", None);
@@ -552,6 +555,7 @@ fn adapter_check_names_each_problem_of_a_broken_mapping() {
 }
 
 #[test]
+#[ignore = "second tier (scripts/test): a real-time end-to-end run"]
 fn a_polled_event_channel_sees_the_same_events() {
     let dir = TempDir::new("vendor-x-poll");
     let mock = vendor_x(dir.path(), "1h", None);
@@ -591,6 +595,7 @@ fn a_polled_event_channel_sees_the_same_events() {
 /// through the mapping, and between stages the cool-down and the health check (the mapping's
 /// own health request, `GET /xapi/v2/ping`) pass before the next stage starts.
 #[test]
+#[ignore = "second tier (scripts/test): a real-time end-to-end run"]
 fn a_capacity_search_through_a_mapping_runs_every_stage() {
     let _turn = heavy();
     let dir = TempDir::new("vendor-x-capacity");

@@ -1,5 +1,4 @@
 //! Shared helpers of the integration tests: run the real binary, print everything on failure.
-#![allow(dead_code)]
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};

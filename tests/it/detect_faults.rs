@@ -1,7 +1,7 @@
 //! Each fault kind injected at a known time into the embedded mock, through the real binary:
 //! the right console and talkgroup are reported, found the right way, in time, and recovered.
 
-mod common;
+use crate::common;
 use common::{TempDir, rcload_in, summary};
 use rcload::report::Summary;
 
@@ -76,6 +76,7 @@ fn one_drop(s: &Summary, r: &common::Run) -> rcload::report::summary::TalkgroupD
 }
 
 #[test]
+#[ignore = "second tier (scripts/test): a real-time end-to-end run"]
 fn drop_is_announced() {
     // Audits of room01-con01 are due at 2 s, 4 s, 6 s...: 4.3 s is between them.
     let (s, r) = run(
@@ -91,6 +92,7 @@ fn drop_is_announced() {
 }
 
 #[test]
+#[ignore = "second tier (scripts/test): a real-time end-to-end run"]
 fn a_drop_met_by_an_audit_is_one_drop() {
     // The audit of room01-con01 due at 4 s races the `talkgroup.dropped` event: whichever
     // finds the drop first, the announcement read after the re-attach is the same drop.
@@ -110,6 +112,7 @@ fn a_drop_met_by_an_audit_is_one_drop() {
 }
 
 #[test]
+#[ignore = "second tier (scripts/test): a real-time end-to-end run"]
 fn silent_drop_is_found_by_the_audit() {
     // Missed deliveries would find it too (and often first): leave that to the audit here.
     let (s, r) = run(
@@ -130,6 +133,7 @@ fn silent_drop_is_found_by_the_audit() {
 }
 
 #[test]
+#[ignore = "second tier (scripts/test): a real-time end-to-end run"]
 fn blackhole_is_found_by_missed_deliveries() {
     let (s, r) = run(
         "blackhole",
@@ -150,6 +154,7 @@ fn blackhole_is_found_by_missed_deliveries() {
 }
 
 #[test]
+#[ignore = "second tier (scripts/test): a real-time end-to-end run"]
 fn kick_is_a_disconnect_that_recovers() {
     let (s, r) = run(
         "kick",
@@ -175,6 +180,7 @@ fn kick_is_a_disconnect_that_recovers() {
 }
 
 #[test]
+#[ignore = "second tier (scripts/test): a real-time end-to-end run"]
 fn a_share_of_consoles_each_lose_a_talkgroup() {
     let (s, r) = run(
         "share",
@@ -200,6 +206,7 @@ fn a_share_of_consoles_each_lose_a_talkgroup() {
 }
 
 #[test]
+#[ignore = "second tier (scripts/test): a real-time end-to-end run"]
 fn stall_shows_in_latency_not_as_drops() {
     let (s, r) = run(
         "stall",
@@ -216,6 +223,7 @@ fn stall_shows_in_latency_not_as_drops() {
 }
 
 #[test]
+#[ignore = "second tier (scripts/test): a real-time end-to-end run"]
 fn errors_are_counted_by_class() {
     let (s, r) = run(
         "errors",
@@ -234,6 +242,7 @@ fn errors_are_counted_by_class() {
 }
 
 #[test]
+#[ignore = "second tier (scripts/test): a real-time end-to-end run"]
 fn delay_adds_latency_to_one_operation() {
     let (s, r) = run(
         "delay",

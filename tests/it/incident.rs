@@ -2,7 +2,7 @@
 //! minutes): against `fragile-2023` it shows drops and disconnects only in the shift change,
 //! with emergency alerts slower there than in steady state; against `healthy` it passes.
 
-mod common;
+use crate::common;
 use common::{TempDir, rcload_in, summary};
 
 /// Scaled so that each console sees the same event rates as at full scale (rooms and
@@ -30,6 +30,7 @@ fn replay(dir: &std::path::Path, extra: &[&str]) -> common::Run {
 }
 
 #[test]
+#[ignore = "second tier (scripts/test): a real-time end-to-end run"]
 fn fragile_2023_fails_in_the_shift_change_only() {
     let d = TempDir::new("incident");
     let r = replay(d.path(), &[]);
@@ -73,6 +74,7 @@ fn fragile_2023_fails_in_the_shift_change_only() {
 }
 
 #[test]
+#[ignore = "second tier (scripts/test): a real-time end-to-end run"]
 fn the_same_replay_passes_against_a_healthy_mock() {
     let h = TempDir::new("incident-healthy");
     let r = replay(h.path(), &["--set", "mock.preset=healthy"]);

@@ -1,7 +1,7 @@
 //! Bad input exits 2 with a message naming the file, line, column and field; an unreachable
 //! target exits 3. One case each, through the real binary.
 
-mod common;
+use crate::common;
 use common::{TempDir, rcload_in};
 
 const GOOD: &str = "name: t

@@ -2,7 +2,7 @@
 //! queueing model says the p99 objective must break; the report opens in headless Chromium;
 //! Ctrl-C still leaves the report of the stages done.
 
-mod common;
+use crate::common;
 
 use common::TempDir;
 use std::path::{Path, PathBuf};
@@ -77,6 +77,7 @@ fn report(dir: &Path) -> serde_json::Value {
 /// above it the backlog, and with it the p99, grows through the stage: the objective breaks at
 /// the saturation rate (within a fraction of a percent for a 50 ms limit over an 8 s stage).
 #[test]
+#[ignore = "second tier (scripts/test): a real-time end-to-end run"]
 fn the_reported_capacity_is_where_the_queueing_model_breaks() {
     let _turn = TURN.lock().unwrap_or_else(|p| p.into_inner());
     let dir = TempDir::new("capacity");
@@ -177,6 +178,7 @@ fn the_reported_capacity_is_where_the_queueing_model_breaks() {
 }
 
 #[test]
+#[ignore = "second tier (scripts/test): a real-time end-to-end run"]
 fn an_interrupted_capacity_search_reports_the_stages_done() {
     let _turn = TURN.lock().unwrap_or_else(|p| p.into_inner());
     let dir = TempDir::new("capacity-int");
@@ -247,6 +249,7 @@ const SCALED_DOWN: &[&str] = &[
 ];
 
 #[test]
+#[ignore = "second tier (scripts/test): a real-time end-to-end run"]
 fn the_realistic_shift_change_fails_on_fragile_2023_and_has_a_margin_on_healthy() {
     let _turn = TURN.lock().unwrap_or_else(|p| p.into_inner());
     let dir = TempDir::new("capacity-presets");

@@ -2,7 +2,7 @@
 //! ending with the result, a live `/metrics` that passes `promtool check metrics` and whose
 //! counters only grow, and Ctrl-C (once: results written, interrupted; twice: out at once).
 
-mod common;
+use crate::common;
 
 use common::{TempDir, summary};
 use std::io::{BufRead, BufReader, Read, Write};
@@ -91,6 +91,7 @@ fn signal(child: &Child, sig: &str) {
 }
 
 #[test]
+#[ignore = "second tier (scripts/test): a real-time end-to-end run"]
 fn plain_progress_lines_come_at_their_cadence_and_end_with_the_result() {
     let dir = TempDir::new("progress");
     dir.write("p.yaml", &profile("9s", ""));
@@ -179,6 +180,7 @@ fn counters(body: &str) -> std::collections::BTreeMap<String, f64> {
 }
 
 #[test]
+#[ignore = "second tier (scripts/test): a real-time end-to-end run"]
 fn live_metrics_pass_promtool_and_counters_only_grow() {
     let dir = TempDir::new("live-metrics");
     dir.write("p.yaml", &profile("10s", ""));
@@ -237,6 +239,7 @@ fn live_metrics_pass_promtool_and_counters_only_grow() {
 }
 
 #[test]
+#[ignore = "second tier (scripts/test): a real-time end-to-end run"]
 fn ctrl_c_once_writes_the_results_and_twice_exits_at_once() {
     let dir = TempDir::new("sigint");
     dir.write("p.yaml", &profile("30s", ""));
@@ -293,6 +296,7 @@ fn ctrl_c_once_writes_the_results_and_twice_exits_at_once() {
 }
 
 #[test]
+#[ignore = "second tier (scripts/test): a real-time end-to-end run"]
 fn a_clock_time_is_placed_by_the_clock_start() {
     let dir = TempDir::new("clock");
     dir.write(

@@ -1,7 +1,7 @@
 //! Windowed objectives end to end: a minute of slow registrations hidden in the whole run's
 //! p99 fails `window: 1m`, and the same run without the fault passes.
 
-mod common;
+use crate::common;
 
 use common::{TempDir, rcload_in, summary};
 
@@ -44,6 +44,7 @@ slo:
 }
 
 #[test]
+#[ignore = "second tier (scripts/test): a real-time end-to-end run"]
 fn a_bad_minute_fails_a_windowed_objective_that_the_whole_run_hides() {
     let dir = TempDir::new("slo-window");
     dir.write("bad.yaml", &profile(true));

@@ -2,7 +2,7 @@
 //! a healthy mock; a dead or stalled target yields disconnects and errors by class, and the run
 //! still finishes and writes its results; events.jsonl is valid JSON Lines while the run goes.
 
-mod common;
+use crate::common;
 use common::{TempDir, rcload_in, summary};
 use rcload::report::events::EventLine;
 use std::io::{BufRead, BufReader};
@@ -131,6 +131,7 @@ fn run_with(
 }
 
 #[test]
+#[ignore = "second tier (scripts/test): a real-time end-to-end run"]
 fn a_dead_target_gives_disconnects_and_connect_errors_and_the_run_ends() {
     let d = TempDir::new("dead");
     d.write("p.yaml", SMALL);
@@ -172,6 +173,7 @@ fn a_dead_target_gives_disconnects_and_connect_errors_and_the_run_ends() {
 }
 
 #[test]
+#[ignore = "second tier (scripts/test): a real-time end-to-end run"]
 fn a_stalled_target_gives_heartbeat_timeouts_and_timeouts_and_the_run_ends() {
     let d = TempDir::new("stalled");
     d.write("p.yaml", SMALL);
@@ -202,6 +204,7 @@ fn a_stalled_target_gives_heartbeat_timeouts_and_timeouts_and_the_run_ends() {
 }
 
 #[test]
+#[ignore = "second tier (scripts/test): a real-time end-to-end run"]
 fn no_false_positives_on_a_healthy_mock() {
     // The shift-change profile scaled to 200 consoles and 5,000 terminals, two minutes.
     let d = TempDir::new("healthy");

@@ -2,7 +2,7 @@
 //! actions/s. Latency from the intended time shows the stall (p99 >= 800 ms) while the median
 //! stays low, and service time alone does not show it.
 
-mod common;
+use crate::common;
 use axum::Router;
 use axum::response::IntoResponse;
 use axum::response::sse::{Event, KeepAlive, Sse};
@@ -68,6 +68,7 @@ async fn stall_server() -> std::net::SocketAddr {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[ignore = "second tier (scripts/test): a real-time end-to-end run"]
 async fn latency_from_intended_time_shows_a_stall_that_service_time_hides() {
     let addr = stall_server().await;
     let d = TempDir::new("co");

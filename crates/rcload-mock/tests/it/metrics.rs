@@ -1,9 +1,10 @@
 //! The mock's `GET /metrics` passes `promtool check metrics` (Debian package `prometheus`,
 //! installed by `scripts/test`). A missing promtool fails this test; it never skips.
 
-mod common;
+use crate::promtool;
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[ignore = "second tier (scripts/test): needs promtool"]
 async fn metrics_pass_promtool() {
     let h = rcload_mock::spawn(
         "127.0.0.1:0".parse().expect("addr"),
@@ -38,5 +39,5 @@ async fn metrics_pass_promtool() {
     assert!(text.contains("rcload_mock_"), "{text}");
     h.shutdown().await;
 
-    common::promtool_check(&text);
+    promtool::promtool_check(&text);
 }
