@@ -359,10 +359,10 @@ fn validate(a: &ValidateArgs) -> ExitCode {
     s.push_str("\nactions by kind:\n");
     for (op, n) in &sum.per_op {
         s.push_str(&format!("  {op:<22} {n:>9}\n"));
-        if *op == "console.login" {
+        if *op == rcload_api::Op::ConsoleLogin.name() {
             s.push_str(&format!(
                 "  {:<22} {n:>9}  (follows each login)\n",
-                "console.attach"
+                rcload_api::Op::ConsoleAttach.name()
             ));
         }
     }

@@ -6,8 +6,9 @@
 //! flight, the last interval's p99 of the key operations, consoles logged in, and drops and
 //! disconnects so far.
 
-use crate::metrics::row::IntervalRow;
+use crate::metrics::row::{CellKey, IntervalRow};
 use crate::report::Summary;
+use rcload_api::Op;
 use std::fmt::Write as _;
 use std::time::Duration;
 
@@ -24,13 +25,13 @@ pub enum ProgressMode {
 }
 
 /// Operations (and delivery types) whose last-interval p99 is shown, in order of preference.
-const KEY_CELLS: &[&str] = &[
-    "terminal.status",
-    "console.login",
-    "terminal.register",
-    "delivery.emergency.alert",
-    "delivery.status",
-    "call.group",
+const KEY_CELLS: [CellKey; 6] = [
+    CellKey::Op(Op::TerminalStatus),
+    CellKey::Op(Op::ConsoleLogin),
+    CellKey::Op(Op::TerminalRegister),
+    CellKey::Delivery("emergency.alert"),
+    CellKey::Delivery("status"),
+    CellKey::Op(Op::CallGroup),
 ];
 
 /// The progress display.
@@ -120,7 +121,8 @@ impl Progress {
         let keys: Vec<String> = KEY_CELLS
             .iter()
             .filter_map(|k| {
-                let c = row.cells.get(*k).filter(|c| c.count > 0)?;
+                let k = k.to_string();
+                let c = row.cells.get(&k).filter(|c| c.count > 0)?;
                 Some(format!("{k} {:.1}", c.p99_ms))
             })
             .take(3)

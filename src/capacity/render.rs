@@ -3,18 +3,20 @@
 //! failures against the offered load, with the knee marked).
 
 use super::model::{CapacityReport, StageResult};
+use crate::metrics::row::CellKey;
 use crate::report::chart_style::{BORDER, DROP_COLOR, FONT, LIGHT, color};
 use plotters::prelude::*;
+use rcload_api::Op;
 use std::fmt::Write as _;
 
 /// Operations and delivery types charted, when the stages have them.
-const KEYS: &[&str] = &[
-    "console.login",
-    "terminal.register",
-    "terminal.status",
-    "call.emergency",
-    "delivery.emergency.alert",
-    "delivery.status",
+const KEYS: [CellKey; 6] = [
+    CellKey::Op(Op::ConsoleLogin),
+    CellKey::Op(Op::TerminalRegister),
+    CellKey::Op(Op::TerminalStatus),
+    CellKey::Op(Op::CallEmergency),
+    CellKey::Delivery("emergency.alert"),
+    CellKey::Delivery("status"),
 ];
 
 /// The sentence management asks for.
@@ -227,9 +229,9 @@ pub fn html(r: &CapacityReport) -> String {
             let pts: Vec<(f64, f64)> = stages
                 .iter()
                 .filter_map(|s| {
-                    let p = match k.strip_prefix("delivery.") {
-                        Some(t) => s.deliveries.get(t),
-                        None => s.operations.get(*k),
+                    let p = match k {
+                        CellKey::Delivery(t) => s.deliveries.get(t),
+                        CellKey::Op(op) => s.operations.get(op.name()),
                     }?;
                     let v = if pick { p.p99_ms } else { p.p50_ms };
                     Some((s.offered_per_s, v.max(0.001)))

@@ -1,8 +1,28 @@
 //! One interval of a run as `timeseries.csv` has it: the counters and per-key figures the
 //! interval recorder closes each second, and the report readers read back.
 
+use rcload_api::Op;
 use serde::Serialize;
 use std::collections::BTreeMap;
+use std::fmt;
+
+/// What a cell is about: an operation (`terminal.status`) or the deliveries of an event type
+/// (`delivery.emergency.alert`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum CellKey {
+    Op(Op),
+    /// An event type, as in `emergency.alert`.
+    Delivery(&'static str),
+}
+
+impl fmt::Display for CellKey {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            CellKey::Op(op) => f.write_str(op.name()),
+            CellKey::Delivery(t) => write!(f, "delivery.{t}"),
+        }
+    }
+}
 
 /// One operation's (or delivery type's) figures in one interval.
 #[derive(Debug, Clone, Default, PartialEq, Serialize)]

@@ -10,6 +10,7 @@ use super::{ReportError, Summary, charts, hlog, html, junit, markdown, summary, 
 use crate::detect::DetectedBy;
 use crate::engine::{Delivery, EngineReport};
 use crate::metrics::interval::{LATENESS, PROBE_CALL, PROBE_DELIVERY, delivery_tag, service_tag};
+use crate::metrics::row::CellKey;
 use crate::metrics::{
     DeliveryStats, DisconnectRecord, DropRecord, OpStats, Recorder, UnexpectedRecord, histogram,
 };
@@ -227,16 +228,16 @@ fn phase_spans(info: &RunInfo) -> Vec<(u64, u64)> {
 
 /// The series of the latency-over-time chart: the critical ones that ran, then the busiest.
 fn key_series(s: &Summary) -> Vec<String> {
-    const CRITICAL: [&str; 3] = [
-        "delivery.emergency.alert",
-        "call.emergency",
-        "console.login",
+    const CRITICAL: [CellKey; 3] = [
+        CellKey::Delivery("emergency.alert"),
+        CellKey::Op(Op::CallEmergency),
+        CellKey::Op(Op::ConsoleLogin),
     ];
     let mut out: Vec<String> = CRITICAL
         .iter()
-        .filter(|k| match k.strip_prefix("delivery.") {
-            Some(t) => s.deliveries.get(t).is_some_and(|d| d.delivered > 0),
-            None => s.operations.get(**k).is_some_and(|o| o.count > 0),
+        .filter(|k| match k {
+            CellKey::Delivery(t) => s.deliveries.get(*t).is_some_and(|d| d.delivered > 0),
+            CellKey::Op(op) => s.operations.get(op.name()).is_some_and(|o| o.count > 0),
         })
         .map(|k| k.to_string())
         .collect();

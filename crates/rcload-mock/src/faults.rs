@@ -59,41 +59,41 @@ fn route_op(method: &Method, path: &str) -> Option<RouteOp> {
     }
     let rest = path.strip_prefix("/v1/")?;
     let parts: Vec<&str> = rest.split('/').collect();
-    let name = match (method, parts.as_slice()) {
-        (&Method::POST, ["consoles", _, "login"]) => "console.login",
-        (&Method::POST, ["consoles", _, "logout"]) => "console.logout",
-        (&Method::PUT, ["consoles", _, "talkgroups"]) => "console.attach",
-        (&Method::GET, ["consoles", _, "talkgroups"]) => "console.audit",
-        (&Method::GET, ["consoles", _, "events"]) => "console.events",
-        (&Method::POST, ["terminals", _, "register"]) => "terminal.register",
-        (&Method::POST, ["terminals", _, "deregister"]) => "terminal.deregister",
-        (&Method::POST, ["terminals", _, "affiliate"]) => "terminal.affiliate",
-        (&Method::POST, ["terminals", _, "status"]) => "terminal.status",
+    let op = match (method, parts.as_slice()) {
+        (&Method::POST, ["consoles", _, "login"]) => Op::ConsoleLogin,
+        (&Method::POST, ["consoles", _, "logout"]) => Op::ConsoleLogout,
+        (&Method::PUT, ["consoles", _, "talkgroups"]) => Op::ConsoleAttach,
+        (&Method::GET, ["consoles", _, "talkgroups"]) => Op::ConsoleAudit,
+        (&Method::GET, ["consoles", _, "events"]) => Op::ConsoleEvents,
+        (&Method::POST, ["terminals", _, "register"]) => Op::TerminalRegister,
+        (&Method::POST, ["terminals", _, "deregister"]) => Op::TerminalDeregister,
+        (&Method::POST, ["terminals", _, "affiliate"]) => Op::TerminalAffiliate,
+        (&Method::POST, ["terminals", _, "status"]) => Op::TerminalStatus,
         (&Method::POST, ["calls"]) => return Some(RouteOp::StartCall),
-        (&Method::DELETE, ["calls", _]) => "call.end",
+        (&Method::DELETE, ["calls", _]) => Op::CallEnd,
         _ => return None,
     };
-    Op::from_name(name).map(RouteOp::Known)
+    Some(RouteOp::Known(op))
 }
 
 /// The operation of a vendor-x request (`/xapi/v2/...`, `docs/mock.md`).
 fn vendor_x_op(method: &Method, rest: &str) -> Option<RouteOp> {
     let parts: Vec<&str> = rest.split('/').collect();
-    let name = match (method, parts.as_slice()) {
-        (&Method::POST, ["sessions"]) => "console.login",
-        (&Method::DELETE, ["sessions", _]) => "console.logout",
-        (&Method::PUT, ["sessions", _, "groups"]) => "console.attach",
-        (&Method::GET, ["sessions", _, "groups"]) => "console.audit",
-        (&Method::GET, ["sessions", _, "stream" | "messages"]) => "console.events",
-        (&Method::POST, ["radios"]) => "terminal.register",
-        (&Method::DELETE, ["radios", _]) => "terminal.deregister",
-        (&Method::PUT, ["radios", _, "group"]) => "terminal.affiliate",
-        (&Method::POST, ["radios", _, "status"]) => "terminal.status",
+    let op = match (method, parts.as_slice()) {
+        (&Method::POST, ["sessions"]) => Op::ConsoleLogin,
+        (&Method::DELETE, ["sessions", _]) => Op::ConsoleLogout,
+        (&Method::PUT, ["sessions", _, "groups"]) => Op::ConsoleAttach,
+        (&Method::GET, ["sessions", _, "groups"]) => Op::ConsoleAudit,
+        (&Method::GET, ["sessions", _, "stream" | "messages"]) => Op::ConsoleEvents,
+        (&Method::POST, ["radios"]) => Op::TerminalRegister,
+        (&Method::DELETE, ["radios", _]) => Op::TerminalDeregister,
+        (&Method::PUT, ["radios", _, "group"]) => Op::TerminalAffiliate,
+        (&Method::POST, ["radios", _, "status"]) => Op::TerminalStatus,
         (&Method::POST, ["calls"]) => return Some(RouteOp::StartCall),
-        (&Method::DELETE, ["calls", _]) => "call.end",
+        (&Method::DELETE, ["calls", _]) => Op::CallEnd,
         _ => return None,
     };
-    Op::from_name(name).map(RouteOp::Known)
+    Some(RouteOp::Known(op))
 }
 
 /// The op of a `POST /v1/calls` body (`None` if it has no readable `kind`: the handler answers
@@ -109,18 +109,18 @@ fn call_op(body: &[u8]) -> Option<Op> {
         kind: String,
     }
     if let Ok(k) = serde_json::from_slice::<KindOnly>(body) {
-        return Op::from_name(match k.kind {
-            CallKind::Group => "call.group",
-            CallKind::Emergency => "call.emergency",
+        return Some(match k.kind {
+            CallKind::Group => Op::CallGroup,
+            CallKind::Emergency => Op::CallEmergency,
         });
     }
     // vendor-x: {"type": "GROUP" | "EMERGENCY", ...}
     let v: VendorType = serde_json::from_slice(body).ok()?;
-    Op::from_name(match v.kind.as_str() {
-        "GROUP" => "call.group",
-        "EMERGENCY" => "call.emergency",
-        _ => return None,
-    })
+    match v.kind.as_str() {
+        "GROUP" => Some(Op::CallGroup),
+        "EMERGENCY" => Some(Op::CallEmergency),
+        _ => None,
+    }
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -257,7 +257,7 @@ impl RequestFaults {
             .iter()
             .map(|w| w.end)
             .try_fold(Duration::ZERO, |acc, e| e.map(|e| acc.max(e)));
-        let call_ops = [Op::from_name("call.group"), Op::from_name("call.emergency")];
+        let call_ops = [Some(Op::CallGroup), Some(Op::CallEmergency)];
         let on_calls = errors
             .iter()
             .map(|e| e.op)
@@ -298,7 +298,7 @@ impl RequestFaults {
         if !self.on_calls {
             return false;
         }
-        let call_ops = [Op::from_name("call.group"), Op::from_name("call.emergency")];
+        let call_ops = [Some(Op::CallGroup), Some(Op::CallEmergency)];
         let hit = |op: Op, w: &Window| call_ops.contains(&Some(op)) && w.contains(t);
         self.errors.iter().any(|e| hit(e.op, &e.window))
             || self.delays.iter().any(|d| hit(d.op, &d.window))

@@ -185,9 +185,18 @@ pub mod presets {
             queue_limit: Some(2_000),
             service: BTreeMap::from([
                 (DEFAULT_SERVICE.to_owned(), ServiceTime::Fixed(ms(1))),
-                ("console.login".to_owned(), ServiceTime::Fixed(ms(8))),
-                ("terminal.register".to_owned(), ServiceTime::Fixed(ms(2))),
-                ("terminal.status".to_owned(), ServiceTime::Fixed(ms(1))),
+                (
+                    Op::ConsoleLogin.name().to_owned(),
+                    ServiceTime::Fixed(ms(8)),
+                ),
+                (
+                    Op::TerminalRegister.name().to_owned(),
+                    ServiceTime::Fixed(ms(2)),
+                ),
+                (
+                    Op::TerminalStatus.name().to_owned(),
+                    ServiceTime::Fixed(ms(1)),
+                ),
             ]),
             fanout_cost: Some(us(20)),
             attach_cost: Some(us(50)),

@@ -10,7 +10,7 @@ use super::spec::Matching;
 use super::{MappedTarget, Trace};
 use crate::target::{EventStream, Received, Reply, Request, Target, TargetError};
 use futures::StreamExt;
-use rcload_api::{CallKind, Event};
+use rcload_api::{CallKind, Event, Op};
 use std::fmt::Write as _;
 use std::time::{Duration, Instant};
 use tokio::sync::mpsc;
@@ -299,45 +299,46 @@ pub async fn run(target: &MappedTarget, cfg: &CheckConfig) -> Report {
     let reference = |n: u64| rcload_api::reference::reference(900_000_000 + n);
     let mut call_ids: Vec<Option<String>> = Vec::new();
 
-    // The steps in order; each needs only what earlier steps made.
-    let steps: Vec<(&str, Option<Request>)> = vec![
+    // The steps in order (`None`: open the event channel); each needs only what earlier
+    // steps made.
+    let steps: Vec<(Option<Op>, Option<Request>)> = vec![
         (
-            "console.login",
+            Some(Op::ConsoleLogin),
             Some(Request::Login {
                 console: cfg.console.clone(),
                 operator: cfg.operator.clone(),
             }),
         ),
-        ("events", None),
+        (None, None),
         (
-            "console.attach",
+            Some(Op::ConsoleAttach),
             Some(Request::Attach {
                 console: cfg.console.clone(),
                 talkgroups: vec![tg_a, tg_b],
             }),
         ),
         (
-            "console.audit",
+            Some(Op::ConsoleAudit),
             Some(Request::Audit {
                 console: cfg.console.clone(),
             }),
         ),
         (
-            "terminal.register",
+            Some(Op::TerminalRegister),
             Some(Request::Register {
                 issi: cfg.issi,
                 talkgroup: tg_a,
             }),
         ),
         (
-            "terminal.affiliate",
+            Some(Op::TerminalAffiliate),
             Some(Request::Affiliate {
                 issi: cfg.issi,
                 talkgroup: tg_b,
             }),
         ),
         (
-            "terminal.status",
+            Some(Op::TerminalStatus),
             Some(Request::Status {
                 issi: cfg.issi,
                 talkgroup: tg_b,
@@ -346,7 +347,7 @@ pub async fn run(target: &MappedTarget, cfg: &CheckConfig) -> Report {
             }),
         ),
         (
-            "call.group",
+            Some(Op::CallGroup),
             Some(Request::CallStart {
                 kind: CallKind::Group,
                 talkgroup: tg_b,
@@ -354,9 +355,9 @@ pub async fn run(target: &MappedTarget, cfg: &CheckConfig) -> Report {
                 reference: reference(2),
             }),
         ),
-        ("call.end", None),
+        (Some(Op::CallEnd), None),
         (
-            "call.emergency",
+            Some(Op::CallEmergency),
             Some(Request::CallStart {
                 kind: CallKind::Emergency,
                 talkgroup: tg_b,
@@ -364,13 +365,13 @@ pub async fn run(target: &MappedTarget, cfg: &CheckConfig) -> Report {
                 reference: reference(3),
             }),
         ),
-        ("call.end", None),
+        (Some(Op::CallEnd), None),
         (
-            "terminal.deregister",
+            Some(Op::TerminalDeregister),
             Some(Request::Deregister { issi: cfg.issi }),
         ),
         (
-            "console.logout",
+            Some(Op::ConsoleLogout),
             Some(Request::Logout {
                 console: cfg.console.clone(),
             }),
@@ -378,9 +379,9 @@ pub async fn run(target: &MappedTarget, cfg: &CheckConfig) -> Report {
     ];
 
     let mapped = |ty: &str| m.events.types.values().any(|t| *t == ty);
-    for (name, request) in steps {
-        let mut row = Row::new(name);
-        if name == "events" {
+    for (step, request) in steps {
+        let mut row = Row::new(step.map_or("events", |op| op.name()));
+        let Some(op) = step else {
             let (rtx, rrx) = mpsc::unbounded_channel();
             row.request = format!("{:?} channel", m.events.transport).to_lowercase();
             match target.open_traced(&cfg.console, rtx).await {
@@ -394,18 +395,17 @@ pub async fn run(target: &MappedTarget, cfg: &CheckConfig) -> Report {
             }
             rows.push(row);
             continue;
-        }
-        let op = super::compile::op_of(name);
-        if op.is_some_and(|op| m.action(op).is_none()) {
+        };
+        if m.action(op).is_none() {
             row.unsupported = true;
-            if name == "call.group" || name == "call.emergency" {
+            if matches!(op, Op::CallGroup | Op::CallEmergency) {
                 call_ids.push(None);
             }
             rows.push(row);
             continue;
         }
-        let request = match (name, request) {
-            ("call.end", _) => match call_ids.pop().flatten() {
+        let request = match (op, request) {
+            (Op::CallEnd, _) => match call_ids.pop().flatten() {
                 Some(call) => Request::CallEnd { call },
                 None => {
                     row.problem = Some("no call to end (its start failed)".into());

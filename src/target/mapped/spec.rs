@@ -6,7 +6,7 @@
 //! It holds no secrets: credentials are named by environment variable only.
 
 use crate::profile::{FieldPath, Problem};
-use rcload_api::Dur;
+use rcload_api::{Dur, Op};
 use serde::{Deserialize, Serialize};
 use std::collections::{BTreeMap, BTreeSet};
 
@@ -24,7 +24,7 @@ pub fn actions() -> Vec<&'static str> {
 }
 
 /// Actions without which consoles cannot work: they cannot be marked unsupported.
-pub const REQUIRED: &[&str] = &["console.login", "console.attach"];
+pub const REQUIRED: [Op; 2] = [Op::ConsoleLogin, Op::ConsoleAttach];
 
 /// rcload's event types, the values of `events.types`.
 pub const EVENT_TYPES: &[&str] = &[
@@ -269,16 +269,19 @@ pub fn scope_of(action: &str) -> Scope {
 
 /// The variables rcload gives an action's templates (besides captures).
 pub fn variables_of(action: &str) -> &'static [&'static str] {
-    match action {
-        "console.login" => &["console", "operator"],
-        "console.logout" | "console.audit" => &["console"],
-        "console.attach" => &["console", "talkgroups"],
-        "terminal.register" | "terminal.affiliate" => &["issi", "talkgroup"],
-        "terminal.deregister" => &["issi"],
-        "terminal.status" => &["issi", "talkgroup", "code", "ref"],
-        "call.group" | "call.emergency" => &["talkgroup", "issi", "caller", "kind", "ref"],
-        "call.end" => &["call", "talkgroup", "issi", "caller", "kind", "ref"],
-        _ => &[],
+    let Some(op) = Op::from_name(action) else {
+        return &[];
+    };
+    match op {
+        Op::ConsoleLogin => &["console", "operator"],
+        Op::ConsoleLogout | Op::ConsoleAudit => &["console"],
+        Op::ConsoleAttach => &["console", "talkgroups"],
+        Op::TerminalRegister | Op::TerminalAffiliate => &["issi", "talkgroup"],
+        Op::TerminalDeregister => &["issi"],
+        Op::TerminalStatus => &["issi", "talkgroup", "code", "ref"],
+        Op::CallGroup | Op::CallEmergency => &["talkgroup", "issi", "caller", "kind", "ref"],
+        Op::CallEnd => &["call", "talkgroup", "issi", "caller", "kind", "ref"],
+        Op::AuthToken | Op::ConsoleEvents => &[],
     }
 }
 
@@ -513,7 +516,7 @@ fn check_auth(auth: &AuthSpec, out: &mut Vec<Problem>) {
 
 fn check_action(name: &str, spec: &ActionSpec, p: &FieldPath, out: &mut Vec<Problem>) {
     if spec.unsupported {
-        if REQUIRED.contains(&name) {
+        if Op::from_name(name).is_some_and(|op| REQUIRED.contains(&op)) {
             out.push(problem(
                 p.clone().key("unsupported"),
                 format!("`{name}` cannot be unsupported: consoles need it"),
@@ -561,14 +564,15 @@ fn check_action(name: &str, spec: &ActionSpec, p: &FieldPath, out: &mut Vec<Prob
             ));
         }
     }
-    let lists = matches!(name, "console.attach" | "console.audit");
+    let op = Op::from_name(name);
+    let lists = matches!(op, Some(Op::ConsoleAttach | Op::ConsoleAudit));
     match (&spec.talkgroups, lists) {
         (Some(t), true) => {
             if let Err(m) = check_pointer(t, true) {
                 out.push(problem(p.clone().key("talkgroups"), m, None));
             }
         }
-        (None, true) if name == "console.audit" => out.push(problem(
+        (None, true) if op == Some(Op::ConsoleAudit) => out.push(problem(
             p.clone(),
             "`talkgroups` is missing: the audit reads the console's talkgroups from the answer",
             Some("a JSON pointer such as `/talkgroups` or `/groups/*/gssi`"),
