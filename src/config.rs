@@ -5,8 +5,8 @@
 use crate::cli::{ProfileArgs, RunArgs};
 use crate::engine::{ConsoleChecks, EngineConfig};
 use crate::profile::{self, Override, Profile, ProfileError, parse_override};
-use crate::target::auth::Credentials;
-use crate::target::mapped::{self, AdapterError, Mapping};
+use crate::targets::auth::Credentials;
+use crate::targets::mapped::{self, AdapterError, Mapping};
 use rcload_api::parse_duration;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
@@ -20,7 +20,7 @@ pub enum TargetSpec {
     Url(String),
 }
 
-pub use crate::target::auth::Secret;
+pub use crate::targets::auth::Secret;
 
 /// A mapping-driven target: the compiled mapping file and the credentials it names.
 #[derive(Debug, Clone)]

@@ -148,12 +148,64 @@ pub fn delivery_quantile(
     }
 }
 
+/// A run's verdict, written `pass` or `fail` in summary.json (read in any case).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Verdict {
+    Pass,
+    #[default]
+    Fail,
+}
+
+impl Verdict {
+    pub fn as_str(&self) -> &'static str {
+        match self {
+            Verdict::Pass => "pass",
+            Verdict::Fail => "fail",
+        }
+    }
+
+    /// `PASS` or `FAIL`, as reports show it.
+    pub fn shouted(&self) -> &'static str {
+        match self {
+            Verdict::Pass => "PASS",
+            Verdict::Fail => "FAIL",
+        }
+    }
+}
+
+impl std::fmt::Display for Verdict {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+impl serde::Serialize for Verdict {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_str(self.as_str())
+    }
+}
+
+impl<'de> serde::Deserialize<'de> for Verdict {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let text = String::deserialize(d)?;
+        if text.eq_ignore_ascii_case("pass") {
+            Ok(Verdict::Pass)
+        } else if text.eq_ignore_ascii_case("fail") {
+            Ok(Verdict::Fail)
+        } else {
+            Err(serde::de::Error::custom(format!(
+                "`{text}` is not a verdict (`pass` or `fail`)"
+            )))
+        }
+    }
+}
+
 /// `pass` when every objective passed.
-pub fn verdict(results: &[SloResult]) -> &'static str {
+pub fn verdict(results: &[SloResult]) -> Verdict {
     if results.iter().all(|r| r.passed) {
-        "pass"
+        Verdict::Pass
     } else {
-        "fail"
+        Verdict::Fail
     }
 }
 
@@ -200,7 +252,7 @@ mod tests {
         assert!(!r[1].passed);
         assert_eq!(r[1].observed, Some(301.0));
         assert!(r[2].passed, "1/1000 = 0.1 % is at the limit");
-        assert_eq!(verdict(&r), "fail");
+        assert_eq!(verdict(&r), Verdict::Fail);
     }
 
     #[test]

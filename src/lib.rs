@@ -16,4 +16,4 @@ pub mod progress;
 pub mod report;
 pub mod run;
 pub mod schedule;
-pub mod target;
+pub mod targets;

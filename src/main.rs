@@ -154,7 +154,7 @@ async fn capacity(a: rcload::cli::CapacityArgs) -> ExitCode {
 /// `rcload adapter check`: 0 every supported action works, 1 a step failed, 2 bad usage or
 /// mapping file.
 async fn adapter_check(a: AdapterCheckArgs) -> ExitCode {
-    use rcload::target::mapped::{MappedTarget, check};
+    use rcload::targets::mapped::{MappedTarget, check};
     let setup = match config::load_adapter(&a.adapter) {
         Ok(s) => s,
         Err(e) => return usage_error(&e),
@@ -442,7 +442,7 @@ async fn run(cfg: RunConfig) -> ExitCode {
                     eprintln!("warning: {w}");
                 }
             }
-            if r.summary.verdict == "pass" {
+            if r.summary.verdict == rcload::judge::Verdict::Pass {
                 ExitCode::SUCCESS
             } else {
                 ExitCode::from(EXIT_FAIL)

@@ -17,9 +17,9 @@ use crate::report::runinfo::{RUN_SCHEMA, RunInfo};
 use crate::report::timeseries::TimeseriesWriter;
 use crate::report::{Summary, rundir, summary};
 use crate::schedule::Schedule;
-use crate::target::http::{HttpConfig, HttpTarget};
-use crate::target::mapped::MappedTarget;
-use crate::target::{Target, TargetError};
+use crate::targets::http::{HttpConfig, HttpTarget};
+use crate::targets::mapped::MappedTarget;
+use crate::targets::{Target, TargetError};
 use rcload_mock as mock;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
@@ -92,7 +92,7 @@ fn prepare_run_dir(dir: &Path) -> Result<(), RunError> {
 
 /// The summary's account of a mapping-driven target.
 fn adapter_summary(a: &crate::config::AdapterSetup) -> summary::AdapterSummary {
-    use crate::target::mapped::spec::Matching;
+    use crate::targets::mapped::spec::Matching;
     let m = &a.mapping;
     let correlated = m.events.matching == Matching::Correlate;
     summary::AdapterSummary {

@@ -13,6 +13,7 @@
 //! - an operation or delivery type the candidate lacks, different profiles, or a generator
 //!   that fell behind are warnings, not regressions.
 
+use crate::judge::Verdict;
 use crate::report::summary::{DeliverySummary, LatencyMs, OperationSummary, Summary};
 use serde::Serialize;
 use std::collections::{BTreeMap, BTreeSet};
@@ -50,7 +51,7 @@ pub struct RunLabel {
     pub started_at: String,
     pub duration_s: f64,
     /// The run's own SLO verdict.
-    pub verdict: String,
+    pub verdict: Verdict,
     pub fell_behind: bool,
 }
 
@@ -61,7 +62,7 @@ impl RunLabel {
             seed: s.seed,
             started_at: s.started_at.clone(),
             duration_s: s.duration_s,
-            verdict: s.verdict.clone(),
+            verdict: s.verdict,
             fell_behind: s.generator.fell_behind,
         }
     }

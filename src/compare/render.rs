@@ -66,7 +66,11 @@ fn blocks(c: &Comparison) -> Vec<Block> {
         ["profile".into(), b.profile.clone(), k.profile.clone()],
         ["seed".into(), b.seed.to_string(), k.seed.to_string()],
         ["started".into(), b.started_at.clone(), k.started_at.clone()],
-        ["verdict".into(), b.verdict.clone(), k.verdict.clone()],
+        [
+            "verdict".into(),
+            b.verdict.to_string(),
+            k.verdict.to_string(),
+        ],
         ["generator fell behind".into(), behind(b), behind(k)],
     ]);
     let allowed = format!("{:.1} %", o.max_regression * 100.0);

@@ -6,7 +6,7 @@
 use super::deliveries::Key;
 use super::state::Effects;
 use super::{ConsoleChecks, Outcome, Shared, micros};
-use crate::target::{EventStream, Received, Request, TargetError};
+use crate::targets::{EventStream, Received, Request, TargetError};
 use futures::StreamExt;
 use rcload_api::Op;
 use rcload_api::mix::splitmix64;
@@ -49,7 +49,7 @@ async fn attach(
     id: String,
     talkgroups: Vec<u32>,
     phase: usize,
-) -> Result<crate::target::Reply, TargetError> {
+) -> Result<crate::targets::Reply, TargetError> {
     let sent = Instant::now();
     let result = shared
         .target

@@ -16,7 +16,7 @@ pub use outcome::{Delivery, Outcome, SkipReason};
 
 use crate::profile::Phase;
 use crate::schedule::{Action, ActionKind, Schedule};
-use crate::target::{Reply, Target};
+use crate::targets::{Reply, Target};
 use state::{Completion, Effects, World};
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::{Duration, Instant, SystemTime};
@@ -351,7 +351,7 @@ async fn perform(
     shared: &Arc<Shared>,
     action: &Action,
     intended: Instant,
-    request: crate::target::Request,
+    request: crate::targets::Request,
     completion: Completion,
 ) {
     let key = state::delivery_key(&request);

@@ -2,7 +2,7 @@
 //! progress, writers) read these; the engine does not know them.
 
 use crate::detect::Finding;
-use crate::target::ErrorClass;
+use crate::targets::ErrorClass;
 use rcload_api::Op;
 
 /// Event types whose delivery is measured.

@@ -8,7 +8,7 @@ use super::deliveries::{Deliveries, Expected, Key, Resolved};
 use super::outcome::{Delivery, Outcome, SkipReason};
 use crate::detect::{Detector, Finding};
 use crate::schedule::{Action, ActionKind, Population};
-use crate::target::{Reply, Request, TargetError};
+use crate::targets::{Reply, Request, TargetError};
 use rcload_api::CallKind;
 use rcload_api::reference::{parse_reference, reference};
 use std::collections::{BTreeSet, HashMap};
@@ -688,3 +688,7 @@ impl World {
         }
     }
 }
+
+#[cfg(test)]
+#[path = "state_tests.rs"]
+mod tests;

@@ -244,7 +244,7 @@ impl IntervalRecorder {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::target::ErrorClass;
+    use crate::targets::ErrorClass;
 
     fn op(op: Op, latency_us: u64, error: Option<ErrorClass>, probe: bool) -> Outcome {
         Outcome::Op {

@@ -309,7 +309,7 @@ impl Recorder {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::target::ErrorClass;
+    use crate::targets::ErrorClass;
 
     #[test]
     fn records_ops_errors_deliveries() {

@@ -7,6 +7,7 @@ use super::ReportError;
 use super::charts::Chart;
 use super::model::ReportData;
 use super::summary::{DeliverySummary, LatencyMs, PhaseSummary, Summary};
+use crate::judge::Verdict;
 use minijinja::{Environment, UndefinedBehavior};
 use serde::Serialize;
 use std::collections::BTreeMap;
@@ -190,8 +191,8 @@ fn context<'a>(data: &'a ReportData, charts: &'a [Chart]) -> Ctx<'a> {
         started_at: &s.started_at,
         duration: duration(s.duration_s),
         version: &s.rcload_version,
-        verdict: s.verdict.to_uppercase(),
-        passed: s.verdict.eq_ignore_ascii_case("pass"),
+        verdict: s.verdict.shouted().to_string(),
+        passed: s.verdict == Verdict::Pass,
         interrupted: s.interrupted,
         rebuilt: data.rebuilt.as_deref(),
         warnings: &s.warnings,
@@ -465,7 +466,7 @@ mod tests {
         data.summary.slo.clear();
         data.summary.talkgroup_drops.clear();
         data.summary.console_disconnects.clear();
-        data.summary.verdict = "pass".into();
+        data.summary.verdict = Verdict::Pass;
         data.summary.warnings.clear();
         let html = page(&data);
         assert!(html.contains("No SLOs"));

@@ -31,7 +31,7 @@ pub fn render(summary: &Summary) -> Result<String, ReportError> {
         Property::new("seed", s.seed.to_string()),
         Property::new("target", &s.target),
         Property::new("started_at", &s.started_at),
-        Property::new("verdict", &s.verdict),
+        Property::new("verdict", s.verdict.as_str()),
         Property::new("duration_s", s.duration_s.to_string()),
         Property::new("interrupted", s.interrupted.to_string()),
         Property::new("rcload_version", &s.rcload_version),

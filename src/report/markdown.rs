@@ -4,7 +4,7 @@
 
 use super::Summary;
 use super::summary::{ConsoleDisconnect, PhaseSummary, TalkgroupDrop};
-use crate::judge::SloResult;
+use crate::judge::{SloResult, Verdict};
 use std::fmt::Write;
 
 /// How many talkgroup drops and how many console disconnects are listed.
@@ -15,11 +15,11 @@ const LISTED_FINDINGS: usize = 10;
 pub fn render(summary: &Summary, rebuilt: Option<&str>) -> String {
     let s = summary;
     let mut o = String::new();
-    let passed = s.verdict.eq_ignore_ascii_case("pass");
+    let passed = s.verdict == Verdict::Pass;
     let _ = writeln!(
         o,
         "## rcload: {} {}\n",
-        s.verdict.to_uppercase(),
+        s.verdict.shouted(),
         if passed { "✅" } else { "❌" }
     );
     let _ = writeln!(
@@ -350,7 +350,7 @@ mod tests {
         );
 
         let mut pass = sample();
-        pass.verdict = "pass".into();
+        pass.verdict = Verdict::Pass;
         pass.warnings.clear();
         let md = render(&pass, None);
         assert!(md.starts_with("## rcload: PASS ✅\n"), "{md}");

@@ -2,7 +2,7 @@
 //! `docs/summary.schema.json`). Built from the recorder's aggregates; latencies in ms.
 
 use crate::engine::{Delivery, EngineReport};
-use crate::judge::{self, Observed, SloResult};
+use crate::judge::{self, Observed, SloResult, Verdict};
 use crate::metrics::Recorder;
 use crate::profile::Phase;
 use crate::profile::Profile;
@@ -236,7 +236,7 @@ pub struct Summary {
     pub missed_deliveries: u64,
     pub probes: ProbeSummary,
     pub slo: Vec<SloResult>,
-    pub verdict: String,
+    pub verdict: Verdict,
     /// Things the reader must know to trust the figures (generator behind, interrupted, ...).
     pub warnings: Vec<String>,
     pub process: ProcessSummary,
@@ -384,7 +384,7 @@ pub fn build(rec: &Recorder, facts: &RunFacts<'_>) -> Summary {
             ));
         }
     }
-    let verdict = judge::verdict(&slo).to_string();
+    let verdict = judge::verdict(&slo);
     Summary {
         schema: SCHEMA.to_string(),
         rcload_version: env!("CARGO_PKG_VERSION").to_string(),

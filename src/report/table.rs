@@ -167,7 +167,7 @@ pub fn render(s: &Summary, run_dir: &str) -> String {
     let _ = writeln!(
         o,
         "\nverdict: {}    results: {run_dir}",
-        s.verdict.to_uppercase()
+        s.verdict.shouted()
     );
     o
 }

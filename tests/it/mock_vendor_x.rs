@@ -4,9 +4,9 @@
 //! the vendor's messages.
 
 use futures::StreamExt;
-use rcload::target::auth::{ClientAuth, Credentials, OAuth2, Secret};
-use rcload::target::mapped::{self, MappedTarget};
-use rcload::target::{Request, Target, TargetError};
+use rcload::targets::auth::{ClientAuth, Credentials, OAuth2, Secret};
+use rcload::targets::mapped::{self, MappedTarget};
+use rcload::targets::{Request, Target, TargetError};
 use rcload_api::Event;
 use rcload_mock::{self, Dialect, FaultSpec, MockConfig, MockSpec, OAuthClient};
 use serde_json::{Value, json};
@@ -165,7 +165,7 @@ async fn a_refused_token_is_renewed_and_the_request_sent_again() -> anyhow::Resu
     Ok(())
 }
 
-async fn next_event(s: &mut rcload::target::EventStream) -> Event {
+async fn next_event(s: &mut rcload::targets::EventStream) -> Event {
     match tokio::time::timeout(WAIT, s.events.next()).await {
         Ok(Some(Ok(r))) => r.event,
         other => panic!("no event: {other:?}"),

@@ -73,7 +73,7 @@ fn every_emergency_alert_is_delivered_and_counted() {
         "{r}"
     );
     assert!(s.phases.contains_key("shift_change") && s.phases.contains_key("emergency_burst"));
-    assert_eq!(s.verdict, "pass");
+    assert_eq!(s.verdict.as_str(), "pass");
     assert!(!s.interrupted);
     // The resolved profile is in the run directory and loads again.
     let resolved = d.path().join("out/profile.yaml");
@@ -103,7 +103,7 @@ fn a_failed_slo_exits_1_and_a_used_run_dir_is_refused() {
     );
     r.stdout_has("verdict fail");
     let s = summary(&d.path().join("out"));
-    assert_eq!(s.verdict, "fail");
+    assert_eq!(s.verdict.as_str(), "fail");
     let failed: Vec<_> = s.slo.iter().filter(|x| !x.passed).collect();
     assert_eq!(failed.len(), 1, "{:?}", s.slo);
     assert_eq!(failed[0].name, "delivery.emergency.alert p99");

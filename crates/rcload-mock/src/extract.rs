@@ -87,3 +87,9 @@ pub(crate) fn check_tetra_id(what: &'static str, id: u32) -> Result<u32, ApiErro
         )))
     }
 }
+
+/// Whether the request's path is `/v1` or under it.
+pub(crate) fn is_v1(req: &Request) -> bool {
+    let path = req.uri().path();
+    path == "/v1" || path.starts_with("/v1/")
+}

@@ -23,16 +23,17 @@ use std::time::{Duration, Instant};
 
 use axum::body::Body;
 use axum::extract::{Request, State};
-use axum::http::{Method, StatusCode};
+use axum::http::StatusCode;
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
+use axum::routing::MethodRouter;
 use rand::{RngExt, SeedableRng};
 use rand_xoshiro::Xoshiro256PlusPlus;
 use serde::Deserialize;
 
 use super::error::{ApiError, INTERNAL};
+use super::extract::is_v1;
 use super::fault_spec::{FAULT_REASON, FaultKind, FaultLog, FaultRecord, FaultSpec, Selector};
-use super::routes::is_v1;
 use super::state::{MockState, TalkgroupFault};
 use rcload_api::Percent;
 use rcload_api::{CallKind, Op};
@@ -44,56 +45,63 @@ const CALL_BODY_LIMIT: usize = 2 * 1024 * 1024;
 // ---------------------------------------------------------------------------------------------
 // Operations
 
-/// What the route of a request tells about its operation.
+/// The operation a route serves, as the router tags it ([`tag`]).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum RouteOp {
+pub(crate) enum RouteOp {
     Known(Op),
     /// `POST /v1/calls`: `call.group` or `call.emergency` by the body's `kind`.
     StartCall,
 }
 
-/// The operation of a `/v1` request by method and path, if it is one of the contract's.
-fn route_op(method: &Method, path: &str) -> Option<RouteOp> {
-    if let Some(rest) = path.strip_prefix("/xapi/v2/") {
-        return vendor_x_op(method, rest);
-    }
-    let rest = path.strip_prefix("/v1/")?;
-    let parts: Vec<&str> = rest.split('/').collect();
-    let op = match (method, parts.as_slice()) {
-        (&Method::POST, ["consoles", _, "login"]) => Op::ConsoleLogin,
-        (&Method::POST, ["consoles", _, "logout"]) => Op::ConsoleLogout,
-        (&Method::PUT, ["consoles", _, "talkgroups"]) => Op::ConsoleAttach,
-        (&Method::GET, ["consoles", _, "talkgroups"]) => Op::ConsoleAudit,
-        (&Method::GET, ["consoles", _, "events"]) => Op::ConsoleEvents,
-        (&Method::POST, ["terminals", _, "register"]) => Op::TerminalRegister,
-        (&Method::POST, ["terminals", _, "deregister"]) => Op::TerminalDeregister,
-        (&Method::POST, ["terminals", _, "affiliate"]) => Op::TerminalAffiliate,
-        (&Method::POST, ["terminals", _, "status"]) => Op::TerminalStatus,
-        (&Method::POST, ["calls"]) => return Some(RouteOp::StartCall),
-        (&Method::DELETE, ["calls", _]) => Op::CallEnd,
-        _ => return None,
-    };
-    Some(RouteOp::Known(op))
+/// The request faults a request is subject to, put on it by [`middleware`] when an errors or
+/// delay fault may be active; read by the layer [`tag`] puts on each route.
+#[derive(Clone)]
+struct Active {
+    faults: Arc<RequestFaults>,
+    t: Duration,
 }
 
-/// The operation of a vendor-x request (`/xapi/v2/...`, `docs/mock.md`).
-fn vendor_x_op(method: &Method, rest: &str) -> Option<RouteOp> {
-    let parts: Vec<&str> = rest.split('/').collect();
-    let op = match (method, parts.as_slice()) {
-        (&Method::POST, ["sessions"]) => Op::ConsoleLogin,
-        (&Method::DELETE, ["sessions", _]) => Op::ConsoleLogout,
-        (&Method::PUT, ["sessions", _, "groups"]) => Op::ConsoleAttach,
-        (&Method::GET, ["sessions", _, "groups"]) => Op::ConsoleAudit,
-        (&Method::GET, ["sessions", _, "stream" | "messages"]) => Op::ConsoleEvents,
-        (&Method::POST, ["radios"]) => Op::TerminalRegister,
-        (&Method::DELETE, ["radios", _]) => Op::TerminalDeregister,
-        (&Method::PUT, ["radios", _, "group"]) => Op::TerminalAffiliate,
-        (&Method::POST, ["radios", _, "status"]) => Op::TerminalStatus,
-        (&Method::POST, ["calls"]) => return Some(RouteOp::StartCall),
-        (&Method::DELETE, ["calls", _]) => Op::CallEnd,
-        _ => return None,
+/// Tags a route with the operation it serves: a request to it gets the active errors and
+/// delay faults of that operation. The router is the one table of paths: fault matching reads
+/// the tag, never the path.
+pub(crate) fn tag<S>(route: MethodRouter<S>, op: RouteOp) -> MethodRouter<S>
+where
+    S: Clone + Send + Sync + 'static,
+{
+    route.layer(axum::middleware::from_fn(
+        move |req: Request, next: Next| op_faults(op, req, next),
+    ))
+}
+
+/// Applies the active errors and delay faults of `op` to one request.
+async fn op_faults(op: RouteOp, req: Request, next: Next) -> Response {
+    let Some(Active { faults, t }) = req.extensions().get::<Active>().cloned() else {
+        return next.run(req).await;
     };
-    Some(RouteOp::Known(op))
+    let (req, op) = match op {
+        RouteOp::Known(op) => (req, Some(op)),
+        RouteOp::StartCall if !faults.calls_active(t) => (req, None),
+        RouteOp::StartCall => {
+            let (parts, body) = req.into_parts();
+            let Ok(bytes) = axum::body::to_bytes(body, CALL_BODY_LIMIT).await else {
+                return ApiError::bad_request("could not read the request body").into_response();
+            };
+            let op = call_op(&bytes);
+            (Request::from_parts(parts, Body::from(bytes)), op)
+        }
+    };
+    let Some(op) = op else {
+        return next.run(req).await;
+    };
+    let fail = faults.fails(op, t);
+    let extra = faults.delay(op, t);
+    if !extra.is_zero() {
+        tokio::time::sleep(extra).await;
+    }
+    if fail {
+        return injected_error();
+    }
+    next.run(req).await
 }
 
 /// The op of a `POST /v1/calls` body (`None` if it has no readable `kind`: the handler answers
@@ -350,11 +358,12 @@ fn injected_error() -> Response {
     .into_response()
 }
 
-/// Applies the request faults to one request: waits out a stall, adds the delays of its
-/// operation, and answers 500 for the requests an errors fault picks. Holds no lock.
+/// Applies the request faults to one request: waits out a stall, and when an errors or delay
+/// fault may be active hands them to the route's [`tag`] layer, which knows the operation.
+/// Holds no lock.
 pub(crate) async fn middleware(
     State(faults): State<Arc<RequestFaults>>,
-    req: Request,
+    mut req: Request,
     next: Next,
 ) -> Response {
     if !is_v1(&req) && !req.uri().path().starts_with("/xapi/") {
@@ -368,32 +377,11 @@ pub(crate) async fn middleware(
         faults.sleep_until(end).await;
         t = faults.elapsed().unwrap_or(end).max(end);
     }
-    if !faults.ops_active(t) {
-        return next.run(req).await;
-    }
-    let (req, op) = match route_op(req.method(), req.uri().path()) {
-        None => (req, None),
-        Some(RouteOp::Known(op)) => (req, Some(op)),
-        Some(RouteOp::StartCall) if !faults.calls_active(t) => (req, None),
-        Some(RouteOp::StartCall) => {
-            let (parts, body) = req.into_parts();
-            let Ok(bytes) = axum::body::to_bytes(body, CALL_BODY_LIMIT).await else {
-                return ApiError::bad_request("could not read the request body").into_response();
-            };
-            let op = call_op(&bytes);
-            (Request::from_parts(parts, Body::from(bytes)), op)
-        }
-    };
-    let Some(op) = op else {
-        return next.run(req).await;
-    };
-    let fail = faults.fails(op, t);
-    let extra = faults.delay(op, t);
-    if !extra.is_zero() {
-        tokio::time::sleep(extra).await;
-    }
-    if fail {
-        return injected_error();
+    if faults.ops_active(t) {
+        req.extensions_mut().insert(Active {
+            faults: Arc::clone(&faults),
+            t,
+        });
     }
     next.run(req).await
 }
@@ -862,55 +850,13 @@ faults:
     }
 
     #[test]
-    fn routes_map_to_operations() {
-        let op = |m: Method, p: &str| route_op(&m, p);
-        let known = |name| Some(RouteOp::Known(Op::from_name(name).unwrap()));
-        assert_eq!(
-            op(Method::POST, "/v1/consoles/c1/login"),
-            known("console.login")
-        );
-        assert_eq!(
-            op(Method::POST, "/v1/consoles/c1/logout"),
-            known("console.logout")
-        );
-        assert_eq!(
-            op(Method::PUT, "/v1/consoles/c1/talkgroups"),
-            known("console.attach")
-        );
-        assert_eq!(
-            op(Method::GET, "/v1/consoles/c1/talkgroups"),
-            known("console.audit")
-        );
-        assert_eq!(
-            op(Method::GET, "/v1/consoles/c1/events"),
-            known("console.events")
-        );
-        assert_eq!(
-            op(Method::POST, "/v1/terminals/1/register"),
-            known("terminal.register")
-        );
-        assert_eq!(
-            op(Method::POST, "/v1/terminals/1/deregister"),
-            known("terminal.deregister")
-        );
-        assert_eq!(
-            op(Method::POST, "/v1/terminals/1/affiliate"),
-            known("terminal.affiliate")
-        );
-        assert_eq!(
-            op(Method::POST, "/v1/terminals/1/status"),
-            known("terminal.status")
-        );
-        assert_eq!(op(Method::POST, "/v1/calls"), Some(RouteOp::StartCall));
-        assert_eq!(op(Method::DELETE, "/v1/calls/c-1"), known("call.end"));
-        assert_eq!(op(Method::GET, "/v1/calls"), None);
-        assert_eq!(op(Method::GET, "/healthz"), None);
-        assert_eq!(op(Method::POST, "/v1/consoles/c1/login/x"), None);
+    fn a_call_body_names_its_operation() {
         assert_eq!(
             call_op(br#"{"kind":"emergency","talkgroup":1,"caller":2,"ref":"r"}"#),
-            Op::from_name("call.emergency")
+            Some(Op::CallEmergency)
         );
-        assert_eq!(call_op(br#"{"kind":"group"}"#), Op::from_name("call.group"));
+        assert_eq!(call_op(br#"{"kind":"group"}"#), Some(Op::CallGroup));
+        assert_eq!(call_op(br#"{"type":"EMERGENCY"}"#), Some(Op::CallEmergency));
         assert_eq!(call_op(b"nope"), None);
     }
 

@@ -13,10 +13,12 @@ use axum::extract::{Request, State};
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Response};
-use axum::routing::{delete, get, post};
+use axum::routing::{delete, get, post, put};
 
 use super::error::ApiError;
-use super::extract::{CallId, ConsoleId, Issi, JsonBody, check_tetra_id};
+use super::extract::{CallId, ConsoleId, Issi, JsonBody, check_tetra_id, is_v1};
+use super::faults::RouteOp::{Known, StartCall};
+use super::faults::tag;
 use super::metrics;
 use super::sse;
 use super::state::{Cost, MockState};
@@ -39,19 +41,44 @@ fn routes(state: Arc<MockState>) -> Router {
     Router::new()
         .route("/healthz", get(healthz))
         .route("/metrics", get(metrics::metrics))
-        .route("/v1/consoles/{id}/login", post(login))
-        .route("/v1/consoles/{id}/logout", post(logout))
+        .route(
+            "/v1/consoles/{id}/login",
+            tag(post(login), Known(Op::ConsoleLogin)),
+        )
+        .route(
+            "/v1/consoles/{id}/logout",
+            tag(post(logout), Known(Op::ConsoleLogout)),
+        )
         .route(
             "/v1/consoles/{id}/talkgroups",
-            get(get_talkgroups).put(put_talkgroups),
+            tag(get(get_talkgroups), Known(Op::ConsoleAudit))
+                .merge(tag(put(put_talkgroups), Known(Op::ConsoleAttach))),
         )
-        .route("/v1/consoles/{id}/events", get(events))
-        .route("/v1/terminals/{issi}/register", post(register))
-        .route("/v1/terminals/{issi}/deregister", post(deregister))
-        .route("/v1/terminals/{issi}/affiliate", post(affiliate))
-        .route("/v1/terminals/{issi}/status", post(status))
-        .route("/v1/calls", post(start_call))
-        .route("/v1/calls/{call}", delete(end_call))
+        .route(
+            "/v1/consoles/{id}/events",
+            tag(get(events), Known(Op::ConsoleEvents)),
+        )
+        .route(
+            "/v1/terminals/{issi}/register",
+            tag(post(register), Known(Op::TerminalRegister)),
+        )
+        .route(
+            "/v1/terminals/{issi}/deregister",
+            tag(post(deregister), Known(Op::TerminalDeregister)),
+        )
+        .route(
+            "/v1/terminals/{issi}/affiliate",
+            tag(post(affiliate), Known(Op::TerminalAffiliate)),
+        )
+        .route(
+            "/v1/terminals/{issi}/status",
+            tag(post(status), Known(Op::TerminalStatus)),
+        )
+        .route("/v1/calls", tag(post(start_call), StartCall))
+        .route(
+            "/v1/calls/{call}",
+            tag(delete(end_call), Known(Op::CallEnd)),
+        )
         .fallback(not_found)
         .method_not_allowed_fallback(method_not_allowed)
         .with_state(state)
@@ -72,12 +99,6 @@ fn with_auth(router: Router, token: Option<&str>) -> Router {
             }
         }
     }
-}
-
-/// Whether the request's path is `/v1` or under it.
-pub(crate) fn is_v1(req: &Request) -> bool {
-    let path = req.uri().path();
-    path == "/v1" || path.starts_with("/v1/")
 }
 
 async fn auth(State(expected): State<Arc<HeaderValue>>, req: Request, next: Next) -> Response {

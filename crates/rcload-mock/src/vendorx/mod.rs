@@ -15,6 +15,8 @@ mod translate;
 mod ws;
 
 use super::capacity::Overloaded;
+use super::faults::RouteOp::{Known, StartCall};
+use super::faults::tag;
 use super::sse;
 use super::state::{Cost, MockState, StateError};
 use axum::Json;
@@ -127,16 +129,44 @@ pub(crate) fn app(state: Arc<MockState>, tokens: Option<Arc<Tokens>>) -> Router 
         .route("/healthz", get(super::routes::healthz))
         .route("/metrics", get(super::metrics::metrics))
         .route("/xapi/v2/ping", get(ping))
-        .route("/xapi/v2/sessions", post(login))
-        .route("/xapi/v2/sessions/{sid}", delete(logout))
-        .route("/xapi/v2/sessions/{sid}/groups", put(attach).get(audit))
-        .route("/xapi/v2/sessions/{sid}/stream", get(stream))
-        .route("/xapi/v2/radios", post(register))
-        .route("/xapi/v2/radios/{rid}", delete(deregister))
-        .route("/xapi/v2/radios/{rid}/group", put(affiliate))
-        .route("/xapi/v2/radios/{rid}/status", post(status))
-        .route("/xapi/v2/calls", post(start_call))
-        .route("/xapi/v2/calls/{cid}", delete(end_call))
+        .route(
+            "/xapi/v2/sessions",
+            tag(post(login), Known(Op::ConsoleLogin)),
+        )
+        .route(
+            "/xapi/v2/sessions/{sid}",
+            tag(delete(logout), Known(Op::ConsoleLogout)),
+        )
+        .route(
+            "/xapi/v2/sessions/{sid}/groups",
+            tag(put(attach), Known(Op::ConsoleAttach))
+                .merge(tag(get(audit), Known(Op::ConsoleAudit))),
+        )
+        .route(
+            "/xapi/v2/sessions/{sid}/stream",
+            tag(get(stream), Known(Op::ConsoleEvents)),
+        )
+        .route(
+            "/xapi/v2/radios",
+            tag(post(register), Known(Op::TerminalRegister)),
+        )
+        .route(
+            "/xapi/v2/radios/{rid}",
+            tag(delete(deregister), Known(Op::TerminalDeregister)),
+        )
+        .route(
+            "/xapi/v2/radios/{rid}/group",
+            tag(put(affiliate), Known(Op::TerminalAffiliate)),
+        )
+        .route(
+            "/xapi/v2/radios/{rid}/status",
+            tag(post(status), Known(Op::TerminalStatus)),
+        )
+        .route("/xapi/v2/calls", tag(post(start_call), StartCall))
+        .route(
+            "/xapi/v2/calls/{cid}",
+            tag(delete(end_call), Known(Op::CallEnd)),
+        )
         .fallback(|| async { XError::new(StatusCode::NOT_FOUND, "NOT_FOUND", "no such route") })
         .method_not_allowed_fallback(|| async {
             XError::new(
@@ -147,7 +177,10 @@ pub(crate) fn app(state: Arc<MockState>, tokens: Option<Arc<Tokens>>) -> Router 
         })
         .with_state(state.clone());
     let polled = Router::new()
-        .route("/xapi/v2/sessions/{sid}/messages", get(poll::messages))
+        .route(
+            "/xapi/v2/sessions/{sid}/messages",
+            tag(get(poll::messages), Known(Op::ConsoleEvents)),
+        )
         .with_state((state.clone(), polls));
     let mut app = api.merge(polled);
     if let Some(t) = tokens {

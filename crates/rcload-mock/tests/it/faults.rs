@@ -588,3 +588,206 @@ async fn invalid_fault_lists_are_refused() -> anyhow::Result<()> {
     );
     Ok(())
 }
+
+/// The request of each route of a dialect, and the operation it is.
+fn routes_of(
+    dialect: rcload_mock::Dialect,
+) -> Vec<(rcload_api::Op, reqwest::Method, &'static str, Option<Value>)> {
+    use rcload_api::Op;
+    use reqwest::Method;
+    let call = |kind: &str| json!({"kind": kind, "talkgroup": TG1, "caller": ISSI1, "ref": "r1"});
+    let x_call = |kind: &str| json!({"type": kind, "gssi": TG1, "callingSsi": ISSI1});
+    match dialect {
+        rcload_mock::Dialect::ApiV1 => vec![
+            (
+                Op::ConsoleLogin,
+                Method::POST,
+                "/v1/consoles/c1/login",
+                Some(json!({"operator": "o"})),
+            ),
+            (
+                Op::ConsoleLogout,
+                Method::POST,
+                "/v1/consoles/c1/logout",
+                None,
+            ),
+            (
+                Op::ConsoleAttach,
+                Method::PUT,
+                "/v1/consoles/c1/talkgroups",
+                Some(json!({"talkgroups": [TG1]})),
+            ),
+            (
+                Op::ConsoleAudit,
+                Method::GET,
+                "/v1/consoles/c1/talkgroups",
+                None,
+            ),
+            (
+                Op::ConsoleEvents,
+                Method::GET,
+                "/v1/consoles/c1/events",
+                None,
+            ),
+            (
+                Op::TerminalRegister,
+                Method::POST,
+                "/v1/terminals/1000001/register",
+                Some(json!({"talkgroup": TG1})),
+            ),
+            (
+                Op::TerminalDeregister,
+                Method::POST,
+                "/v1/terminals/1000001/deregister",
+                None,
+            ),
+            (
+                Op::TerminalAffiliate,
+                Method::POST,
+                "/v1/terminals/1000001/affiliate",
+                Some(json!({"talkgroup": TG2})),
+            ),
+            (
+                Op::TerminalStatus,
+                Method::POST,
+                "/v1/terminals/1000001/status",
+                Some(json!({"code": 7, "ref": "r0"})),
+            ),
+            (
+                Op::CallGroup,
+                Method::POST,
+                "/v1/calls",
+                Some(call("group")),
+            ),
+            (
+                Op::CallEmergency,
+                Method::POST,
+                "/v1/calls",
+                Some(call("emergency")),
+            ),
+            (Op::CallEnd, Method::DELETE, "/v1/calls/c-1", None),
+        ],
+        rcload_mock::Dialect::VendorX => vec![
+            (
+                Op::ConsoleLogin,
+                Method::POST,
+                "/xapi/v2/sessions",
+                Some(json!({"position": "c1", "user": "o"})),
+            ),
+            (
+                Op::ConsoleLogout,
+                Method::DELETE,
+                "/xapi/v2/sessions/s1",
+                None,
+            ),
+            (
+                Op::ConsoleAttach,
+                Method::PUT,
+                "/xapi/v2/sessions/s1/groups",
+                Some(json!({"groups": [TG1]})),
+            ),
+            (
+                Op::ConsoleAudit,
+                Method::GET,
+                "/xapi/v2/sessions/s1/groups",
+                None,
+            ),
+            (
+                Op::ConsoleEvents,
+                Method::GET,
+                "/xapi/v2/sessions/s1/stream",
+                None,
+            ),
+            (
+                Op::ConsoleEvents,
+                Method::GET,
+                "/xapi/v2/sessions/s1/messages",
+                None,
+            ),
+            (
+                Op::TerminalRegister,
+                Method::POST,
+                "/xapi/v2/radios",
+                Some(json!({"ssi": ISSI1, "gssi": TG1})),
+            ),
+            (
+                Op::TerminalDeregister,
+                Method::DELETE,
+                "/xapi/v2/radios/1000001",
+                None,
+            ),
+            (
+                Op::TerminalAffiliate,
+                Method::PUT,
+                "/xapi/v2/radios/1000001/group",
+                Some(json!({"gssi": TG2})),
+            ),
+            (
+                Op::TerminalStatus,
+                Method::POST,
+                "/xapi/v2/radios/1000001/status",
+                Some(json!({"code": 7})),
+            ),
+            (
+                Op::CallGroup,
+                Method::POST,
+                "/xapi/v2/calls",
+                Some(x_call("GROUP")),
+            ),
+            (
+                Op::CallEmergency,
+                Method::POST,
+                "/xapi/v2/calls",
+                Some(x_call("EMERGENCY")),
+            ),
+            (Op::CallEnd, Method::DELETE, "/xapi/v2/calls/c1", None),
+        ],
+    }
+}
+
+/// The router tags each route with its operation: an `errors` fault on one operation fails
+/// exactly the requests of that operation, in both dialects.
+#[tokio::test]
+async fn every_route_is_tagged_with_its_operation() -> anyhow::Result<()> {
+    let client = reqwest::Client::builder().timeout(WAIT).build()?;
+    for dialect in [rcload_mock::Dialect::ApiV1, rcload_mock::Dialect::VendorX] {
+        let routes = routes_of(dialect);
+        for target in rcload_api::Op::EVERY {
+            if target == rcload_api::Op::AuthToken {
+                continue; // no route of the contract: a token fetch is the adapter's own
+            }
+            let config = MockConfig {
+                spec: MockSpec {
+                    faults: faults(json!([
+                        {"at": "0s", "kind": "errors", "op": target.name(), "rate": "100%"}
+                    ])),
+                    ..Default::default()
+                },
+                fault_epoch: Some(Instant::now()),
+                dialect,
+                ..Default::default()
+            };
+            let handle = rcload_mock::spawn("127.0.0.1:0".parse()?, config).await?;
+            let base = format!("http://{}", handle.addr);
+            for (op, method, path, body) in &routes {
+                let mut req = client.request(method.clone(), format!("{base}{path}"));
+                if let Some(b) = body {
+                    req = req.json(b);
+                }
+                let resp = req.send().await?;
+                let status = resp.status();
+                // Read the body only when the fault answered: a stream that opened stays open.
+                let injected = status == StatusCode::INTERNAL_SERVER_ERROR
+                    && resp.json::<Value>().await?
+                        == json!({"error": "internal", "message": "injected fault"});
+                assert_eq!(
+                    injected,
+                    *op == target,
+                    "{dialect:?}: errors fault on {target}, {method} {path} answered {status}"
+                );
+            }
+            handle.shutdown().await;
+        }
+    }
+    Ok(())
+}

@@ -8,7 +8,7 @@
 
 use super::spec::Matching;
 use super::{MappedTarget, Trace};
-use crate::target::{EventStream, Received, Reply, Request, Target, TargetError};
+use crate::targets::{EventStream, Received, Reply, Request, Target, TargetError};
 use futures::StreamExt;
 use rcload_api::{CallKind, Event, Op};
 use std::fmt::Write as _;

@@ -6,7 +6,7 @@ use super::spec::{
     ActionSpec, AdapterFile, AuthSpec, Matching, Scope, Transport, check, scope_of, variables_of,
 };
 use crate::profile::{FieldPath, KeyIndex, Problem, ProfileError, Source};
-use crate::target::auth::{ClientAuth, Credentials, OAuth2, Secret};
+use crate::targets::auth::{ClientAuth, Credentials, OAuth2, Secret};
 use minijinja::{Environment, UndefinedBehavior};
 use rcload_api::Op;
 use reqwest::Method;
