@@ -690,5 +690,4 @@ impl World {
 }
 
 #[cfg(test)]
-#[path = "state_tests.rs"]
 mod tests;

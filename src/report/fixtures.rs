@@ -70,7 +70,7 @@ pub fn summary() -> Summary {
         "warnings": ["THE GENERATOR FELL BEHIND: lateness p99 63.2 ms"],
         "process": {"peak_rss_mb": 42.0}
     });
-    serde_json::from_value(v).expect("sample summary")
+    serde_json::from_value(v).expect("sample summary") // ok: test-only fixture (cfg(test) in report/mod.rs)
 }
 
 /// A run of `n` one-second intervals over three phases, with findings.
@@ -238,5 +238,5 @@ pub fn findings_summary() -> Summary {
         "warnings": ["The run was interrupted before the end of its schedule."],
         "process": {"peak_rss_mb": null}
     });
-    serde_json::from_value(v).expect("sample summary")
+    serde_json::from_value(v).expect("sample summary") // ok: test-only fixture (cfg(test) in report/mod.rs)
 }
