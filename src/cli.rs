@@ -70,9 +70,15 @@ pub struct CapacityArgs {
     /// fast as before the first stage).
     #[arg(long, default_value = "10s", value_name = "DURATION")]
     pub cooldown: String,
-    /// Most stages in all.
+    /// Most levels measured in all (stages measured again after the generator fell behind
+    /// come on top, at most --retries per level).
     #[arg(long, default_value_t = 20, value_name = "N")]
     pub max_stages: usize,
+    /// A stage whose generator fell behind (the level was not offered) is run again up to N
+    /// times before it counts as a failure; the stages measured again stay in the report,
+    /// marked "not counted".
+    #[arg(long, default_value_t = 1, value_name = "N")]
+    pub retries: usize,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]

@@ -99,6 +99,7 @@ async fn capacity(a: rcload::cli::CapacityArgs) -> ExitCode {
         stage,
         cooldown,
         dir: dir.clone(),
+        retries: a.retries,
     };
     if !quiet {
         eprintln!(
@@ -115,7 +116,7 @@ async fn capacity(a: rcload::cli::CapacityArgs) -> ExitCode {
                 "rcload: stage {} level {}: {} (offered {:.0}/s, achieved {:.0}/s){}",
                 s.index,
                 s.level,
-                if s.passed { "pass" } else { "FAIL" },
+                s.verdict_label(),
                 s.offered_per_s,
                 s.achieved_per_s,
                 s.reason

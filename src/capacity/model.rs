@@ -42,6 +42,10 @@ pub struct StageResult {
     pub console_disconnects: u64,
     pub missed_deliveries: u64,
     pub fell_behind: bool,
+    /// The generator fell behind and the level was measured again in a later stage: this
+    /// stage does not count towards the outcome.
+    #[serde(default)]
+    pub measured_again: bool,
     pub operations: BTreeMap<String, Percentiles>,
     pub deliveries: BTreeMap<String, Percentiles>,
 }
@@ -86,6 +90,7 @@ impl StageResult {
             console_disconnects: s.console_disconnects.len() as u64,
             missed_deliveries: s.missed_deliveries,
             fell_behind: s.generator.fell_behind,
+            measured_again: false,
             operations: s
                 .operations
                 .iter()
@@ -118,6 +123,23 @@ impl StageResult {
     }
 }
 
+impl StageResult {
+    /// The verdict as the tables show it.
+    pub fn verdict_label(&self) -> &'static str {
+        match (self.measured_again, self.passed) {
+            (true, _) => "not counted",
+            (false, true) => "pass",
+            (false, false) => "FAIL",
+        }
+    }
+
+    /// Mark the stage as measured again: its reason says so and it no longer counts.
+    pub fn mark_measured_again(&mut self) {
+        self.measured_again = true;
+        self.reason = Some("the generator fell behind: the level was measured again".into());
+    }
+}
+
 /// The capacity search's results (`capacity.json`).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct CapacityReport {
@@ -142,11 +164,15 @@ pub struct CapacityReport {
 pub const CAPACITY_SCHEMA: &str = "rcload.capacity/1";
 
 impl CapacityReport {
-    /// Recompute the outcome from the stages.
+    /// The stages that count: all but those measured again.
+    pub fn counted(&self) -> impl Iterator<Item = &StageResult> {
+        self.stages.iter().filter(|s| !s.measured_again)
+    }
+
+    /// Recompute the outcome from the stages that count.
     pub fn conclude(&mut self) {
         let verdicts: Vec<Verdict> = self
-            .stages
-            .iter()
+            .counted()
             .map(|s| Verdict {
                 level: s.level,
                 passed: s.passed,
@@ -157,8 +183,7 @@ impl CapacityReport {
         self.first_failing = fail;
         self.margin = pass.zip(self.nominal).map(|(p, n)| p / n.max(1e-9));
         self.first_failed_slo = fail.and_then(|f| {
-            self.stages
-                .iter()
+            self.counted()
                 .find(|s| (s.level - f).abs() < 1e-9)
                 .and_then(|s| s.failed_slos.first().cloned())
         });

@@ -66,7 +66,7 @@ pub fn csv(r: &CapacityReport) -> String {
         }
     }
     let mut out = String::from(
-        "stage,level,passed,offered_per_s,achieved_per_s,error_rate,talkgroup_drops,console_disconnects,missed_deliveries,fell_behind,first_failed_slo",
+        "stage,level,passed,offered_per_s,achieved_per_s,error_rate,talkgroup_drops,console_disconnects,missed_deliveries,fell_behind,measured_again,first_failed_slo",
     );
     for k in &keys {
         let _ = write!(out, ",{k}.p50_ms,{k}.p99_ms");
@@ -75,7 +75,7 @@ pub fn csv(r: &CapacityReport) -> String {
     for st in &r.stages {
         let _ = write!(
             out,
-            "{},{},{},{:.2},{:.2},{:.5},{},{},{},{},{}",
+            "{},{},{},{:.2},{:.2},{:.5},{},{},{},{},{},{}",
             st.index,
             st.level,
             st.passed,
@@ -86,6 +86,7 @@ pub fn csv(r: &CapacityReport) -> String {
             st.console_disconnects,
             st.missed_deliveries,
             st.fell_behind,
+            st.measured_again,
             st.failed_slos
                 .first()
                 .map(|f| f.name.replace(',', ";"))
@@ -122,7 +123,7 @@ pub fn markdown(r: &CapacityReport) -> String {
             "| {} | {} | {} | {:.1} | {:.1} | {:.2} % | {} | {} | {} |",
             st.index,
             st.level,
-            if st.passed { "pass" } else { "FAIL" },
+            st.verdict_label(),
             st.offered_per_s,
             st.achieved_per_s,
             st.error_rate * 100.0,
@@ -219,9 +220,9 @@ fn chart(title: &str, y_label: &str, series: &Series, knee: Option<f64>, log: bo
 pub fn html(r: &CapacityReport) -> String {
     let knee = r
         .first_failing
-        .and_then(|f| r.stages.iter().find(|s| (s.level - f).abs() < 1e-9))
+        .and_then(|f| r.counted().find(|s| (s.level - f).abs() < 1e-9))
         .map(|s| s.offered_per_s);
-    let mut stages: Vec<&StageResult> = r.stages.iter().collect();
+    let mut stages: Vec<&StageResult> = r.counted().collect();
     stages.sort_by(|a, b| a.offered_per_s.total_cmp(&b.offered_per_s));
     let mut latency: Series = Vec::new();
     for k in KEYS {
@@ -331,8 +332,12 @@ pub fn html(r: &CapacityReport) -> String {
             "<tr><td>{}</td><td>{}</td><td class=\"{}\">{}</td><td>{:.1}</td><td>{:.1}</td><td>{:.2} %</td><td>{}</td><td>{}</td><td>{}</td><td><a href=\"{d}/report.html\">{d}</a></td></tr>",
             st.index,
             st.level,
-            if st.passed { "" } else { "fail" },
-            if st.passed { "pass" } else { "FAIL" },
+            if st.passed || st.measured_again {
+                ""
+            } else {
+                "fail"
+            },
+            st.verdict_label(),
             st.offered_per_s,
             st.achieved_per_s,
             st.error_rate * 100.0,
@@ -375,6 +380,7 @@ mod tests {
             console_disconnects: 0,
             missed_deliveries: 0,
             fell_behind: false,
+            measured_again: false,
             operations: [(
                 "terminal.status".to_string(),
                 Percentiles {
@@ -432,5 +438,28 @@ mod tests {
         let html = html(&r);
         assert_eq!(html.matches("<figure").count(), 3);
         assert!(html.contains("knee"));
+    }
+
+    #[test]
+    fn a_stage_measured_again_is_shown_but_not_counted() {
+        let mut r = report();
+        // Stage 5 at 2.8 fell behind and was measured again (stage 6, a pass).
+        let mut behind = stage(5, 2.8, false);
+        behind.fell_behind = true;
+        behind.failed_slos.clear();
+        behind.mark_measured_again();
+        r.stages.push(behind);
+        r.stages.push(stage(6, 2.8, true));
+        r.conclude();
+        assert_eq!(r.max_passing, Some(2.8));
+        assert_eq!(r.first_failing, Some(3.0));
+        let md = markdown(&r);
+        assert!(
+            md.contains("| 5 | 2.8 | not counted |") && md.contains("measured again"),
+            "{md}"
+        );
+        assert!(md.contains("| 6 | 2.8 | pass |"), "{md}");
+        assert!(csv(&r).lines().nth(5).unwrap().contains(",true,true,"));
+        assert!(html(&r).contains(">not counted<"));
     }
 }

@@ -25,6 +25,9 @@ pub struct CapacityConfig {
     pub cooldown: Duration,
     /// The capacity directory.
     pub dir: PathBuf,
+    /// How many times a level whose generator fell behind is run again before it counts as
+    /// not offered (a moment of a busy machine should not decide the capacity).
+    pub retries: usize,
 }
 
 /// An empty report of the search `cfg` describes.
@@ -70,6 +73,7 @@ pub async fn run(
     let mut report = new_report(&cfg, target, nominal);
     let mut verdicts: Vec<Verdict> = Vec::new();
     let mut first_health: Option<Duration> = None;
+    let mut retried = 0;
     while let Some(level) = search::next_level(&cfg.plan, &verdicts) {
         if *stop.borrow() {
             report.interrupted = true;
@@ -97,12 +101,19 @@ pub async fn run(
             report.interrupted = true;
             break;
         }
-        let stage = StageResult::of(index, level, name, &result.summary);
+        let mut stage = StageResult::of(index, level, name, &result.summary);
+        if stage.fell_behind && retried < cfg.retries {
+            // Not counted: the same level comes next again (the verdicts did not change).
+            retried += 1;
+            stage.mark_measured_again();
+        } else {
+            retried = 0;
+            verdicts.push(Verdict {
+                level,
+                passed: stage.passed,
+            });
+        }
         on_stage(&stage);
-        verdicts.push(Verdict {
-            level,
-            passed: stage.passed,
-        });
         report.stages.push(stage);
         report.conclude();
         write(&cfg.dir, &report)?;

@@ -99,6 +99,8 @@ fn the_reported_capacity_is_where_the_queueing_model_breaks() {
             "bisect",
             "--resolution",
             "4%",
+            "--retries",
+            "2",
             "--out",
             "cap",
         ],
@@ -218,6 +220,51 @@ fn an_interrupted_capacity_search_reports_the_stages_done() {
     assert!(stages[0]["passed"].as_bool().unwrap_or(false), "{r}");
     let md = std::fs::read_to_string(dir.path().join("cap/capacity.md")).unwrap_or_default();
     assert!(md.contains("interrupted"), "{md}");
+}
+
+/// A stage whose generator fell behind says nothing about the target: it is measured again
+/// (`--retries`), kept in the report as "not counted", and only the last try counts. A lateness
+/// limit of 0 ms makes every stage fall behind.
+#[test]
+#[ignore = "second tier (scripts/test): a real-time end-to-end run"]
+fn a_stage_whose_generator_fell_behind_is_measured_again() {
+    let _turn = TURN.lock().unwrap_or_else(|p| p.into_inner());
+    let dir = TempDir::new("capacity-again");
+    dir.write("p.yaml", &profile());
+    let run = common::rcload_in(
+        dir.path(),
+        &[
+            "capacity",
+            "p.yaml",
+            "--from",
+            "1",
+            "--to",
+            "1",
+            "--stage",
+            "2s",
+            "--retries",
+            "2",
+            "--max-lateness-ms",
+            "0",
+            "--out",
+            "cap",
+        ],
+    );
+    run.expect_code(1);
+    let r = report(&dir.path().join("cap"));
+    let stages = r["stages"].as_array().cloned().unwrap_or_default();
+    let again: Vec<bool> = stages
+        .iter()
+        .map(|s| s["measured_again"].as_bool().unwrap_or(false))
+        .collect();
+    assert_eq!(again, [true, true, false], "{run}\n{r}");
+    assert!(stages.iter().all(|s| s["level"] == 1.0), "{r}");
+    assert_eq!(r["first_failing"], 1.0, "{r}");
+    assert!(r["max_passing"].is_null(), "{r}");
+    run.stderr_has("stage 1 level 1: not counted");
+    run.stderr_has("stage 3 level 1: FAIL");
+    let md = std::fs::read_to_string(dir.path().join("cap/capacity.md")).unwrap_or_default();
+    assert!(md.contains("| 2 | 1 | not counted |"), "{md}");
 }
 
 /// `profiles/capacity-shift-change.yaml` with a smaller population in 55-second stages.
