@@ -163,7 +163,9 @@ pub struct RunArgs {
     /// rcload speaks API v1.
     #[arg(long, value_name = "FILE")]
     pub adapter: Option<String>,
-    /// Timeout of one request, e.g. `10s`.
+    /// Timeout of one request, e.g. `10s`: its headers and its body (answers over 4 MiB are a
+    /// protocol error). The same bounds opening a console's stream (its headers, or the body
+    /// of an error answer), a token fetch and a WebSocket handshake.
     #[arg(long, default_value = "10s", value_name = "DURATION")]
     pub timeout: String,
     /// Environment variable holding the bearer token (never printed or written).
@@ -172,6 +174,10 @@ pub struct RunArgs {
     /// Most requests in flight at once; a due action waits when it is full (counted).
     #[arg(long, default_value_t = 10_000, value_name = "N")]
     pub max_in_flight: usize,
+    /// The largest event on a console's stream (an SSE event, a WebSocket message, a polled
+    /// answer), bytes; a larger one ends the stream as a protocol error (a disconnect).
+    #[arg(long, default_value_t = 1 << 20, value_name = "BYTES")]
+    pub max_event_bytes: usize,
     /// After Ctrl-C or SIGTERM, how long to wait for requests in flight.
     #[arg(long, default_value = "10s", value_name = "DURATION")]
     pub grace: String,

@@ -40,6 +40,8 @@ pub struct RunConfig {
     pub seed: u64,
     pub target: TargetSpec,
     pub request_timeout: Duration,
+    /// The largest event on a console's stream, bytes.
+    pub max_event_bytes: usize,
     pub token: Option<Secret>,
     /// Speak the target's own interface through a mapping file instead of API v1.
     pub adapter: Option<AdapterSetup>,
@@ -214,6 +216,12 @@ impl RunConfig {
                 message: "must be at least 1".into(),
             });
         }
+        if args.max_event_bytes == 0 {
+            return Err(ConfigError::Flag {
+                flag: "max-event-bytes",
+                message: "must be at least 1".into(),
+            });
+        }
         let out_dir = args
             .out
             .clone()
@@ -241,6 +249,7 @@ impl RunConfig {
             profile_source,
             target,
             request_timeout,
+            max_event_bytes: args.max_event_bytes,
             token,
             adapter,
             out_dir,

@@ -122,6 +122,48 @@ pub fn judge_counts(slo: &Slo, count: impl Fn(&str) -> u64) -> Vec<SloResult> {
         .collect()
 }
 
+/// The objective every run has, named or not: each console that logged in had its event
+/// stream. `never_connected` consoles never did (they received nothing, so nothing they should
+/// have received was checked): the run cannot pass. `None` when every console connected.
+pub fn judge_connected(never_connected: u64) -> Option<SloResult> {
+    (never_connected > 0).then(|| SloResult {
+        name: "consoles_never_connected".into(),
+        limit: 0.0,
+        observed: Some(never_connected as f64),
+        unit: "count".into(),
+        passed: false,
+        note: Some(
+            "consoles whose event stream never opened received nothing: their deliveries \
+             were not checked"
+                .into(),
+        ),
+        window_s: None,
+        during: None,
+        worst_at_s: None,
+    })
+}
+
+/// The other objective every run has: when consoles were `meant` to receive events (they
+/// logged in, or tried to, and actions that deliver events were sent), at least one arrived.
+/// A run in which no console received anything checked nothing and cannot pass.
+pub fn judge_received(meant: bool, delivered: u64) -> Option<SloResult> {
+    (meant && delivered == 0).then(|| SloResult {
+        name: "deliveries_received".into(),
+        limit: 1.0,
+        observed: Some(0.0),
+        unit: "count".into(),
+        passed: false,
+        note: Some(
+            "actions that deliver events to consoles were sent and no console received any: \
+             nothing was checked"
+                .into(),
+        ),
+        window_s: None,
+        during: None,
+        worst_at_s: None,
+    })
+}
+
 /// A statistic over delivered and missed events, a missed one counting as later than any.
 /// `value_at(q)` reads the delivered latencies' histogram (ms).
 pub fn delivery_quantile(
@@ -293,5 +335,21 @@ mod tests {
         assert_eq!(delivery_quantile(96, 4, None, v), Observed::Missed);
         assert_eq!(delivery_quantile(0, 0, Some(0.5), v), Observed::NoSamples);
         assert_eq!(delivery_quantile(10, 0, None, v), Observed::Ms(100.0));
+    }
+
+    #[test]
+    fn runs_that_checked_nothing_cannot_pass() {
+        assert_eq!(judge_connected(0), None);
+        let r = judge_connected(12).expect("a failed objective");
+        assert_eq!(
+            (r.name.as_str(), r.observed, r.passed),
+            ("consoles_never_connected", Some(12.0), false)
+        );
+        assert_eq!(verdict(&[r]), Verdict::Fail);
+        assert_eq!(judge_received(true, 5), None);
+        assert_eq!(judge_received(false, 0), None);
+        let r = judge_received(true, 0).expect("a failed objective");
+        assert_eq!((r.name.as_str(), r.passed), ("deliveries_received", false));
+        assert!(r.note.is_some_and(|n| n.contains("nothing was checked")));
     }
 }

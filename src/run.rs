@@ -184,7 +184,7 @@ pub async fn run(cfg: RunConfig, stop: watch::Receiver<bool>) -> Result<RunResul
         seed: cfg.seed,
         target: target_name.clone(),
         adapter: adapter.clone(),
-        started_at: humantime::format_rfc3339_millis(started_at).to_string(),
+        started_at: crate::report::wall::rfc3339_millis(started_at),
         started_at_unix_s: started_at
             .duration_since(std::time::UNIX_EPOCH)
             .map(|d| d.as_secs_f64())
@@ -438,6 +438,7 @@ pub(crate) fn build_target(
                 base_url: base_url.to_string(),
                 timeout: cfg.request_timeout,
                 token: cfg.token.as_ref().map(|s| s.0.clone()),
+                max_event_bytes: cfg.max_event_bytes,
             })
             .map_err(|e| RunError::Setup(e.to_string()))?;
             (Arc::new(t), None)
@@ -449,7 +450,8 @@ pub(crate) fn build_target(
                 cfg.request_timeout,
                 &a.credentials,
             )
-            .map_err(|e| RunError::Setup(e.to_string()))?;
+            .map_err(|e| RunError::Setup(e.to_string()))?
+            .with_max_event_bytes(cfg.max_event_bytes);
             (Arc::new(t), Some(adapter_summary(a)))
         }
     })

@@ -14,7 +14,7 @@
 //!   that fell behind are warnings, not regressions.
 
 use crate::judge::Verdict;
-use crate::report::summary::{DeliverySummary, LatencyMs, OperationSummary, Summary};
+use crate::report::summary::{DeliverySummary, LatencyMs, OperationSummary, SCHEMA, Summary};
 use serde::Serialize;
 use std::collections::{BTreeMap, BTreeSet};
 use std::fmt::Write as _;
@@ -204,6 +204,26 @@ fn delivery_side(d: &DeliverySummary) -> Side<'_> {
         failed: d.missed,
         failures: format!("{} missed of {}", d.missed, d.expected),
     }
+}
+
+/// Why `s` cannot be compared, when it cannot: its schema is of another major version than
+/// this build's, or it has no samples at all (no operation with a count above 0: the run made
+/// no requests, or its latency samples were lost). The caller names the file.
+pub fn check_input(s: &Summary) -> Result<(), String> {
+    if !crate::report::limits::same_schema(&s.schema, SCHEMA) {
+        return Err(format!(
+            "schema `{}` is not `{SCHEMA}` (another major version): this rcload cannot compare it",
+            s.schema
+        ));
+    }
+    if !s.operations.values().any(|o| o.count > 0) {
+        return Err(
+            "no samples: no operation has a count above 0 (the run made no requests, \
+                    or its latency samples were lost); there is nothing to compare"
+                .to_string(),
+        );
+    }
+    Ok(())
 }
 
 /// Compare a candidate run against a base run.
@@ -682,6 +702,24 @@ mod tests {
         assert_eq!(j["regressed"], json!(true));
         assert_eq!(j["rows"][1]["name"], json!("op<script>"));
         assert_eq!(j["rows"][1]["p99"]["regressed"], json!(true));
+    }
+
+    #[test]
+    fn other_schemas_and_runs_without_samples_cannot_be_compared() {
+        assert_eq!(check_input(&base()), Ok(()));
+        let mut s = base();
+        s.schema = "rcload.summary/1.1".into();
+        assert_eq!(check_input(&s), Ok(()));
+        s.schema = "rcload.summary/999".into();
+        let e = check_input(&s).unwrap_err();
+        assert!(e.contains("`rcload.summary/999`"), "{e}");
+        let zero = summary(&[("console.login", 0, 0.0, 0.0, 0.0)]);
+        assert!(check_input(&zero).unwrap_err().starts_with("no samples"));
+        assert!(
+            check_input(&summary(&[]))
+                .unwrap_err()
+                .starts_with("no samples")
+        );
     }
 
     #[test]

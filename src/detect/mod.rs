@@ -7,6 +7,20 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 
+/// The prefix of a disconnect's reason when the console never had its stream open and its
+/// talkgroups attached since it logged in (`never_connected: stream_open: timeout`): it
+/// received nothing, so nothing it should have received was checked.
+pub const NEVER_CONNECTED: &str = "never_connected";
+
+/// The reason of a disconnect: `reason`, marked when the console was never connected.
+pub fn disconnect_reason(reason: &str, ever_connected: bool) -> String {
+    if ever_connected {
+        reason.to_string()
+    } else {
+        format!("{NEVER_CONNECTED}: {reason}")
+    }
+}
+
 /// How a talkgroup drop was found.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub enum DetectedBy {

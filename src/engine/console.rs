@@ -83,6 +83,7 @@ pub(super) async fn session(shared: Arc<Shared>, console: u32, epoch: u64, login
     let checks = shared.config.checks.clone();
     let mut attempt: u32 = 0;
     let mut first = true;
+    let mut ever_connected = false;
     loop {
         if !shared.world().in_session(console, epoch) {
             return;
@@ -104,6 +105,7 @@ pub(super) async fn session(shared: Arc<Shared>, console: u32, epoch: u64, login
                             .session_ready(console, epoch, shared.now_us(), &mut fx);
                         shared.apply(fx);
                         attempt = 0;
+                        ever_connected = true;
                         read(&shared, console, epoch, stream, &checks).await
                     }
                     Err(e) => format!("attach: {}", e.class().name()),
@@ -121,6 +123,7 @@ pub(super) async fn session(shared: Arc<Shared>, console: u32, epoch: u64, login
             }
         };
         first = false;
+        let reason = crate::detect::disconnect_reason(&reason, ever_connected);
         let mut fx = Effects::default();
         shared
             .world()

@@ -137,6 +137,24 @@ impl Deliveries {
         out
     }
 
+    /// The run ends at `now_us`: everything still open is missed, at its deadline or at
+    /// `now_us`, whichever comes first (never at a time after the run).
+    pub fn expire_all(&mut self, now_us: u64) -> Vec<Resolved> {
+        let mut out = Vec::new();
+        for (deadline, key, generation) in std::mem::take(&mut self.deadlines) {
+            if self
+                .map
+                .get(&key)
+                .is_some_and(|e| e.generation == generation)
+                && let Some(e) = self.map.remove(&key)
+            {
+                out.extend(misses(e, deadline.min(now_us)));
+            }
+        }
+        self.map.clear();
+        out
+    }
+
     /// Stop expecting anything at `console` (it logged out or lost its stream).
     pub fn forget_console(&mut self, console: u32) {
         self.map.retain(|_, e| {
@@ -279,5 +297,24 @@ mod tests {
         // The first deadline no longer applies to the new expectation.
         assert!(d.expire(1_000).is_empty());
         assert_eq!(d.expire(1_500).len(), 1);
+    }
+
+    #[test]
+    fn at_the_end_everything_open_is_missed_within_the_run() {
+        let mut d = Deliveries::new(1_000);
+        d.add(Key::Ref(1), what(Delivery::Status, 0), vec![1]);
+        d.add(Key::Ref(2), what(Delivery::Status, 5_000), vec![2, 3]);
+        let mut at: Vec<(u32, u64)> = d
+            .expire_all(5_500)
+            .into_iter()
+            .map(|r| match r {
+                Resolved::Missed { console, at_us, .. } => (console, at_us),
+                Resolved::Delivered { .. } => (0, 0),
+            })
+            .collect();
+        at.sort_unstable();
+        assert_eq!(at, [(1, 1_000), (2, 5_500), (3, 5_500)]);
+        assert_eq!(d.pending(), 0);
+        assert!(d.expire(u64::MAX).is_empty());
     }
 }

@@ -323,7 +323,7 @@ pub async fn run(
         if interrupted {
             w.deliveries.clear();
         } else {
-            let missed = w.deliveries.expire(u64::MAX);
+            let missed = w.deliveries.expire_all(shared.now_us());
             w.resolve(missed, &mut fx);
         }
         for c in &mut w.consoles {

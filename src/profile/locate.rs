@@ -125,14 +125,15 @@ fn strip_comment(s: &str) -> &str {
 /// Split `key: rest` at the first `:` followed by space or end, outside quotes.
 fn split_key(s: &str) -> Option<(String, &str)> {
     let mut quote: Option<char> = None;
-    let bytes: Vec<(usize, char)> = s.char_indices().collect();
-    for (n, &(i, c)) in bytes.iter().enumerate() {
+    // Walked without collecting: a line may be megabytes long.
+    let mut chars = s.char_indices().peekable();
+    while let Some((i, c)) = chars.next() {
         match quote {
             Some(q) if c == q => quote = None,
             Some(_) => {}
-            None if (c == '"' || c == '\'') && n == 0 => quote = Some(c),
+            None if (c == '"' || c == '\'') && i == 0 => quote = Some(c),
             None if c == ':' => {
-                let next = bytes.get(n + 1).map(|&(_, c)| c);
+                let next = chars.peek().map(|&(_, c)| c);
                 if next.is_none() || next.is_some_and(char::is_whitespace) {
                     let key = s[..i].trim().trim_matches(|c| c == '"' || c == '\'');
                     return Some((key.to_string(), &s[i + 1..]));
@@ -247,6 +248,40 @@ impl KeyIndex {
             }
             p.pop()?;
         }
+    }
+
+    /// The key whose text is longest in `text` (the text this index was made of): the lines
+    /// from its line to the next line that holds a key, blank and comment lines left out. With
+    /// its line, column and length in bytes: what makes an oversized file large. Keys on one
+    /// line (a flow map) count as the first of them.
+    pub fn largest(&self, text: &str) -> Option<(FieldPath, usize, usize, usize)> {
+        let mut sizes = vec![0usize; self.entries.len()];
+        let (mut owner, mut next) = (None, 0);
+        for (n, line) in text.split('\n').enumerate() {
+            if self.entries.get(next).is_some_and(|e| e.line == n + 1) {
+                owner = Some(next);
+                while self.entries.get(next).is_some_and(|e| e.line == n + 1) {
+                    next += 1;
+                }
+            }
+            let body = line.trim();
+            if let Some(o) = owner
+                && !body.is_empty()
+                && !body.starts_with('#')
+            {
+                sizes[o] += line.len() + 1;
+            }
+        }
+        let mut best: Option<(usize, usize)> = None;
+        for (i, size) in sizes.into_iter().enumerate() {
+            if best.is_none_or(|(_, b)| size > b) {
+                best = Some((i, size));
+            }
+        }
+        best.map(|(i, size)| {
+            let e = &self.entries[i];
+            (e.path.clone(), e.line, e.column, size)
+        })
     }
 
     /// The path of the key at `line` (1-based) nearest before `column`, if any.

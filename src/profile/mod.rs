@@ -4,6 +4,7 @@
 //! profiles are compiled into the binary from `profiles/`.
 
 pub mod clock;
+pub mod limits;
 mod locate;
 mod overrides;
 mod phases;
@@ -93,8 +94,10 @@ pub struct Source {
     pub text: String,
 }
 
-/// Find a profile by built-in name or path and read it.
+/// Find a profile by built-in name or path and read it: at most [`limits::MAX_FILE_BYTES`], a
+/// larger file is refused before it is parsed (naming the field that takes most of it).
 pub fn read_source(spec: &str) -> Result<Source, ProfileError> {
+    use std::io::Read;
     let path = Path::new(spec);
     if !path.exists()
         && let Some((name, _, text)) = BUILTIN.iter().find(|(n, _, _)| *n == spec)
@@ -104,9 +107,24 @@ pub fn read_source(spec: &str) -> Result<Source, ProfileError> {
             text: (*text).to_string(),
         });
     }
-    let text = std::fs::read_to_string(path).map_err(|source| ProfileError::Read {
+    let read_error = |source: std::io::Error| ProfileError::Read {
         file: spec.to_string(),
         source,
+    };
+    let file = std::fs::File::open(path).map_err(read_error)?;
+    let mut bytes = Vec::new();
+    let most = limits::MAX_FILE_BYTES as u64 + 1;
+    file.take(most)
+        .read_to_end(&mut bytes)
+        .map_err(read_error)?;
+    if bytes.len() > limits::MAX_FILE_BYTES {
+        return Err(limits::too_large(spec, &bytes));
+    }
+    let text = String::from_utf8(bytes).map_err(|_| {
+        read_error(std::io::Error::new(
+            std::io::ErrorKind::InvalidData,
+            "stream did not contain valid UTF-8",
+        ))
     })?;
     Ok(Source {
         name: spec.to_string(),
@@ -116,6 +134,10 @@ pub fn read_source(spec: &str) -> Result<Source, ProfileError> {
 
 /// Parse, override and validate a profile.
 pub fn load(source: &Source, overrides: &[Override]) -> Result<Profile, ProfileError> {
+    if source.text.len() > limits::MAX_FILE_BYTES {
+        let head = &source.text.as_bytes()[..=limits::MAX_FILE_BYTES];
+        return Err(limits::too_large(&source.name, head));
+    }
     if source
         .text
         .lines()

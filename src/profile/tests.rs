@@ -204,3 +204,241 @@ fn count_slos_take_a_number() {
     let e = err(&format!("{MINIMAL}slo:\n  talkgroup_drops: none\n"));
     assert!(e.contains("slo.talkgroup_drops"), "{e}");
 }
+
+// Limits (`profile::limits`): each is refused with its place and field before anything is
+// built, and the overridable ones are raised in `limits:`.
+
+fn loads(text: &str) -> Profile {
+    load(&src(text), &[]).unwrap_or_else(|e| panic!("{e}\n{text}"))
+}
+
+#[test]
+fn a_duration_over_the_limit_is_refused_and_can_be_raised() {
+    let e = err(&MINIMAL.replace("duration: 1m", "duration: 8days"));
+    assert!(e.starts_with("test.yaml:2:1: duration:"), "{e}");
+    assert!(e.contains("limit of 7days"), "{e}");
+    assert!(e.contains("limits.duration"), "{e}");
+    let p = loads(&format!(
+        "{}limits:\n  duration: 30d\n",
+        MINIMAL.replace("duration: 1m", "duration: 8days")
+    ));
+    assert_eq!(p.duration.as_secs_f64(), 8.0 * 86_400.0);
+    // From the command line, the override is named.
+    let o = [parse_override("duration=1000000h").unwrap()];
+    let e = load(&src(MINIMAL), &o).unwrap_err().to_string();
+    assert!(e.starts_with("--set duration=1000000h: duration:"), "{e}");
+    assert!(e.contains("limit of 7days"), "{e}");
+    let o = [
+        parse_override("limits.duration=30d").unwrap(),
+        parse_override("duration=20d").unwrap(),
+    ];
+    assert_eq!(
+        load(&src(MINIMAL), &o).unwrap().duration.as_secs_f64(),
+        20.0 * 86_400.0
+    );
+}
+
+#[test]
+fn population_limits_name_their_field() {
+    let cases = [
+        (
+            "control_rooms: 1",
+            "control_rooms: 1001",
+            4,
+            "population.control_rooms",
+        ),
+        (
+            "consoles_per_room: 2",
+            "consoles_per_room: 100000000",
+            5,
+            "population.consoles_per_room",
+        ),
+        (
+            "terminals: 10",
+            "terminals: 10000001",
+            6,
+            "population.terminals",
+        ),
+        (
+            "talkgroups_per_room: 3",
+            "talkgroups_per_room: 1000001",
+            7,
+            "population.talkgroups_per_room",
+        ),
+    ];
+    for (from, to, line, field) in cases {
+        let e = err(&MINIMAL.replace(from, to));
+        assert!(
+            e.starts_with(&format!("test.yaml:{line}:3: {field}:")),
+            "{e}"
+        );
+        assert!(e.contains("more than the limit of"), "{e}");
+        assert!(e.contains("hint:") && e.contains("limits."), "{e}");
+    }
+    // Consoles are counted over all rooms: 20 rooms of 6,000 are 120,000.
+    let e = err(&MINIMAL
+        .replace("control_rooms: 1", "control_rooms: 20")
+        .replace("consoles_per_room: 2", "consoles_per_room: 6000"));
+    assert!(e.contains("population.consoles_per_room"), "{e}");
+    assert!(e.contains("120,000 consoles"), "{e}");
+    // 2,000 consoles monitoring 6,000 talkgroups each are 12 million pairs.
+    let e = err(&MINIMAL
+        .replace("consoles_per_room: 2", "consoles_per_room: 2000")
+        .replace("talkgroups_per_room: 3", "talkgroups_per_room: 10000")
+        .replace("monitored_per_console: 2", "monitored_per_console: 6000"));
+    assert!(e.contains("population.monitored_per_console"), "{e}");
+    assert!(e.contains("12,000,000"), "{e}");
+    // Raised in the profile.
+    let p = loads(&format!(
+        "{}limits: {{ terminals: 12000000, control_rooms: 2000 }}\n",
+        MINIMAL
+            .replace("terminals: 10", "terminals: 11000000")
+            .replace("control_rooms: 1", "control_rooms: 1500")
+    ));
+    assert_eq!(p.population.terminals, 11_000_000);
+    // From the command line: the field and the override are named, before anything is built.
+    let o = [parse_override("population.consoles_per_room=100000000").unwrap()];
+    let e = load(&src(MINIMAL), &o).unwrap_err().to_string();
+    assert!(
+        e.starts_with(
+            "--set population.consoles_per_room=100000000: population.consoles_per_room:"
+        ),
+        "{e}"
+    );
+}
+
+#[test]
+fn rate_limits_cover_traffic_audits_and_probes() {
+    let e = err(&format!(
+        "{MINIMAL}traffic:\n  - action: status\n    rate: 200000/s\n"
+    ));
+    assert!(e.starts_with("test.yaml:11:5: traffic[0].rate:"), "{e}");
+    assert!(e.contains("limit of 100000/s"), "{e}");
+    loads(&format!(
+        "{MINIMAL}traffic:\n  - action: status\n    rate: 200000/s\nlimits:\n  rate: 500000/s\n"
+    ));
+    // Past 1,000,000/s no limit lets it through.
+    let e = err(&format!(
+        "{MINIMAL}traffic:\n  - action: status\n    rate: 2000000/s\nlimits:\n  rate: 5000000/s\n"
+    ));
+    assert!(e.contains("not supported"), "{e}");
+    // A curve is judged by its peak.
+    let e = err(&format!(
+        "{MINIMAL}traffic:\n  - action: status\n    rate: {{ 0s: 5/s, 30s: 150000/s }}\n"
+    ));
+    assert!(e.contains("traffic[0].rate"), "{e}");
+    let e = err(&format!("{MINIMAL}checks:\n  audit_every: 1us\n"));
+    assert!(e.starts_with("test.yaml:10:3: checks.audit_every:"), "{e}");
+    let e = err(&format!(
+        "{MINIMAL}checks:\n  audit_every: 0s\n  probe_every: 1us\n"
+    ));
+    assert!(e.starts_with("test.yaml:11:3: checks.probe_every:"), "{e}");
+}
+
+#[test]
+fn calls_in_progress_are_limited() {
+    // 1,000 calls a second held 2,000 s: two million at once.
+    let e = err(&format!(
+        "{MINIMAL}traffic:\n  - action: group_call\n    rate: 1000/s\n    hold: 2000s\n"
+    ));
+    assert!(e.starts_with("test.yaml:12:5: traffic[0].hold:"), "{e}");
+    assert!(e.contains("2,000,000 calls in progress"), "{e}");
+    // Without `hold` (10 s by default) the rate is named.
+    let e = err(&format!(
+        "{MINIMAL}traffic:\n  - action: emergency_call\n    rate: 99000/s\n  - action: group_call\n    rate: 20000/s\n"
+    ));
+    assert!(e.contains("traffic[1].rate"), "{e}");
+    loads(&format!(
+        "{MINIMAL}traffic:\n  - action: group_call\n    rate: 1000/s\n    hold: 2000s\nlimits:\n  calls_in_progress: 3000000\n"
+    ));
+}
+
+#[test]
+fn event_limits_count_actions_and_daily_repeats() {
+    let e = err(&format!(
+        "{}events:\n  - kind: emergency_burst\n    at: 1s\n    calls: 6000000\n    over: 10s\n",
+        MINIMAL.replace("terminals: 10", "terminals: 100")
+    ));
+    assert!(e.starts_with("test.yaml:12:5: events[0].calls:"), "{e}");
+    assert!(e.contains("12,000,000 actions"), "{e}");
+    let e = err(&format!(
+        "{}events:\n  - {{ kind: shift_change, at: 1s, terminals: 100%, logout_over: 10s, handover: 1s }}\n",
+        MINIMAL.replace("terminals: 10", "terminals: 6000000")
+    ));
+    assert!(e.contains("events[0].terminals"), "{e}");
+    // 1,001 events.
+    let many: String = (0..1001)
+        .map(|_| "  - { kind: emergency_burst, at: 1s, calls: 1, over: 1s }\n")
+        .collect();
+    let e = err(&format!("{MINIMAL}events:\n{many}"));
+    assert!(e.contains("events[1000]"), "{e}");
+    assert!(e.contains("limit of 1,000"), "{e}");
+    // A daily event over 2,000 days happens 2,001 times.
+    let daily = format!(
+        "{}timezone: UTC\nlimits: {{ duration: 3000d }}\nevents:\n  - {{ kind: shift_change, at: \"14:00\", repeat: daily, logout_over: 1s, handover: 1s }}\n",
+        MINIMAL.replace("duration: 1m", "duration: 2000d")
+    );
+    let e = err(&daily);
+    assert!(e.contains("events[0]"), "{e}");
+    assert!(e.contains("2,001 times"), "{e}");
+}
+
+#[test]
+fn texts_are_limited() {
+    let long_name = "n".repeat(201);
+    let e = err(&MINIMAL.replace("name: t", &format!("name: {long_name}")));
+    assert!(e.starts_with("test.yaml:1:1: name:"), "{e}");
+    assert!(e.contains("201 bytes"), "{e}");
+    let long = "d".repeat(64 * 1024 + 1);
+    let e = err(&format!("{MINIMAL}description: {long}\n"));
+    assert!(e.starts_with("test.yaml:9:1: description:"), "{e}");
+    assert!(e.contains("65,537 bytes long"), "{e}");
+    assert!(e.contains("limit of 65,536 bytes (64 KiB)"), "{e}");
+    let e = err(&format!(
+        "{MINIMAL}events:\n  - {{ kind: emergency_burst, name: {long_name}, at: 1s, calls: 1, over: 1s }}\n"
+    ));
+    assert!(e.contains("events[0].name"), "{e}");
+    // An unknown limit is refused like any unknown key.
+    let e = err(&format!("{MINIMAL}limits:\n  colour: 3\n"));
+    assert!(e.contains("colour"), "{e}");
+}
+
+#[test]
+fn a_file_over_the_size_limit_is_refused_before_parsing_naming_its_big_field() {
+    let text = format!(
+        "name: big\ndescription: {}\n{}",
+        "x".repeat(5 << 20),
+        &MINIMAL["name: t\n".len()..]
+    );
+    let path = std::env::temp_dir().join(format!("rcload-big-{}.yaml", std::process::id()));
+    std::fs::write(&path, &text).unwrap();
+    let spec = path.to_string_lossy().into_owned();
+    let e = read_source(&spec).unwrap_err().to_string();
+    let _ = std::fs::remove_file(&path);
+    assert!(e.starts_with(&format!("{spec}:2:1: description:")), "{e}");
+    assert!(e.contains("larger than 4 MiB"), "{e}");
+    // A text given in memory is held to the same size.
+    let e = load(&src(&text), &[]).unwrap_err().to_string();
+    assert!(e.starts_with("test.yaml:2:1: description:"), "{e}");
+    // Without one big field, the file as a whole.
+    let many: String = (0..200_000).map(|i| format!("# {i:>30}\n")).collect();
+    let e = load(&src(&format!("{MINIMAL}{many}")), &[])
+        .unwrap_err()
+        .to_string();
+    assert!(
+        e.starts_with("test.yaml: (top level): the file is larger"),
+        "{e}"
+    );
+}
+
+#[test]
+fn limits_round_trip_through_yaml() {
+    let p = loads(&format!(
+        "{MINIMAL}limits:\n  duration: 30d\n  rate: 200000/s\n  event_actions: 20000000\n"
+    ));
+    assert_eq!(p.limits.event_actions, Some(20_000_000));
+    let back = loads(&to_yaml(&p));
+    assert_eq!(back, p);
+    // Without a `limits:` section, none is written.
+    assert!(!to_yaml(&loads(MINIMAL)).contains("limits"));
+}

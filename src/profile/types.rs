@@ -2,7 +2,7 @@
 //!
 //! Unknown keys are rejected everywhere. Semantic checks that span fields live in `validate`.
 
-use rcload_api::{Dur, Percent};
+use rcload_api::{Dur, Percent, Rate};
 use serde::{Deserialize, Deserializer, Serialize, de};
 use std::collections::BTreeMap;
 use std::fmt;
@@ -46,6 +46,52 @@ pub struct Profile {
     /// Where the load goes, when the command line does not say.
     #[serde(default, skip_serializing_if = "TargetSection::is_empty")]
     pub target: TargetSection,
+    /// Raised (or lowered) limits of this profile (`profile::limits`, docs/profiles.md).
+    #[serde(default, skip_serializing_if = "ProfileLimits::is_empty")]
+    pub limits: ProfileLimits,
+}
+
+/// The profile's `limits:` section: each field that is set replaces the default limit of the
+/// same name, for this profile only (the defaults and the checks are in `profile::limits`).
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ProfileLimits {
+    /// Longest `duration`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub duration: Option<Dur>,
+    /// Most `population.control_rooms`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub control_rooms: Option<u64>,
+    /// Most consoles of all rooms.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub consoles: Option<u64>,
+    /// Most `population.terminals`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub terminals: Option<u64>,
+    /// Most talkgroups of all rooms.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub talkgroups: Option<u64>,
+    /// Most (console, monitored talkgroup) pairs.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub monitored: Option<u64>,
+    /// Highest rate of one stream (a traffic stream's peak, the audits, the probes).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub rate: Option<Rate>,
+    /// Most background calls in progress at once (rate x hold).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub calls_in_progress: Option<u64>,
+    /// Most timed events, each day of a daily one counted.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub events: Option<u64>,
+    /// Most actions of all timed events together.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub event_actions: Option<u64>,
+}
+
+impl ProfileLimits {
+    pub fn is_empty(&self) -> bool {
+        *self == ProfileLimits::default()
+    }
 }
 
 /// The profile's `target:` section (`--target` and `--adapter` win over it).

@@ -42,7 +42,8 @@ fn set_fields(e: &EventSpec) -> Vec<&'static str> {
 
 /// All problems of a parsed profile; empty when it is fine.
 pub fn check(p: &Profile) -> Vec<Problem> {
-    let mut out = Vec::new();
+    // The limits first: they guard everything that is built from the profile.
+    let mut out = super::limits::check(p);
     let root = FieldPath::root();
     if p.name.trim().is_empty() {
         out.push(problem(root.clone().key("name"), "the name is empty", None));

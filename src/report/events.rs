@@ -10,7 +10,7 @@ use serde::{Deserialize, Serialize};
 use std::fs::File;
 use std::io::Write;
 use std::path::Path;
-use std::time::{Duration, SystemTime};
+use std::time::SystemTime;
 
 /// One line of `events.jsonl`. Fields that do not apply are left out.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -75,10 +75,9 @@ impl EventsWriter {
     }
 
     fn line(&self, at_us: u64, kind: &str) -> EventLine {
-        let wall = self.started_at + Duration::from_micros(at_us);
         EventLine {
             t_s: secs(at_us),
-            wall: humantime::format_rfc3339_millis(wall).to_string(),
+            wall: super::wall::rfc3339_millis(super::wall::offset(self.started_at, at_us)),
             phase: self
                 .phases
                 .get(Schedule::phase_at(&self.phases, at_us))

@@ -5,6 +5,7 @@
 //! t=0.
 
 use super::ReportError;
+use super::limits::{self, Line, MAX_HISTOGRAM_BYTES, MAX_LINE_BYTES, MAX_SIGNIFICANT_DIGITS};
 use base64::Engine as _;
 use hdrhistogram::Histogram;
 use hdrhistogram::serialization::interval_log::{IntervalLogIterator, LogEntry};
@@ -88,6 +89,27 @@ pub struct HlogInterval {
     pub hist: Histogram<u64>,
 }
 
+/// How a read of `latency.hlog` ended.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct HlogEnd {
+    /// Lines read whole.
+    pub lines: usize,
+    /// Interval lines among them.
+    pub intervals: usize,
+    /// The last line, cut short (no newline: the run was killed while writing it, or the file
+    /// was cut) and left out.
+    pub cut: Option<CutLine>,
+}
+
+/// A last line cut short.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct CutLine {
+    /// Its line number.
+    pub line: usize,
+    /// The start of its interval (seconds from t=0), when that much of it is there.
+    pub start_s: Option<f64>,
+}
+
 /// Read `latency.hlog` one line at a time (memory stays bounded however long the run); a
 /// line cut short (the process was killed while writing) ends the reading, anything else that
 /// does not parse is an error. Returns whether its tail was cut off.
@@ -95,37 +117,48 @@ pub fn for_each(
     path: &Path,
     f: impl FnMut(HlogInterval) -> Result<(), ReportError>,
 ) -> Result<bool, ReportError> {
-    let file = File::open(path).map_err(|source| ReportError::Io {
-        path: path.to_path_buf(),
-        source,
-    })?;
-    visit(BufReader::with_capacity(64 * 1024, file), path, f)
+    read(path, f).map(|end| end.cut.is_some())
 }
 
-/// Call `f` for each whole interval line read from `input` (`path` only names it in errors);
-/// returns whether the last line was cut short.
-fn visit(
+/// [`for_each`], saying how the reading ended.
+pub fn read(
+    path: &Path,
+    f: impl FnMut(HlogInterval) -> Result<(), ReportError>,
+) -> Result<HlogEnd, ReportError> {
+    let file = File::open(path).map_err(|source| io_error(path, source))?;
+    read_from(BufReader::with_capacity(64 * 1024, file), path, f)
+}
+
+/// Call `f` for each whole interval line read from `input` (`path` only names it in errors).
+/// A line longer than [`MAX_LINE_BYTES`], or a histogram that declares more than
+/// [`MAX_HISTOGRAM_BYTES`] of counts or more than [`MAX_SIGNIFICANT_DIGITS`], is an error
+/// naming the line: nothing is allocated for it.
+pub fn read_from(
     mut input: impl BufRead,
     path: &Path,
     mut f: impl FnMut(HlogInterval) -> Result<(), ReportError>,
-) -> Result<bool, ReportError> {
+) -> Result<HlogEnd, ReportError> {
     let mut de = Deserializer::new();
     let mut decoded = Vec::new();
     let mut line = Vec::with_capacity(4096);
-    let mut number = 0usize;
+    let mut end = HlogEnd::default();
     loop {
-        line.clear();
-        let n = input
-            .read_until(b'\n', &mut line)
-            .map_err(|source| ReportError::Io {
-                path: path.to_path_buf(),
-                source,
-            })?;
-        // Only whole lines: a kill may leave the last one unfinished.
-        if n == 0 || line.last() != Some(&b'\n') {
-            return Ok(n > 0);
+        let number = end.lines + 1;
+        let read = limits::read_line(&mut input, &mut line, MAX_LINE_BYTES);
+        match read.map_err(|source| io_error(path, source))? {
+            Line::End => return Ok(end),
+            Line::TooLong => return Err(limits::line_too_long(path, number)),
+            // Only whole lines: a kill may leave the last one unfinished.
+            Line::Cut => {
+                let start_s = cut_start(&line);
+                end.cut = Some(CutLine {
+                    line: number,
+                    start_s,
+                });
+                return Ok(end);
+            }
+            Line::Whole => end.lines = number,
         }
-        number += 1;
         for entry in IntervalLogIterator::new(&line) {
             let Ok(entry) = entry else {
                 return Err(ReportError::Parse {
@@ -134,9 +167,33 @@ fn visit(
                     message: "not an interval log line".into(),
                 });
             };
+            if matches!(entry, LogEntry::Interval(_)) {
+                end.intervals += 1;
+            }
             visit_entry(entry, (path, number), &mut de, &mut decoded, &mut f)?;
         }
     }
+}
+
+fn io_error(path: &Path, source: io::Error) -> ReportError {
+    ReportError::Io {
+        path: path.to_path_buf(),
+        source,
+    }
+}
+
+/// The start of a cut line's interval, when its start field is all there (a comma follows).
+fn cut_start(line: &[u8]) -> Option<f64> {
+    let text: &str = &String::from_utf8_lossy(line);
+    let fields = match text.strip_prefix("Tag=") {
+        Some(rest) => rest.split_once(',')?.1,
+        None => text,
+    };
+    let (start, _) = fields.split_once(',')?;
+    start
+        .parse::<f64>()
+        .ok()
+        .filter(|s| limits::is_run_seconds(*s))
 }
 
 /// One entry of line `number`: an interval goes to `f`, headers are skipped.
@@ -160,6 +217,7 @@ fn visit_entry(
     base64::engine::general_purpose::STANDARD
         .decode_vec(i.encoded_histogram(), decoded)
         .map_err(|e| bad(format!("bad base64: {e}")))?;
+    check_histogram(decoded.as_slice()).map_err(|m| bad(format!("bad histogram: {m}")))?;
     let hist: Histogram<u64> = de
         .deserialize(&mut decoded.as_slice())
         .map_err(|e| bad(format!("bad histogram: {e:?}")))?;
@@ -169,6 +227,88 @@ fn visit_entry(
         len_s: i.duration().as_secs_f64(),
         hist,
     })
+}
+
+/// The cookie of HdrHistogram's V2 encoding, and of its compressed form.
+const V2_COOKIE: u32 = 0x1c84_9313;
+const V2_COMPRESSED_COOKIE: u32 = 0x1c84_9314;
+/// A V2 header: cookie, length of the counts, normalizing offset, significant digits, lowest
+/// and highest trackable values, integer-to-double ratio.
+const V2_HEADER_BYTES: usize = 40;
+
+/// Check what an encoded histogram declares before the library allocates for it (it sizes its
+/// buffers from the header, whatever follows): counts of at most [`MAX_HISTOGRAM_BYTES`] (and
+/// no more than there are, when not compressed), at most [`MAX_SIGNIFICANT_DIGITS`]. Of a
+/// compressed one, only the start is inflated, to read its header.
+fn check_histogram(bytes: &[u8]) -> Result<(), String> {
+    let word = |at: usize| -> Option<u32> {
+        let w: [u8; 4] = bytes.get(at..at + 4)?.try_into().ok()?;
+        Some(u32::from_be_bytes(w))
+    };
+    match word(0) {
+        Some(V2_COOKIE) => {
+            let holds = bytes.len().saturating_sub(V2_HEADER_BYTES);
+            check_v2_header(bytes, Some(holds))
+        }
+        Some(V2_COMPRESSED_COOKIE) => {
+            let declared = word(4).ok_or("cut short")? as usize;
+            let zlib = &bytes[8..];
+            if declared > zlib.len() {
+                return Err(format!(
+                    "declares {declared} bytes of compressed data and holds {}",
+                    zlib.len()
+                ));
+            }
+            let header = inflate_prefix(&zlib[..declared], V2_HEADER_BYTES)
+                .map_err(|e| format!("cannot inflate its header: {e}"))?;
+            check_v2_header(&header, None)
+        }
+        _ => Err("not HdrHistogram's V2 encoding (unknown cookie)".into()),
+    }
+}
+
+/// Check a V2 header; `holds` is how many bytes of counts follow it, when known.
+fn check_v2_header(h: &[u8], holds: Option<usize>) -> Result<(), String> {
+    let Some(h) = h.get(..V2_HEADER_BYTES) else {
+        return Err("its header is cut short".into());
+    };
+    let word = |at: usize| u32::from_be_bytes([h[at], h[at + 1], h[at + 2], h[at + 3]]);
+    if word(0) != V2_COOKIE {
+        return Err("not HdrHistogram's V2 encoding (unknown inner cookie)".into());
+    }
+    let counts = word(4) as usize;
+    if counts > MAX_HISTOGRAM_BYTES {
+        return Err(format!(
+            "declares {counts} bytes of counts, more than the {} rcload reads in one histogram",
+            limits::human(MAX_HISTOGRAM_BYTES as u64)
+        ));
+    }
+    if let Some(holds) = holds
+        && counts > holds
+    {
+        return Err(format!(
+            "declares {counts} bytes of counts and holds {holds}"
+        ));
+    }
+    let digits = word(12);
+    if digits > MAX_SIGNIFICANT_DIGITS {
+        return Err(format!(
+            "declares {digits} significant digits; rcload reads at most {MAX_SIGNIFICANT_DIGITS}"
+        ));
+    }
+    Ok(())
+}
+
+/// Up to `want` bytes of what the zlib stream `zlib` inflates to (fewer when it ends first):
+/// enough to read a histogram's header before the library inflates the rest.
+fn inflate_prefix(zlib: &[u8], want: usize) -> Result<Vec<u8>, String> {
+    use std::io::Read;
+    let mut out = Vec::with_capacity(want);
+    flate2::read::ZlibDecoder::new(zlib)
+        .take(u64::try_from(want).unwrap_or(u64::MAX))
+        .read_to_end(&mut out)
+        .map_err(|e| e.to_string())?;
+    Ok(out)
 }
 
 #[cfg(test)]
@@ -201,7 +341,7 @@ mod tests {
     }
 
     fn parse(bytes: &[u8], path: &Path) -> Result<Hlog, ReportError> {
-        collect(|f| visit(bytes, path, f))
+        collect(|f| read_from(bytes, path, f).map(|end| end.cut.is_some()))
     }
 
     #[test]
@@ -273,5 +413,161 @@ mod tests {
             Err(ReportError::Parse { line, .. }) => assert_eq!(line, Some(4)),
             other => panic!("{:?}", other.map(|l| l.intervals.len())),
         }
+    }
+
+    const HEAD: &str = "#[BaseTime: 0.000 (seconds since epoch)]\n";
+
+    /// A V2 header declaring `counts` bytes of counts and `digits` significant digits.
+    fn v2_header(counts: u32, digits: u32) -> Vec<u8> {
+        let mut b = Vec::new();
+        b.extend_from_slice(&V2_COOKIE.to_be_bytes());
+        b.extend_from_slice(&counts.to_be_bytes());
+        b.extend_from_slice(&0u32.to_be_bytes());
+        b.extend_from_slice(&digits.to_be_bytes());
+        b.extend_from_slice(&1u64.to_be_bytes());
+        b.extend_from_slice(&2048u64.to_be_bytes());
+        b.extend_from_slice(&1.0f64.to_be_bytes());
+        b
+    }
+
+    /// `data` as a zlib stream of one stored block (no compression).
+    fn stored_zlib(data: &[u8]) -> Vec<u8> {
+        let len = u16::try_from(data.len()).unwrap();
+        let mut z = vec![0x78, 0x01, 0x01];
+        z.extend_from_slice(&len.to_le_bytes());
+        z.extend_from_slice(&(!len).to_le_bytes());
+        z.extend_from_slice(data);
+        let (mut a, mut b) = (1u32, 0u32);
+        for &x in data {
+            a = (a + u32::from(x)) % 65521;
+            b = (b + a) % 65521;
+        }
+        z.extend_from_slice(&((b << 16) | a).to_be_bytes());
+        z
+    }
+
+    /// A log with one interval line whose histogram is `encoded`.
+    fn log_with(encoded: &[u8]) -> String {
+        let b64 = base64::engine::general_purpose::STANDARD.encode(encoded);
+        format!("{HEAD}{LEGEND}\nTag=a,0.000,1.000,1.000,{b64}\n")
+    }
+
+    fn parse_error(bytes: &[u8]) -> (Option<usize>, String) {
+        match parse(bytes, Path::new("latency.hlog")) {
+            Err(ReportError::Parse { line, message, .. }) => (line, message),
+            other => panic!("{:?}", other.map(|l| l.intervals.len())),
+        }
+    }
+
+    #[test]
+    fn a_histogram_declaring_2gb_of_counts_is_refused_before_any_allocation() {
+        let mut plain = v2_header(2_000_000_000, 3);
+        plain.extend_from_slice(&[2, 0, 2]);
+        let (line, message) = parse_error(log_with(&plain).as_bytes());
+        assert_eq!(line, Some(3));
+        assert!(
+            message.contains("declares 2000000000 bytes of counts"),
+            "{message}"
+        );
+        // The same header inside a compressed histogram.
+        let zlib = stored_zlib(&plain);
+        let mut compressed = V2_COMPRESSED_COOKIE.to_be_bytes().to_vec();
+        compressed.extend_from_slice(&u32::try_from(zlib.len()).unwrap().to_be_bytes());
+        compressed.extend_from_slice(&zlib);
+        let (line, message) = parse_error(log_with(&compressed).as_bytes());
+        assert_eq!(line, Some(3));
+        assert!(
+            message.contains("declares 2000000000 bytes of counts"),
+            "{message}"
+        );
+        // More counts declared than there are; too many significant digits.
+        let mut short = v2_header(1000, 3);
+        short.extend_from_slice(&[2; 10]);
+        let (_, message) = parse_error(log_with(&short).as_bytes());
+        assert!(
+            message.contains("declares 1000 bytes of counts and holds 10"),
+            "{message}"
+        );
+        let (_, message) = parse_error(log_with(&v2_header(0, 5)).as_bytes());
+        assert!(message.contains("5 significant digits"), "{message}");
+    }
+
+    #[test]
+    fn a_line_longer_than_the_limit_is_refused_by_number() {
+        let long = format!(
+            "{HEAD}{LEGEND}\nTag=a,0.000,1.000,1.000,{}\n",
+            "A".repeat(MAX_LINE_BYTES)
+        );
+        let (line, message) = parse_error(long.as_bytes());
+        assert_eq!(line, Some(3));
+        assert!(message.contains("longer than 1 MiB"), "{message}");
+        // No newline at all, as /dev/zero.
+        let (line, _) = parse_error(&vec![0u8; MAX_LINE_BYTES + 10]);
+        assert_eq!(line, Some(1));
+    }
+
+    #[test]
+    fn a_cut_line_says_where_its_interval_starts() {
+        let mut h = crate::metrics::histogram();
+        h.record(1_000).unwrap();
+        let mut buf = Vec::new();
+        V2DeflateSerializer::new().serialize(&h, &mut buf).unwrap();
+        let good = log_with(&buf);
+        let path = Path::new("latency.hlog");
+        let end = read_from(
+            format!("{good}Tag=a,2.000,1.0").as_bytes(),
+            path,
+            |_| Ok(()),
+        )
+        .unwrap();
+        assert_eq!((end.lines, end.intervals), (3, 1));
+        let cut = CutLine {
+            line: 4,
+            start_s: Some(2.0),
+        };
+        assert_eq!(end.cut, Some(cut));
+        // The start may be cut itself: `2.0` could have been `2.05`.
+        let end = read_from(format!("{good}Tag=a,2.0").as_bytes(), path, |_| Ok(())).unwrap();
+        assert_eq!(end.cut.map(|c| c.start_s), Some(None));
+        assert_eq!(cut_start(b"3.500,1.000,1.0"), Some(3.5));
+        assert_eq!(cut_start(b"#[Logged with rcload"), None);
+        let end = read_from(good.as_bytes(), path, |_| Ok(())).unwrap();
+        assert_eq!(end.cut, None);
+    }
+
+    #[test]
+    fn inflating_the_start_gives_what_the_library_compressed() {
+        use hdrhistogram::serialization::V2Serializer;
+        let small = {
+            let mut h = crate::metrics::histogram();
+            for v in [1_000u64, 2_000, 3_000, 250_000] {
+                h.record(v).unwrap();
+            }
+            h
+        };
+        // Many different counts: dynamic Huffman codes and copies.
+        let large = {
+            let mut h = crate::metrics::histogram();
+            for i in 1..30_000u64 {
+                h.record_n(i * 37 % 200_000 + 1, i % 7 + 1).unwrap();
+            }
+            h
+        };
+        for h in [small, large] {
+            let (mut plain, mut compressed) = (Vec::new(), Vec::new());
+            V2Serializer::new().serialize(&h, &mut plain).unwrap();
+            V2DeflateSerializer::new()
+                .serialize(&h, &mut compressed)
+                .unwrap();
+            let zlib = &compressed[8..];
+            assert_eq!(inflate_prefix(zlib, V2_HEADER_BYTES).unwrap(), &plain[..40]);
+            assert_eq!(inflate_prefix(zlib, plain.len()).unwrap(), plain);
+            assert!(check_histogram(&compressed).is_ok());
+            assert!(check_histogram(&plain).is_ok());
+        }
+        assert_eq!(inflate_prefix(&stored_zlib(b"abc"), 2).unwrap(), b"ab");
+        // A stream cut short gives less than asked for (the header check then says so).
+        assert!(!inflate_prefix(b"\x78\x01", 2).is_ok_and(|v| v.len() >= 2));
+        assert!(inflate_prefix(b"not zlib", 2).is_err());
     }
 }

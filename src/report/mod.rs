@@ -11,6 +11,7 @@ mod fixtures;
 pub mod hlog;
 pub mod html;
 pub mod junit;
+pub mod limits;
 pub mod markdown;
 pub mod model;
 pub mod rundir;
@@ -18,6 +19,7 @@ pub mod runinfo;
 pub mod summary;
 pub mod table;
 pub mod timeseries;
+pub mod wall;
 pub mod windows;
 
 pub use model::ReportData;

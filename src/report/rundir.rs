@@ -1,16 +1,20 @@
 //! Read a run directory back into [`ReportData`] and write the derived reports from it. When
 //! the run left no `summary.json` (it was killed), the summary is rebuilt from the raw data:
 //! `latency.hlog`, `timeseries.csv`, `events.jsonl`, `run.json` and `profile.yaml`, up to the
-//! last whole interval.
+//! last interval both `timeseries.csv` and `latency.hlog` hold whole, saying so when the log
+//! covers less. Every file is read within the limits of [`super::limits`], and what is not what
+//! rcload writes is an error naming the file, never a panic.
 
 use super::events::EventLine;
+use super::hlog::{CutLine, HlogInterval};
+use super::limits::{self, Line};
 use super::model::{Mark, MarkKind, ReportData, Spectrum};
 use super::runinfo::RunInfo;
 use super::{ReportError, Summary, charts, hlog, html, junit, markdown, summary, timeseries};
 use crate::detect::DetectedBy;
 use crate::engine::{Delivery, EngineReport};
 use crate::metrics::interval::{LATENESS, PROBE_CALL, PROBE_DELIVERY, delivery_tag, service_tag};
-use crate::metrics::row::CellKey;
+use crate::metrics::row::{CellKey, IntervalRow};
 use crate::metrics::{
     DeliveryStats, DisconnectRecord, DropRecord, OpStats, Recorder, UnexpectedRecord, histogram,
 };
@@ -19,6 +23,8 @@ use crate::schedule::Schedule;
 use hdrhistogram::Histogram;
 use rcload_api::Op;
 use std::collections::{BTreeMap, HashMap};
+use std::fs::File;
+use std::io::{BufRead, BufReader};
 use std::path::{Path, PathBuf};
 use std::time::{Duration, UNIX_EPOCH};
 
@@ -39,6 +45,9 @@ pub const UNCLASSIFIED: &str = "unclassified";
 /// At most this many missed deliveries are marked one by one on the timeline.
 const MAX_MISSED_MARKS: usize = 2_000;
 
+/// The last unix second RFC 3339 can write (9999-12-31T23:59:59Z).
+const LAST_UNIX_S: f64 = limits::END_OF_RFC3339_UNIX_S - 1.0;
+
 fn io(path: &Path) -> impl FnOnce(std::io::Error) -> ReportError + '_ {
     move |source| ReportError::Io {
         path: path.to_path_buf(),
@@ -46,19 +55,111 @@ fn io(path: &Path) -> impl FnOnce(std::io::Error) -> ReportError + '_ {
     }
 }
 
-/// Read `summary.json` from a run directory or a summary file.
-pub fn read_summary(path: &Path) -> Result<Summary, ReportError> {
-    let file = if path.is_dir() {
+/// The file a summary is read from: `path` itself, or a run directory's `summary.json`.
+fn summary_file(path: &Path) -> PathBuf {
+    if path.is_dir() {
         path.join(SUMMARY_JSON)
     } else {
         path.to_path_buf()
+    }
+}
+
+/// What to name for the summary of `path` (a run directory, or a summary file) in a message:
+/// its `summary.json` when it has one, else `path` itself (its summary is rebuilt).
+pub fn summary_source(path: &Path) -> PathBuf {
+    let file = summary_file(path);
+    if file.exists() {
+        file
+    } else {
+        path.to_path_buf()
+    }
+}
+
+/// Read `summary.json` from a run directory or a summary file: at most
+/// [`limits::MAX_JSON_BYTES`], of this build's schema major version, its times in range.
+pub fn read_summary(path: &Path) -> Result<Summary, ReportError> {
+    let file = summary_file(path);
+    let bytes = limits::read_bounded(&file, limits::MAX_JSON_BYTES, None)?;
+    parse_summary(&bytes, &file)
+}
+
+/// Parse and check the bytes of a summary (`path` names it in errors).
+fn parse_summary(bytes: &[u8], path: &Path) -> Result<Summary, ReportError> {
+    let error = |line: Option<usize>, message: String| ReportError::Parse {
+        path: path.to_path_buf(),
+        line,
+        message,
     };
-    let text = std::fs::read_to_string(&file).map_err(io(&file))?;
-    serde_json::from_str(&text).map_err(|e| ReportError::Parse {
-        path: file.clone(),
-        line: Some(e.line()),
-        message: e.to_string(),
-    })
+    // The schema first: another major version may well have other fields.
+    #[derive(serde::Deserialize)]
+    struct Schema {
+        schema: Option<String>,
+    }
+    let schema = serde_json::from_slice::<Schema>(bytes)
+        .ok()
+        .and_then(|s| s.schema);
+    if let Some(schema) = schema
+        && !limits::same_schema(&schema, super::SCHEMA)
+    {
+        let ours = super::SCHEMA;
+        return Err(error(
+            None,
+            format!("schema `{schema}` is not `{ours}` (another major version): cannot read it"),
+        ));
+    }
+    let s: Summary =
+        serde_json::from_slice(bytes).map_err(|e| error(Some(e.line()), e.to_string()))?;
+    check_summary(&s).map_err(|m| error(None, m))?;
+    Ok(s)
+}
+
+/// Every time of a summary is one a run can have (charts and reports place them on a time
+/// axis); the message names the first field that is not.
+fn check_summary(s: &Summary) -> Result<(), String> {
+    run_seconds(|| "duration_s".into(), Some(s.duration_s))?;
+    let downtime = &s.console_downtime_s;
+    run_seconds(|| "console_downtime_s.total".into(), Some(downtime.total))?;
+    for (console, v) in &downtime.consoles {
+        run_seconds(
+            || format!("console_downtime_s.consoles.{console}"),
+            Some(*v),
+        )?;
+    }
+    for (name, p) in &s.phases {
+        run_seconds(|| format!("phases.{name}.start_s"), Some(p.start_s))?;
+        run_seconds(|| format!("phases.{name}.end_s"), Some(p.end_s))?;
+    }
+    for (i, d) in s.talkgroup_drops.iter().enumerate() {
+        let field = |f: &str| format!("talkgroup_drops[{i}].{f}");
+        run_seconds(|| field("t_s"), Some(d.t_s))?;
+        run_seconds(|| field("recovered_after_s"), d.recovered_after_s)?;
+    }
+    for (i, d) in s.console_disconnects.iter().enumerate() {
+        let field = |f: &str| format!("console_disconnects[{i}].{f}");
+        run_seconds(|| field("t_s"), Some(d.t_s))?;
+        run_seconds(|| field("recovered_after_s"), d.recovered_after_s)?;
+    }
+    for (i, u) in s.unexpected_talkgroups.iter().enumerate() {
+        run_seconds(|| format!("unexpected_talkgroups[{i}].t_s"), Some(u.t_s))?;
+    }
+    for (i, r) in s.slo.iter().enumerate() {
+        run_seconds(|| format!("slo[{i}].window_s"), r.window_s)?;
+        run_seconds(|| format!("slo[{i}].worst_at_s"), r.worst_at_s)?;
+    }
+    Ok(())
+}
+
+/// `v`, when there is one, is a time a run can have; else the message names `field`.
+fn run_seconds(field: impl FnOnce() -> String, v: Option<f64>) -> Result<(), String> {
+    match v {
+        Some(v) if !limits::is_run_seconds(v) => Err(format!(
+            "`{}` is {}: {}",
+            field(),
+            limits::show(v),
+            limits::RUN_SECONDS
+        )),
+        _ => Ok(()),
+    }
 }
 
 /// The summary of a run directory (rebuilt if the run wrote none) or of a summary file.
@@ -69,38 +170,302 @@ pub fn summary_of(path: &Path) -> Result<Summary, ReportError> {
     read_summary(path)
 }
 
-/// Read `events.jsonl`: whole lines only (a kill may cut the last one).
+/// Read `events.jsonl`: whole lines only (a kill may cut the last one), at most
+/// [`limits::MAX_EVENTS_BYTES`], a line at most [`limits::MAX_LINE_BYTES`].
 pub fn read_events(path: &Path) -> Result<Vec<EventLine>, ReportError> {
-    let text = match std::fs::read_to_string(path) {
-        Ok(t) => t,
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(Vec::new()),
-        Err(e) => return Err(io(path)(e)),
+    let file = match limits::open(path, limits::MAX_EVENTS_BYTES) {
+        Ok(f) => f,
+        Err(ReportError::Io { source, .. }) if source.kind() == std::io::ErrorKind::NotFound => {
+            return Ok(Vec::new());
+        }
+        Err(e) => return Err(e),
     };
-    let whole = match text.rfind('\n') {
-        Some(i) => &text[..=i],
-        None => "",
-    };
-    whole
-        .lines()
-        .enumerate()
-        .map(|(n, l)| {
-            serde_json::from_str(l).map_err(|e| ReportError::Parse {
-                path: path.to_path_buf(),
-                line: Some(n + 1),
-                message: e.to_string(),
-            })
+    parse_events(BufReader::with_capacity(64 * 1024, file), path)
+}
+
+fn parse_events(mut input: impl BufRead, path: &Path) -> Result<Vec<EventLine>, ReportError> {
+    let mut out = Vec::new();
+    let mut line = Vec::new();
+    let mut total = 0u64;
+    let mut number = 0;
+    loop {
+        number += 1;
+        match limits::read_line(&mut input, &mut line, limits::MAX_LINE_BYTES).map_err(io(path))? {
+            // A kill may cut the last line: only whole lines count.
+            Line::End | Line::Cut => return Ok(out),
+            Line::TooLong => return Err(limits::line_too_long(path, number)),
+            Line::Whole => {}
+        }
+        total += line.len() as u64;
+        if total > limits::MAX_EVENTS_BYTES {
+            return Err(limits::too_big(path, limits::MAX_EVENTS_BYTES));
+        }
+        let event: EventLine = serde_json::from_slice(&line).map_err(|e| ReportError::Parse {
+            path: path.to_path_buf(),
+            line: Some(number),
+            message: e.to_string(),
+        })?;
+        out.push(event);
+    }
+}
+
+/// Read `timeseries.csv`: at most [`limits::MAX_TIMESERIES_BYTES`], a line at most
+/// [`limits::MAX_LINE_BYTES`], every interval's times in range.
+fn read_timeseries(path: &Path) -> Result<Vec<IntervalRow>, ReportError> {
+    let max = limits::MAX_TIMESERIES_BYTES;
+    let bytes = limits::read_bounded(path, max, Some(limits::MAX_LINE_BYTES))?;
+    let rows = timeseries::parse(&limits::text(bytes, path)?, path)?;
+    check_rows(&rows, path)?;
+    Ok(rows)
+}
+
+/// The rows' times are ones a run can have (row `n` is line `n + 2`, after the header).
+fn check_rows(rows: &[IntervalRow], path: &Path) -> Result<(), ReportError> {
+    for (n, r) in rows.iter().enumerate() {
+        for (field, v) in [("t_s", r.t_s), ("dt_s", r.dt_s)] {
+            if !limits::is_run_seconds(v) {
+                return Err(ReportError::Parse {
+                    path: path.to_path_buf(),
+                    line: Some(n + 2),
+                    message: format!("`{field}` is {}: {}", limits::show(v), limits::RUN_SECONDS),
+                });
+            }
+        }
+    }
+    Ok(())
+}
+
+/// An interval's start in whole milliseconds: how `latency.hlog` and `timeseries.csv` both
+/// write it (`{:.3}`), so the two files' intervals match by it.
+fn ms(s: f64) -> u64 {
+    (s * 1000.0).round() as u64
+}
+
+/// The latency samples a row of `timeseries.csv` counts: `latency.hlog` has them too.
+fn expected(r: &IntervalRow) -> u64 {
+    r.cells.values().map(|c| c.count).sum()
+}
+
+/// What of the run the figures read back cover: the intervals whole in both `timeseries.csv`
+/// and `latency.hlog`, from t=0.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Coverage {
+    /// Rows of `timeseries.csv` (each a whole interval).
+    pub rows: usize,
+    /// How many of them, from the first, `latency.hlog` holds whole too.
+    pub whole_rows: usize,
+    /// The end of the last row of `timeseries.csv`, s.
+    pub csv_end_s: f64,
+    /// The end of the last of the whole rows, s: the figures cover t=0 to this.
+    pub covered_s: f64,
+    /// `latency.hlog`'s last line, cut short and left out.
+    pub cut_line: Option<usize>,
+    /// Latency samples (operations, deliveries, probes) in the whole intervals.
+    pub samples: u64,
+}
+
+impl Coverage {
+    /// `latency.hlog` covers less than `timeseries.csv`.
+    pub fn partial(&self) -> bool {
+        self.whole_rows < self.rows
+    }
+
+    /// A sentence on `latency.hlog` when it is partial or has no latency samples.
+    pub fn hlog_note(&self) -> Option<String> {
+        let cut = match self.cut_line {
+            Some(n) => format!(" (its line {n} was cut short and skipped)"),
+            None => String::new(),
+        };
+        let (end, covered) = (secs(self.csv_end_s), secs(self.covered_s));
+        if self.partial() && self.whole_rows == 0 {
+            Some(format!(
+                "latency.hlog is partial: it has no whole interval of the {end} s in \
+                 timeseries.csv{cut}, so there are no latency samples."
+            ))
+        } else if self.partial() && self.samples == 0 {
+            Some(format!(
+                "latency.hlog is partial: its last whole interval ends at t={covered} s of \
+                 {end} s{cut}, and there are no latency samples before it."
+            ))
+        } else if self.partial() {
+            Some(format!(
+                "latency.hlog is partial: its last whole interval ends at t={covered} s of \
+                 {end} s{cut}."
+            ))
+        } else if self.samples == 0 && self.rows == 0 {
+            Some("There are no latency samples: timeseries.csv has no whole interval.".into())
+        } else if self.samples == 0 {
+            Some(format!(
+                "latency.hlog has no latency samples: no request or delivery was timed in t=0 \
+                 to {covered} s."
+            ))
+        } else {
+            None
+        }
+    }
+
+    /// `cover t=0 to 12.5 s`.
+    fn span(&self) -> String {
+        if self.whole_rows == 0 {
+            "cover no whole interval".to_string()
+        } else {
+            format!("cover t=0 to {} s", secs(self.covered_s))
+        }
+    }
+}
+
+/// Seconds as `12`, `12.5`, `12.125`.
+fn secs(v: f64) -> String {
+    let s = format!("{v:.3}");
+    s.trim_end_matches('0').trim_end_matches('.').to_string()
+}
+
+/// Matches the intervals of `latency.hlog` against the rows of `timeseries.csv`, both in time
+/// order, holding one interval of the log at a time, and passes on (commits) the intervals of
+/// the rows both files hold whole: an interval whose samples the log has as many of as the row
+/// counts. The first row that does not match ends what is whole.
+struct Matcher<'a, F> {
+    rows: &'a [IntervalRow],
+    /// The next row to match; once `broken`, the first row that is not whole.
+    next: usize,
+    broken: bool,
+    /// The lines of the interval being read, and its start (ms).
+    pending: Vec<HlogInterval>,
+    pending_ms: Option<u64>,
+    samples: u64,
+    commit: F,
+}
+
+impl<'a, F: FnMut(&HlogInterval) -> Result<(), ReportError>> Matcher<'a, F> {
+    fn new(rows: &'a [IntervalRow], commit: F) -> Self {
+        Matcher {
+            rows,
+            next: 0,
+            broken: false,
+            pending: Vec::new(),
+            pending_ms: None,
+            samples: 0,
+            commit,
+        }
+    }
+
+    fn take(&mut self, i: HlogInterval) -> Result<(), ReportError> {
+        let at = ms(i.start_s);
+        if self.pending_ms.is_some_and(|p| p != at) {
+            self.flush()?;
+        }
+        self.pending_ms = Some(at);
+        self.pending.push(i);
+        Ok(())
+    }
+
+    /// Match the interval read so far against its row.
+    fn flush(&mut self) -> Result<(), ReportError> {
+        let Some(at) = self.pending_ms.take() else {
+            return Ok(());
+        };
+        let pending = std::mem::take(&mut self.pending);
+        if self.broken {
+            return Ok(());
+        }
+        let rows = self.rows;
+        // Rows before this interval are whole only when they counted no samples.
+        while let Some(r) = rows.get(self.next) {
+            if ms(r.t_s) >= at {
+                break;
+            }
+            if expected(r) > 0 {
+                self.broken = true;
+                return Ok(());
+            }
+            self.next += 1;
+        }
+        // Past the last row (the run was killed before writing it), or no row of its own.
+        let Some(r) = rows.get(self.next).filter(|r| ms(r.t_s) == at) else {
+            return Ok(());
+        };
+        let got: u64 = pending
+            .iter()
+            .filter(|i| r.cells.contains_key(&i.tag))
+            .map(|i| i.hist.len())
+            .sum();
+        if got != expected(r) {
+            self.broken = true;
+            return Ok(());
+        }
+        for i in &pending {
+            (self.commit)(i)?;
+        }
+        self.samples += got;
+        self.next += 1;
+        Ok(())
+    }
+
+    /// The end of the log; `cut`, its last line cut short.
+    fn finish(mut self, cut: Option<CutLine>) -> Result<Coverage, ReportError> {
+        // The interval of a cut line, and any after it, are not whole in the log. When the cut
+        // left its start illegible, the interval read last is judged by its counts, as any.
+        let limit = cut.map(|c| match c.start_s {
+            Some(s) => ms(s),
+            None => self.pending_ms.map_or(0, |p| p + 1),
+        });
+        if let (Some(l), Some(p)) = (limit, self.pending_ms)
+            && p >= l
+        {
+            self.pending.clear();
+            self.pending_ms = None;
+        }
+        self.flush()?;
+        let rows = self.rows;
+        while !self.broken {
+            let Some(r) = rows.get(self.next) else {
+                break;
+            };
+            if limit.is_some_and(|l| ms(r.t_s) >= l) || expected(r) > 0 {
+                self.broken = true;
+            } else {
+                self.next += 1;
+            }
+        }
+        let end = |r: &IntervalRow| r.t_s + r.dt_s;
+        Ok(Coverage {
+            rows: rows.len(),
+            whole_rows: self.next,
+            csv_end_s: rows.last().map_or(0.0, end),
+            covered_s: rows[..self.next].last().map_or(0.0, end),
+            cut_line: cut.map(|c| c.line),
+            samples: self.samples,
         })
-        .collect()
+    }
+}
+
+/// Read `latency.hlog` from `input` (`path` names it in errors) and `commit` the intervals
+/// whole in it and in `rows` (`timeseries.csv`); says what that covers.
+fn whole_intervals(
+    input: impl BufRead,
+    path: &Path,
+    rows: &[IntervalRow],
+    commit: impl FnMut(&HlogInterval) -> Result<(), ReportError>,
+) -> Result<Coverage, ReportError> {
+    let mut m = Matcher::new(rows, commit);
+    let end = hlog::read_from(input, path, |i| m.take(i))?;
+    m.finish(end.cut)
 }
 
 /// Read everything a report needs from run directory `dir`.
 pub fn load(dir: &Path) -> Result<ReportData, ReportError> {
+    load_with_note(dir).map(|(data, _)| data)
+}
+
+/// [`load`], and a note to print when `latency.hlog` covers less of the run than
+/// `timeseries.csv` (it was cut) while `summary.json` is there (when the summary was rebuilt,
+/// [`ReportData::rebuilt`] says so itself). The note is among the report's warnings too.
+pub fn load_with_note(dir: &Path) -> Result<(ReportData, Option<String>), ReportError> {
     let info = RunInfo::read(&dir.join(RUN_JSON))?;
-    let rows = timeseries::read(&dir.join(TIMESERIES))?;
+    let rows = read_timeseries(&dir.join(TIMESERIES))?;
     let events = read_events(&dir.join(EVENTS))?;
-    // The data up to the last whole interval: the csv row is written after its hlog lines.
-    let covered_s = rows.last().map(|r| r.t_s + r.dt_s).unwrap_or(0.0);
-    // Merged per tag, and per phase and tag, an interval at a time (bounded memory).
+    // Merged per tag, and per phase and tag, an interval at a time (bounded memory), the
+    // intervals whole in both files only: the csv row is written after its hlog lines.
     let spans = phase_spans(&info);
     let mut merged: BTreeMap<String, Histogram<u64>> = BTreeMap::new();
     let mut by_phase: BTreeMap<(usize, String), Histogram<u64>> = BTreeMap::new();
@@ -112,10 +477,9 @@ pub fn load(dir: &Path) -> Result<ReportData, ReportError> {
             message: format!("cannot merge `{tag}`: {e:?}"),
         })
     };
-    hlog::for_each(&hlog_path, |i| {
-        if i.start_s + 1e-6 >= covered_s {
-            return Ok(());
-        }
+    let hlog_file = File::open(&hlog_path).map_err(io(&hlog_path))?;
+    let input = BufReader::with_capacity(64 * 1024, hlog_file);
+    let coverage = whole_intervals(input, &hlog_path, &rows, |i| {
         let p = Schedule::span_at(spans.len(), |i| spans[i], (i.start_s * 1e6).round() as u64);
         // Into auto-resizing histograms: a decoded one only holds its own interval's range.
         let key = (p, i.tag.clone());
@@ -131,19 +495,42 @@ pub fn load(dir: &Path) -> Result<ReportData, ReportError> {
         )
     })?;
     let summary_path = dir.join(SUMMARY_JSON);
+    let mut note = None;
     let (summary, rebuilt) = if summary_path.exists() {
-        (read_summary(&summary_path)?, None)
+        let mut s = read_summary(&summary_path)?;
+        if coverage.partial()
+            && let Some(h) = coverage.hlog_note()
+        {
+            let n = format!(
+                "{h} The percentile spectra {} only; the other figures are summary.json's.",
+                coverage.span()
+            );
+            s.warnings.push(n.clone());
+            note = Some(n);
+        }
+        (s, None)
     } else {
-        let s = rebuild(dir, &info, &rows, &by_phase, &merged, &events, covered_s)?;
-        let note = format!(
+        let whole = &rows[..coverage.whole_rows];
+        let covered_s = coverage.covered_s;
+        let mut s = rebuild(dir, &info, whole, &by_phase, &merged, &events, covered_s)?;
+        let span = coverage.span();
+        let (about_hlog, whole_interval) = match coverage.hlog_note() {
+            Some(h) => (format!(" {h}"), ""),
+            None => (String::new(), ", the last whole interval"),
+        };
+        s.warnings.push(format!(
+            "Rebuilt from raw data: the run ended without writing summary.json; figures \
+             {span}{whole_interval}.{about_hlog}"
+        ));
+        let text = format!(
             "The run did not finish (no summary.json): these figures were rebuilt from its raw \
-             data and cover t=0 to {covered_s:.0} s, the last whole interval. Errors are not \
-             split by class, and per-phase figures go by the interval a result came in."
+             data and {span}{whole_interval}.{about_hlog} Errors are not split by class, and \
+             per-phase figures go by the interval a result came in."
         );
-        (s, Some(note))
+        (s, Some(text))
     };
     let events_marks = marks(&events);
-    Ok(ReportData {
+    let data = ReportData {
         key_series: key_series(&summary),
         spectra: spectra(&merged),
         marks: events_marks,
@@ -152,7 +539,8 @@ pub fn load(dir: &Path) -> Result<ReportData, ReportError> {
         rows,
         summary,
         rebuilt,
-    })
+    };
+    Ok((data, note))
 }
 
 fn spectra(merged: &BTreeMap<String, Histogram<u64>>) -> Vec<Spectrum> {
@@ -258,7 +646,7 @@ fn key_series(s: &Summary) -> Vec<String> {
 fn rebuild(
     dir: &Path,
     info: &RunInfo,
-    rows: &[crate::metrics::row::IntervalRow],
+    rows: &[IntervalRow],
     by_phase: &BTreeMap<(usize, String), Histogram<u64>>,
     merged: &BTreeMap<String, Histogram<u64>>,
     events: &[EventLine],
@@ -452,10 +840,13 @@ fn rebuild(
         actions_scheduled: rows.iter().map(|r| r.offered).sum(),
         actions_sent: rows.iter().map(|r| r.sent).sum(),
         interrupted: true,
-        started_at: UNIX_EPOCH + Duration::from_secs_f64(info.started_at_unix_s.max(0.0)),
+        // In range once RunInfo::read checked it; clamped all the same.
+        started_at: UNIX_EPOCH
+            + Duration::try_from_secs_f64(info.started_at_unix_s.clamp(0.0, LAST_UNIX_S))
+                .unwrap_or_default(),
         load_s: covered_s,
     };
-    let mut s = summary::build(
+    Ok(summary::build(
         &rec,
         &summary::RunFacts {
             profile: &profile,
@@ -469,12 +860,7 @@ fn rebuild(
             lateness_limit_ms: info.lateness_limit_ms,
             peak_rss_mb: None,
         },
-    );
-    s.warnings.push(format!(
-        "Rebuilt from raw data: the run ended without writing summary.json; figures cover \
-         t=0 to {covered_s:.0} s."
-    ));
-    Ok(s)
+    ))
 }
 
 /// Write `report.html`, `junit.xml` and `summary.md` (and `summary.json` when it was rebuilt)
@@ -502,4 +888,236 @@ pub fn write_reports(dir: &Path, data: &ReportData) -> Result<Vec<PathBuf>, Repo
         markdown::render(&data.summary, data.rebuilt.as_deref()).as_bytes(),
     )?;
     Ok(written)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::metrics::row::Cell;
+    use base64::Engine as _;
+    use hdrhistogram::serialization::{Serializer, V2DeflateSerializer};
+
+    const HEAD: &str = "#[BaseTime: 0.000 (seconds since epoch)]\n";
+
+    /// One interval line of `latency.hlog`, as rcload writes it.
+    fn line(tag: &str, start_s: f64, values: &[u64]) -> String {
+        let mut h = histogram();
+        for v in values {
+            h.record(*v).unwrap();
+        }
+        let mut buf = Vec::new();
+        V2DeflateSerializer::new().serialize(&h, &mut buf).unwrap();
+        let b64 = base64::engine::general_purpose::STANDARD.encode(&buf);
+        format!("Tag={tag},{start_s:.3},1.000,1.000,{b64}\n")
+    }
+
+    /// A row of `timeseries.csv` at `t_s`, one second long, with these counts.
+    fn row(t_s: f64, counts: &[(&str, u64)]) -> IntervalRow {
+        let cell = |n: u64| Cell {
+            count: n,
+            ..Cell::default()
+        };
+        IntervalRow {
+            t_s,
+            dt_s: 1.0,
+            cells: counts
+                .iter()
+                .map(|(k, n)| (k.to_string(), cell(*n)))
+                .collect(),
+            ..IntervalRow::default()
+        }
+    }
+
+    /// Four rows: a quiet first second, two with samples, a quiet last second.
+    fn rows() -> Vec<IntervalRow> {
+        vec![
+            row(0.0, &[("terminal.status", 0)]),
+            row(1.0, &[("terminal.status", 2)]),
+            row(2.0, &[("terminal.status", 1), ("delivery.status", 1)]),
+            row(3.0, &[]),
+        ]
+    }
+
+    /// The log of [`rows`], whole.
+    fn whole_log() -> String {
+        [
+            HEAD.to_string(),
+            line("terminal.status", 1.0, &[1_000, 2_000]),
+            line("service.terminal.status", 1.0, &[500, 600]),
+            line("delivery.status", 2.0, &[3_000]),
+            line("generator.lateness", 2.0, &[10]),
+            line("terminal.status", 2.0, &[1_500]),
+        ]
+        .concat()
+    }
+
+    /// What reading `log` against `rows` covers, and the (tag, start) of what it committed.
+    fn cover(log: &str, rows: &[IntervalRow]) -> (Coverage, Vec<(String, f64)>) {
+        let mut committed = Vec::new();
+        let path = Path::new("latency.hlog");
+        let c = whole_intervals(log.as_bytes(), path, rows, |i| {
+            committed.push((i.tag.clone(), i.start_s));
+            Ok(())
+        })
+        .unwrap();
+        (c, committed)
+    }
+
+    #[test]
+    fn a_whole_log_covers_every_row() {
+        let (c, committed) = cover(&whole_log(), &rows());
+        assert_eq!((c.rows, c.whole_rows, c.samples), (4, 4, 4));
+        assert_eq!((c.csv_end_s, c.covered_s, c.cut_line), (4.0, 4.0, None));
+        assert!(!c.partial() && c.hlog_note().is_none(), "{c:?}");
+        assert_eq!(committed.len(), 5);
+        assert_eq!(c.span(), "cover t=0 to 4 s");
+    }
+
+    #[test]
+    fn a_killed_run_covers_its_rows_and_leaves_out_the_rest_of_the_log() {
+        // The csv stops after t=2; the log has the next interval and a line cut short.
+        let all = rows();
+        let rows = &all[..2];
+        let cut = line("terminal.status", 3.0, &[1_000]);
+        let log = format!("{}{}", whole_log(), &cut[..cut.len() / 2]);
+        let (c, committed) = cover(&log, rows);
+        assert_eq!((c.whole_rows, c.covered_s, c.cut_line), (2, 2.0, Some(7)));
+        assert!(!c.partial() && c.hlog_note().is_none(), "{c:?}");
+        assert!(committed.iter().all(|(_, t)| *t < 2.0), "{committed:?}");
+    }
+
+    #[test]
+    fn a_log_cut_mid_line_covers_up_to_its_last_whole_interval() {
+        let log = whole_log();
+        // Cut inside the last line (the third of the interval at t=2).
+        let cut = &log[..log.len() - 20];
+        let (c, committed) = cover(cut, &rows());
+        assert_eq!((c.whole_rows, c.covered_s, c.csv_end_s), (2, 2.0, 4.0));
+        assert_eq!((c.cut_line, c.samples), (Some(6), 2));
+        assert_eq!(committed.len(), 2);
+        let note = c.hlog_note().unwrap();
+        assert_eq!(
+            note,
+            "latency.hlog is partial: its last whole interval ends at t=2 s of 4 s (its line 6 \
+             was cut short and skipped)."
+        );
+        // Cut inside the start field: the interval read last is judged by its counts (here it
+        // lacks its last line) and what follows is left out.
+        let at = log.rfind("Tag=terminal.status,2").unwrap() + "Tag=terminal.status,2".len();
+        let (c, _) = cover(&log[..at], &rows());
+        assert_eq!((c.whole_rows, c.cut_line), (2, Some(6)));
+    }
+
+    #[test]
+    fn a_log_missing_lines_is_partial_from_the_first_row_it_lacks() {
+        let log = whole_log().replace(&line("delivery.status", 2.0, &[3_000]), "");
+        let (c, committed) = cover(&log, &rows());
+        assert_eq!((c.whole_rows, c.covered_s, c.cut_line), (2, 2.0, None));
+        assert_eq!(committed.len(), 2);
+        assert_eq!(
+            c.hlog_note().unwrap(),
+            "latency.hlog is partial: its last whole interval ends at t=2 s of 4 s."
+        );
+    }
+
+    #[test]
+    fn an_empty_log_has_no_latency_samples() {
+        for log in ["", HEAD] {
+            let (c, committed) = cover(log, &rows());
+            assert_eq!((c.whole_rows, c.samples, c.covered_s), (1, 0, 1.0));
+            assert!(committed.is_empty());
+            let note = c.hlog_note().unwrap();
+            assert!(note.contains("no latency samples"), "{note}");
+            assert!(note.contains("ends at t=1 s of 4 s"), "{note}");
+        }
+        // The first row already counted samples: nothing of the log is whole.
+        let (c, _) = cover("", &rows()[1..]);
+        assert_eq!((c.whole_rows, c.covered_s), (0, 0.0));
+        assert_eq!(c.span(), "cover no whole interval");
+        assert_eq!(
+            c.hlog_note().unwrap(),
+            "latency.hlog is partial: it has no whole interval of the 4 s in timeseries.csv, so \
+             there are no latency samples."
+        );
+        // A run that timed nothing: the log is whole, and empty.
+        let quiet = [row(0.0, &[]), row(1.0, &[("terminal.status", 0)])];
+        let (c, _) = cover(HEAD, &quiet);
+        assert!(!c.partial());
+        assert_eq!(
+            c.hlog_note().unwrap(),
+            "latency.hlog has no latency samples: no request or delivery was timed in t=0 to 2 s."
+        );
+    }
+
+    #[test]
+    fn seconds_are_written_exactly() {
+        assert_eq!(secs(12.0), "12");
+        assert_eq!(secs(12.5), "12.5");
+        assert_eq!(secs(0.125), "0.125");
+        assert_eq!(secs(0.0), "0");
+        assert_eq!(secs(100.0), "100");
+    }
+
+    #[test]
+    fn events_are_read_a_whole_line_at_a_time() {
+        let e = r#"{"t_s":1.5,"wall":"x","phase":"steady","kind":"talkgroup_drop"}"#;
+        let path = Path::new("events.jsonl");
+        let text = format!("{e}\n{e}\n{}", &e[..10]);
+        let events = parse_events(text.as_bytes(), path).unwrap();
+        assert_eq!(events.len(), 2);
+        let long = format!("{e}\n{}\n", "x".repeat(limits::MAX_LINE_BYTES));
+        match parse_events(long.as_bytes(), path) {
+            Err(ReportError::Parse { line, .. }) => assert_eq!(line, Some(2)),
+            other => panic!("{:?}", other.map(|e| e.len())),
+        }
+        match parse_events(format!("{e}\nnot json\n").as_bytes(), path) {
+            Err(ReportError::Parse { line, .. }) => assert_eq!(line, Some(2)),
+            other => panic!("{:?}", other.map(|e| e.len())),
+        }
+    }
+
+    #[test]
+    fn rows_out_of_range_are_named_by_line_and_field() {
+        let mut rows = rows();
+        assert!(check_rows(&rows, Path::new("t.csv")).is_ok());
+        rows[1].dt_s = 1e300;
+        match check_rows(&rows, Path::new("t.csv")) {
+            Err(ReportError::Parse { line, message, .. }) => {
+                assert_eq!(line, Some(3));
+                assert!(message.contains("`dt_s` is 1e300"), "{message}");
+            }
+            other => panic!("{other:?}"),
+        }
+    }
+
+    fn summary_error(json: &serde_json::Value) -> String {
+        let bytes = serde_json::to_vec(json).unwrap();
+        match parse_summary(&bytes, Path::new("summary.json")) {
+            Err(e) => e.to_string(),
+            Ok(_) => panic!("accepted: {json}"),
+        }
+    }
+
+    #[test]
+    fn a_summary_of_another_major_version_or_out_of_range_is_refused() {
+        let good = serde_json::to_value(crate::report::fixtures::summary()).unwrap();
+        let bytes = serde_json::to_vec(&good).unwrap();
+        assert!(parse_summary(&bytes, Path::new("summary.json")).is_ok());
+        let mut v = good.clone();
+        v["schema"] = "rcload.summary/999".into();
+        let e = summary_error(&v);
+        assert!(
+            e.starts_with("summary.json: schema `rcload.summary/999`"),
+            "{e}"
+        );
+        // Another major version with fields this one does not know: still the schema's error.
+        v["new_field"] = 1.into();
+        assert!(summary_error(&v).contains("rcload.summary/999"));
+        let mut v = good.clone();
+        v["duration_s"] = 1e300.into();
+        assert!(summary_error(&v).contains("`duration_s` is 1e300"));
+        let mut v = good;
+        v["duration_s"] = (-1.0).into();
+        assert!(summary_error(&v).contains("`duration_s` is -1"));
+    }
 }

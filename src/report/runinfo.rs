@@ -2,6 +2,7 @@
 //! action: the profile, seed, target, versions, start time, interval and phases.
 
 use super::ReportError;
+use super::limits;
 use super::model::PhaseBand;
 use serde::{Deserialize, Serialize};
 use std::path::Path;
@@ -41,15 +42,123 @@ pub struct RunInfo {
 }
 
 impl RunInfo {
+    /// Read and [`check`](RunInfo::check) `run.json` (at most [`limits::MAX_JSON_BYTES`]).
     pub fn read(path: &Path) -> Result<RunInfo, ReportError> {
-        let text = std::fs::read_to_string(path).map_err(|source| ReportError::Io {
+        let bytes = limits::read_bounded(path, limits::MAX_JSON_BYTES, None)?;
+        let error = |line: Option<usize>, message: String| ReportError::Parse {
             path: path.to_path_buf(),
-            source,
-        })?;
-        serde_json::from_str(&text).map_err(|e| ReportError::Parse {
-            path: path.to_path_buf(),
-            line: Some(e.line()),
-            message: e.to_string(),
-        })
+            line,
+            message,
+        };
+        let info: RunInfo =
+            serde_json::from_slice(&bytes).map_err(|e| error(Some(e.line()), e.to_string()))?;
+        info.check().map_err(|m| error(None, m))?;
+        Ok(info)
+    }
+
+    /// Its schema is this build's (same major version), and every number that becomes a time
+    /// (or, through the phases, an index) is one a run can have; the message names the field.
+    pub fn check(&self) -> Result<(), String> {
+        if !limits::same_schema(&self.schema, RUN_SCHEMA) {
+            return Err(format!(
+                "schema `{}` is not `{RUN_SCHEMA}` (another major version): cannot read it",
+                self.schema
+            ));
+        }
+        let start = self.started_at_unix_s;
+        if !(0.0..limits::END_OF_RFC3339_UNIX_S).contains(&start) {
+            return Err(format!(
+                "`started_at_unix_s` is {}: not a start time rcload can write (seconds since \
+                 1970, before the year 10000)",
+                limits::show(start)
+            ));
+        }
+        let interval = self.interval_s;
+        let interval_ok = interval > 0.0 && limits::is_run_seconds(interval);
+        if !interval_ok {
+            return Err(format!(
+                "`interval_s` is {}: not an interval length (more than 0, at most {} s)",
+                limits::show(interval),
+                limits::MAX_RUN_SECONDS
+            ));
+        }
+        let seconds = |field: String, v: f64| {
+            if limits::is_run_seconds(v) {
+                Ok(())
+            } else {
+                Err(format!(
+                    "`{field}` is {}: {}",
+                    limits::show(v),
+                    limits::RUN_SECONDS
+                ))
+            }
+        };
+        seconds("planned_duration_s".into(), self.planned_duration_s)?;
+        for (i, p) in self.phases.iter().enumerate() {
+            seconds(format!("phases[{i}].start_s"), p.start_s)?;
+            seconds(format!("phases[{i}].end_s"), p.end_s)?;
+        }
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn info() -> RunInfo {
+        RunInfo {
+            schema: RUN_SCHEMA.into(),
+            rcload_version: "0.1.0".into(),
+            profile: "smoke".into(),
+            profile_source: "builtin:smoke".into(),
+            seed: 7,
+            target: "mock".into(),
+            adapter: None,
+            started_at: "2025-01-01T00:00:00.000Z".into(),
+            started_at_unix_s: 1_735_689_600.0,
+            interval_s: 1.0,
+            planned_duration_s: 20.0,
+            lateness_limit_ms: 50.0,
+            phases: vec![PhaseBand {
+                name: "setup".into(),
+                start_s: 0.0,
+                end_s: 20.0,
+            }],
+            command: vec!["rcload".into()],
+            platform: "linux".into(),
+        }
+    }
+
+    fn error(change: impl FnOnce(&mut RunInfo)) -> String {
+        let mut i = info();
+        change(&mut i);
+        i.check().expect_err("out of range")
+    }
+
+    #[test]
+    fn numbers_out_of_range_are_named() {
+        assert_eq!(info().check(), Ok(()));
+        let e = error(|i| i.started_at_unix_s = 1e300);
+        assert!(e.starts_with("`started_at_unix_s` is 1e300"), "{e}");
+        assert!(error(|i| i.started_at_unix_s = -1.0).contains("`started_at_unix_s` is -1"));
+        assert!(error(|i| i.started_at_unix_s = 253_402_300_800.0).contains("started_at"));
+        assert!(error(|i| i.interval_s = 0.0).contains("`interval_s` is 0"));
+        assert!(error(|i| i.planned_duration_s = f64::INFINITY).contains("planned_duration_s"));
+        assert!(error(|i| i.phases[0].end_s = 1e300).contains("`phases[0].end_s` is 1e300"));
+        assert!(error(|i| i.schema = "rcload.run/2".into()).contains("rcload.run/2"));
+    }
+
+    #[test]
+    fn a_run_json_out_of_range_is_an_error_naming_file_and_field() {
+        let dir = std::env::temp_dir().join(format!("rcload-runinfo-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let path = dir.join("run.json");
+        let mut v = serde_json::to_value(info()).unwrap();
+        v["started_at_unix_s"] = 1e300.into();
+        std::fs::write(&path, serde_json::to_vec(&v).unwrap()).unwrap();
+        let e = RunInfo::read(&path).unwrap_err().to_string();
+        assert!(e.contains("run.json: `started_at_unix_s` is 1e300"), "{e}");
+        std::fs::remove_dir_all(&dir).ok();
     }
 }

@@ -145,7 +145,8 @@ pub struct ConsoleDisconnect {
     pub phase: String,
     pub console: String,
     /// `stream_end`, `stream_error: <class>`, `kicked: <reason>`, `heartbeat_timeout`,
-    /// `stream_open: <class>`, `attach: <class>`.
+    /// `stream_open: <class>`, `attach: <class>`; prefixed `never_connected: ` when the console
+    /// never had its stream open and attached since it logged in.
     pub reason: String,
     /// From the loss until the stream was open and attached again; null if never.
     pub recovered_after_s: Option<f64>,
@@ -348,6 +349,11 @@ pub fn build(rec: &Recorder, facts: &RunFacts<'_>) -> Summary {
         "console_disconnects" => rec.disconnects.len() as u64,
         _ => rec.missed.total,
     }));
+    slo.extend(judge::judge_connected(never_connected(rec)));
+    slo.extend(judge::judge_received(
+        deliveries_meant(rec, facts.population),
+        rec.deliveries.values().map(|d| d.delivered).sum::<u64>() + rec.probes.deliveries.delivered,
+    ));
     let lateness = LatenessMs {
         p50: ms(rec.lateness.value_at_quantile(0.5)),
         p99: ms(rec.lateness.value_at_quantile(0.99)),
@@ -392,7 +398,7 @@ pub fn build(rec: &Recorder, facts: &RunFacts<'_>) -> Summary {
         seed: facts.seed,
         target: facts.target.clone(),
         adapter: facts.adapter.clone(),
-        started_at: humantime::format_rfc3339_millis(facts.engine.started_at).to_string(),
+        started_at: super::wall::rfc3339_millis(facts.engine.started_at),
         duration_s: (facts.engine.load_s * 1000.0).round() / 1000.0,
         interrupted: facts.engine.interrupted,
         generator: GeneratorSummary {
@@ -467,6 +473,36 @@ pub fn build(rec: &Recorder, facts: &RunFacts<'_>) -> Summary {
             peak_rss_mb: facts.peak_rss_mb,
         },
     }
+}
+
+/// Consoles that logged in and never had their stream open and attached (their disconnect is
+/// marked as such and never recovered).
+fn never_connected(rec: &Recorder) -> u64 {
+    let consoles: std::collections::BTreeSet<u32> = rec
+        .disconnects
+        .iter()
+        .filter(|d| {
+            d.recovered_after_us.is_none() && d.reason.starts_with(crate::detect::NEVER_CONNECTED)
+        })
+        .map(|d| d.console)
+        .collect();
+    consoles.len() as u64
+}
+
+/// Operations whose events consoles are meant to receive.
+const DELIVERING: [Op; 5] = [
+    Op::TerminalRegister,
+    Op::TerminalDeregister,
+    Op::TerminalStatus,
+    Op::CallGroup,
+    Op::CallEmergency,
+];
+
+/// Were consoles meant to receive events: consoles logged in (or tried to) and actions that
+/// deliver events were sent (whatever their answers).
+fn deliveries_meant(rec: &Recorder, population: &Population) -> bool {
+    let sent = |op: &Op| rec.ops.get(op).is_some_and(|s| s.count > 0);
+    population.console_count() > 0 && sent(&Op::ConsoleLogin) && DELIVERING.iter().any(sent)
 }
 
 fn delivery_summaries(

@@ -4,7 +4,7 @@ use rand::RngExt;
 use rand_distr::{Distribution, Exp};
 use rand_xoshiro::Xoshiro256PlusPlus;
 
-use crate::profile::Arrival;
+use crate::profile::{Arrival, secs_to_us};
 
 /// Arrival times (seconds) at `rate_per_s` in `[start_s, end_s)`, or at a rate that changes
 /// along a curve.
@@ -68,6 +68,24 @@ impl Curve {
 
     fn total(&self) -> f64 {
         self.cum.last().copied().unwrap_or(0.0)
+    }
+
+    /// The integral of the rate from the start to `x` (0 before the start, the total after the
+    /// end): the inverse of [`Curve::inverse`].
+    fn integral_to(&self, x: f64) -> f64 {
+        let (first, last) = (self.t[0], self.t[self.t.len() - 1]);
+        if x.is_nan() || x <= first {
+            return 0.0;
+        }
+        if x >= last {
+            return self.total();
+        }
+        let i = self.t.partition_point(|t| *t <= x).saturating_sub(1);
+        let (t0, t1) = (self.t[i], self.t[i + 1]);
+        let (r0, r1) = (self.r[i], self.r[i + 1]);
+        let u = x - t0;
+        let slope = (r1 - r0) / (t1 - t0).max(1e-12);
+        self.cum[i] + r0 * u + slope * u * u / 2.0
     }
 
     /// The time at which the integral reaches `x`, if before the end.
@@ -149,6 +167,52 @@ impl Arrivals {
         }
     }
 
+    /// The times (s) where the rate changes: start, end, and a curve's points between.
+    pub fn breakpoints_s(&self) -> Vec<f64> {
+        match &self.curve {
+            Some(c) => c.t.clone(),
+            None => vec![self.start_s, self.end_s],
+        }
+    }
+
+    /// How many arrivals this stream makes before `t_us` (microseconds from t=0, the unit of
+    /// the schedule), from the start and without drawing them: the exact count when evenly
+    /// spaced at a constant rate, else the expectation (the integral of the rate; for even
+    /// spacing on a curve, the whole arrivals within it).
+    pub fn count_before_us(&self, t_us: u64) -> f64 {
+        if self.rate_per_s <= 0.0 {
+            return 0.0;
+        }
+        let t_s = (t_us as f64 / 1e6).min(self.end_s);
+        if let Some(c) = &self.curve {
+            let lambda = c.integral_to(t_s);
+            return match self.process {
+                Arrival::Uniform => lambda.ceil(),
+                Arrival::Poisson => lambda,
+            };
+        }
+        match self.process {
+            Arrival::Poisson => self.rate_per_s * (t_s - self.start_s).max(0.0),
+            Arrival::Uniform => {
+                // Arrival k is at start + k / rate (as `advance` places it), and is made while
+                // before the end; the first k that is not before both is the count.
+                let at = |k: u64| self.start_s + k as f64 / self.rate_per_s;
+                let made = |k: u64| at(k) < self.end_s && secs_to_us(at(k)) < t_us;
+                let room = (self.end_s - self.start_s).max(0.0) * self.rate_per_s;
+                let (mut lo, mut hi) = (0u64, room.ceil() as u64 + 2);
+                while lo < hi {
+                    let mid = lo + (hi - lo) / 2;
+                    if made(mid) {
+                        lo = mid + 1;
+                    } else {
+                        hi = mid;
+                    }
+                }
+                lo as f64
+            }
+        }
+    }
+
     fn gap(&self, rng: &mut Xoshiro256PlusPlus) -> f64 {
         match &self.exp {
             Some(e) => e.sample(rng),
@@ -217,5 +281,41 @@ mod curve_tests {
         assert_eq!(c.total(), 100.0);
         assert_eq!(c.inverse(50.0), Some(10.0));
         assert_eq!(c.inverse(100.0), None);
+    }
+
+    /// What `rcload validate` counts without drawing: exact for even arrivals at a constant
+    /// rate, the integral of the rate otherwise.
+    #[test]
+    fn arrivals_are_counted_before_a_time_without_drawing_them() {
+        let mut rng = Xoshiro256PlusPlus::seed_from_u64(7);
+        // Even arrivals at 200/s from 1 s to 61 s.
+        let a = Arrivals::new(Arrival::Uniform, 200.0, 1.0, 61.0, &mut rng);
+        assert_eq!(a.count_before_us(0), 0.0);
+        assert_eq!(a.count_before_us(1_000_000), 0.0);
+        assert_eq!(a.count_before_us(1_000_001), 1.0);
+        assert_eq!(a.count_before_us(2_000_000), 200.0);
+        assert_eq!(a.count_before_us(u64::MAX), 12_000.0);
+        let mut drawn = a.clone();
+        let mut n = 0;
+        while let Some(t) = drawn.advance(&mut rng) {
+            if secs_to_us(t) < 31_500_000 {
+                n += 1;
+            }
+        }
+        assert_eq!(a.count_before_us(31_500_000), f64::from(n));
+        // Poisson, and curves: the integral of the rate.
+        let p = Arrivals::new(Arrival::Poisson, 10.0, 5.0, 15.0, &mut rng);
+        assert_eq!(p.count_before_us(10_000_000), 50.0);
+        assert_eq!(p.count_before_us(99_000_000), 100.0);
+        let c = Arrivals::with_curve(
+            Arrival::Poisson,
+            &[(0.0, 0.0), (100.0, 200.0)],
+            0.0,
+            100.0,
+            &mut rng,
+        );
+        assert!((c.count_before_us(50_000_000) - 2_500.0).abs() < 1e-6);
+        assert!((c.count_before_us(100_000_000) - 10_000.0).abs() < 1e-6);
+        assert_eq!(c.breakpoints_s(), vec![0.0, 100.0], "where the rate bends");
     }
 }

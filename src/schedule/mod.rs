@@ -15,10 +15,11 @@ mod tests;
 
 pub use action::{Action, ActionKind};
 pub use population::Population;
-pub use summary::{ScheduleSummary, schedule_hash, summarize};
+pub use summary::{ScheduleSummary, estimate, schedule_hash, summarize};
 
 use crate::profile::{
-    DEFAULT_HOLD_S, EventKind, Phase, Profile, Shape, TrafficAction, phases_of, secs_to_us,
+    DEFAULT_HOLD_S, EventKind, EventSpec, Phase, Profile, Shape, TrafficAction, phases_of,
+    secs_to_us,
 };
 use arrivals::{Arrivals, below};
 use rand::{RngExt, SeedableRng};
@@ -146,6 +147,83 @@ fn count_of(fraction: f64, n: u32) -> u32 {
     ((fraction * f64::from(n)).round() as u32).min(n)
 }
 
+/// The actions of timed event `i` (`e`), in time order (ties in the order they were drawn, so
+/// the result is deterministic), and the generator its source goes on with.
+fn event_items(
+    e: &EventSpec,
+    i: usize,
+    seed: u64,
+    pop: &Population,
+) -> (Vec<(u64, Template)>, Xoshiro256PlusPlus) {
+    let consoles = pop.console_count();
+    let mut rng = rng_for(seed, 1000 + i as u64);
+    let at_us = e.at.as_micros();
+    let mut items = Vec::new();
+    match e.kind {
+        EventKind::ShiftChange => {
+            let over_s = e.logout_over.map_or(0.0, |d| d.as_secs_f64());
+            let handover_us = e.handover.map_or(0, |d| d.as_micros());
+            let shape = e.shape.unwrap_or_default();
+            let normal = Normal::new(over_s / 2.0, over_s / 6.0).ok();
+            let draw = |rng: &mut Xoshiro256PlusPlus| -> u64 {
+                let x = match (shape, &normal) {
+                    (Shape::Normal, Some(n)) if over_s > 0.0 => {
+                        let mut x = n.sample(rng);
+                        // Resample the rare tails rather than pile them on the edges.
+                        for _ in 0..8 {
+                            if (0.0..over_s).contains(&x) {
+                                break;
+                            }
+                            x = n.sample(rng);
+                        }
+                        x.clamp(0.0, over_s)
+                    }
+                    _ => rng.random::<f64>() * over_s,
+                };
+                at_us + secs_to_us(x)
+            };
+            let nc = count_of(e.consoles.map_or(1.0, |p| p.fraction), consoles);
+            for c in sample_indexes(&mut rng, consoles, nc) {
+                let t = draw(&mut rng);
+                items.push((t, Template::Logout(c)));
+                items.push((t + handover_us, Template::Login(c)));
+            }
+            let nt = count_of(e.terminals.map_or(0.0, |p| p.fraction), pop.terminals);
+            for term in sample_indexes(&mut rng, pop.terminals, nt) {
+                let t = draw(&mut rng);
+                items.push((t, Template::Deregister(term)));
+                items.push((t + handover_us, Template::Register(term)));
+            }
+        }
+        EventKind::EmergencyBurst => {
+            let over_us = e.over.map_or(0, |d| d.as_micros());
+            let hold_us = secs_to_us(e.hold.map_or(DEFAULT_HOLD_S, |d| d.as_secs_f64()));
+            let groups = sample_indexes(
+                &mut rng,
+                pop.talkgroup_count(),
+                e.talkgroups.unwrap_or(1).max(1),
+            );
+            let calls = e.calls.unwrap_or(0);
+            let mut times: Vec<u64> = (0..calls)
+                .map(|_| at_us + (rng.random::<f64>() * over_us as f64) as u64)
+                .collect();
+            times.sort_unstable();
+            for (k, t) in times.into_iter().enumerate() {
+                let g = groups[k % groups.len()];
+                items.push((
+                    t,
+                    Template::Emergency {
+                        talkgroup: pop.gssi_of_index(g),
+                        hold_us,
+                    },
+                ));
+            }
+        }
+    }
+    items.sort_by_key(|(t, _)| *t);
+    (items, rng)
+}
+
 impl Schedule {
     /// Compile a validated profile and a seed into a schedule.
     pub fn new(profile: &Profile, seed: u64) -> Self {
@@ -185,72 +263,7 @@ impl Schedule {
             });
         }
         for (i, e) in profile.events.iter().enumerate() {
-            let mut rng = rng_for(seed, 1000 + i as u64);
-            let at_us = e.at.as_micros();
-            let mut items = Vec::new();
-            match e.kind {
-                EventKind::ShiftChange => {
-                    let over_s = e.logout_over.map_or(0.0, |d| d.as_secs_f64());
-                    let handover_us = e.handover.map_or(0, |d| d.as_micros());
-                    let shape = e.shape.unwrap_or_default();
-                    let normal = Normal::new(over_s / 2.0, over_s / 6.0).ok();
-                    let draw = |rng: &mut Xoshiro256PlusPlus| -> u64 {
-                        let x = match (shape, &normal) {
-                            (Shape::Normal, Some(n)) if over_s > 0.0 => {
-                                let mut x = n.sample(rng);
-                                // Resample the rare tails rather than pile them on the edges.
-                                for _ in 0..8 {
-                                    if (0.0..over_s).contains(&x) {
-                                        break;
-                                    }
-                                    x = n.sample(rng);
-                                }
-                                x.clamp(0.0, over_s)
-                            }
-                            _ => rng.random::<f64>() * over_s,
-                        };
-                        at_us + secs_to_us(x)
-                    };
-                    let nc = count_of(e.consoles.map_or(1.0, |p| p.fraction), consoles);
-                    for c in sample_indexes(&mut rng, consoles, nc) {
-                        let t = draw(&mut rng);
-                        items.push((t, Template::Logout(c)));
-                        items.push((t + handover_us, Template::Login(c)));
-                    }
-                    let nt = count_of(e.terminals.map_or(0.0, |p| p.fraction), pop.terminals);
-                    for term in sample_indexes(&mut rng, pop.terminals, nt) {
-                        let t = draw(&mut rng);
-                        items.push((t, Template::Deregister(term)));
-                        items.push((t + handover_us, Template::Register(term)));
-                    }
-                }
-                EventKind::EmergencyBurst => {
-                    let over_us = e.over.map_or(0, |d| d.as_micros());
-                    let hold_us = secs_to_us(e.hold.map_or(DEFAULT_HOLD_S, |d| d.as_secs_f64()));
-                    let groups = sample_indexes(
-                        &mut rng,
-                        pop.talkgroup_count(),
-                        e.talkgroups.unwrap_or(1).max(1),
-                    );
-                    let calls = e.calls.unwrap_or(0);
-                    let mut times: Vec<u64> = (0..calls)
-                        .map(|_| at_us + (rng.random::<f64>() * over_us as f64) as u64)
-                        .collect();
-                    times.sort_unstable();
-                    for (k, t) in times.into_iter().enumerate() {
-                        let g = groups[k % groups.len()];
-                        items.push((
-                            t,
-                            Template::Emergency {
-                                talkgroup: pop.gssi_of_index(g),
-                                hold_us,
-                            },
-                        ));
-                    }
-                }
-            }
-            // Stable sort: ties keep generation order, so the result is deterministic.
-            items.sort_by_key(|(t, _)| *t);
+            let (items, rng) = event_items(e, i, seed, &pop);
             sources.push(Source::Timed {
                 items,
                 next: 0,

@@ -104,6 +104,31 @@ impl Population {
             .collect()
     }
 
+    /// How many talkgroups some console monitors (those [`Population::monitors_by_talkgroup`]
+    /// gives a console), without listing them: every room is laid out alike, so one room's
+    /// windows are merged, in time linear in its consoles.
+    pub fn monitored_talkgroup_count(&self) -> u64 {
+        let t_n = u64::from(self.talkgroups_per_room);
+        let c_n = u64::from(self.consoles_per_room);
+        let m = u64::from(self.monitored_per_console).min(t_n);
+        if t_n == 0 || c_n == 0 || m == 0 {
+            return 0;
+        }
+        // Console j's window is [start_j, start_j + m) round the room's talkgroups; starts rise
+        // with j and the first is 0, so what runs past the end falls inside [0, m), covered.
+        let (mut covered, mut reach) = (0, 0);
+        for j in 0..c_n {
+            let start = j * t_n / c_n;
+            let from = start.max(reach);
+            let to = (start + m).min(t_n);
+            if to > from {
+                covered += to - from;
+                reach = to;
+            }
+        }
+        covered * u64::from(self.rooms)
+    }
+
     /// For every talkgroup index, the consoles that monitor it.
     pub fn monitors_by_talkgroup(&self) -> Vec<Vec<u32>> {
         let mut out = vec![Vec::new(); self.talkgroup_count() as usize];
@@ -150,6 +175,40 @@ mod tests {
             assert!(
                 set.iter()
                     .all(|g| (p.talkgroup_index(*g).unwrap() / 40) == room)
+            );
+        }
+    }
+
+    #[test]
+    fn monitored_talkgroups_are_counted_without_listing_them() {
+        for (rooms, consoles, talkgroups, monitored) in [
+            (13, 30, 40, 12),
+            (2, 6, 10, 4),
+            (3, 2, 50, 3),
+            (1, 7, 7, 1),
+            (2, 100, 9, 9),
+            (4, 3, 1000, 1),
+            (1, 1, 5, 5),
+        ] {
+            let p = Population::new(
+                &profile::Population {
+                    control_rooms: rooms,
+                    consoles_per_room: consoles,
+                    terminals: 10,
+                    talkgroups_per_room: talkgroups,
+                    monitored_per_console: monitored,
+                },
+                1,
+            );
+            let listed = p
+                .monitors_by_talkgroup()
+                .iter()
+                .filter(|m| !m.is_empty())
+                .count() as u64;
+            assert_eq!(
+                p.monitored_talkgroup_count(),
+                listed,
+                "{rooms} rooms, {consoles} consoles, {talkgroups} talkgroups, {monitored} each"
             );
         }
     }

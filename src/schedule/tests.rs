@@ -217,6 +217,70 @@ fn summary_counts_and_peak() {
 }
 
 #[test]
+fn estimate_equals_the_walk_where_it_is_exact() {
+    let p = traffic_only("uniform", "200/s", "60s");
+    let walk = summarize(Schedule::new(&p, 1));
+    let est = estimate(&p, 1);
+    assert!(est.estimated && !walk.estimated);
+    assert_eq!(est.per_op, walk.per_op);
+    assert_eq!(est.per_phase, walk.per_phase);
+    assert_eq!(est.total, 12_101);
+    assert_eq!((est.peak_per_s, est.peak_at_s), (301, 0));
+    // Every kind of source (setup, traffic, both events, audits, probes) with even arrivals:
+    // the same counts by operation and by phase.
+    let even = ["traffic.0.arrival=uniform", "traffic.1.arrival=uniform"];
+    for (name, seed) in [("smoke", 7), ("smoke", 8), ("emergency-burst", 1)] {
+        let p = builtin(name, &even);
+        let walk = summarize(Schedule::new(&p, seed));
+        let est = estimate(&p, seed);
+        assert_eq!(est.per_op, walk.per_op, "{name} {seed}");
+        assert_eq!(est.per_phase, walk.per_phase, "{name} {seed}");
+        assert_eq!(est.total, walk.total, "{name} {seed}");
+        assert!(
+            est.peak_per_s.abs_diff(walk.peak_per_s) <= 2,
+            "{name} {seed}: peak {} in second {}, walked {} in second {}",
+            est.peak_per_s,
+            est.peak_at_s,
+            walk.peak_per_s,
+            walk.peak_at_s
+        );
+    }
+}
+
+#[test]
+fn estimate_of_poisson_traffic_is_its_expectation() {
+    let p = builtin("smoke", &[]);
+    let walk = summarize(Schedule::new(&p, 7));
+    let est = estimate(&p, 7);
+    // 30/s over the 17 s after setup.
+    assert_eq!(est.per_op["terminal.status"], 510);
+    let (w, e) = (walk.total as f64, est.total as f64);
+    assert!((w - e).abs() / w < 0.1, "walked {w}, estimated {e}");
+    // The timed events are drawn as the schedule draws them: exact.
+    for op in ["terminal.deregister", "console.logout", "call.emergency"] {
+        assert_eq!(est.per_op[op], walk.per_op[op], "{op}");
+    }
+}
+
+#[test]
+fn estimate_does_not_walk_a_long_run() {
+    // A week of the smoke profile is over 18 million actions: counted, not walked.
+    let p = builtin("smoke", &["duration=7d"]);
+    let t = std::time::Instant::now();
+    let est = estimate(&p, 7);
+    assert!(
+        t.elapsed() < std::time::Duration::from_secs(5),
+        "{:?}",
+        t.elapsed()
+    );
+    assert!(est.estimated);
+    let status = est.per_op["terminal.status"] as f64;
+    assert!((status - 30.0 * (604_800.0 - 3.0)).abs() <= 1.0, "{status}");
+    assert!(est.total > 18_000_000, "{}", est.total);
+    assert!(est.per_phase["steady"] > 18_000_000);
+}
+
+#[test]
 fn audits_and_probes_cover_everyone_each_period_spread_out() {
     let p = builtin(
         "smoke",

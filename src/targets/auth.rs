@@ -262,9 +262,9 @@ impl OAuthState {
             }
         }
         let sent = Instant::now();
-        let resp = rb.form(&form).send().await.map_err(super::http::classify)?;
+        let resp = rb.form(&form).send().await.map_err(super::body::classify)?;
         let status = resp.status();
-        let body = resp.bytes().await.map_err(super::http::classify)?;
+        let body = super::body::read(resp, super::body::MAX_ANSWER_BYTES, self.timeout).await?;
         if !status.is_success() {
             // RFC 6749 errors: {"error": "invalid_client", ...}
             let code = serde_json::from_slice::<serde_json::Value>(&body)

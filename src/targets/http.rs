@@ -1,7 +1,8 @@
 //! API v1 over HTTP (reqwest with rustls): the contract in `docs/api.md`, client side.
 
+use super::body::{self, classify};
+use super::sse;
 use super::{EventStream, Received, Reply, Request, Target, TargetError};
-use eventsource_stream::Eventsource;
 use futures::future::BoxFuture;
 use futures::{FutureExt, StreamExt};
 use rcload_api::{
@@ -20,6 +21,9 @@ pub struct HttpConfig {
     pub timeout: Duration,
     /// Bearer token; never printed or written.
     pub token: Option<String>,
+    /// The largest event of a console's stream, bytes; a larger one ends the stream as a
+    /// protocol error.
+    pub max_event_bytes: usize,
 }
 
 /// API v1 over HTTP.
@@ -27,6 +31,7 @@ pub struct HttpTarget {
     client: reqwest::Client,
     base: String,
     timeout: Duration,
+    max_event_bytes: usize,
 }
 
 /// Why the driver could not be built.
@@ -58,12 +63,16 @@ impl HttpTarget {
             .connect_timeout(config.timeout)
             .tcp_nodelay(true)
             .pool_idle_timeout(Duration::from_secs(30))
+            // A redirect is the system's answer, never followed: it could lead the load to a
+            // host the user did not name.
+            .redirect(reqwest::redirect::Policy::none())
             .build()
             .map_err(|e| HttpSetupError::Client(e.to_string()))?;
         Ok(HttpTarget {
             client,
             base,
             timeout: config.timeout,
+            max_event_bytes: config.max_event_bytes,
         })
     }
 
@@ -86,7 +95,7 @@ impl HttpTarget {
         }
         let resp = rb.send().await.map_err(classify)?;
         let status = resp.status();
-        let bytes = resp.bytes().await.map_err(classify)?;
+        let bytes = body::read(resp, body::MAX_ANSWER_BYTES, self.timeout).await?;
         if status.is_success() {
             Ok(bytes)
         } else {
@@ -220,14 +229,15 @@ impl HttpTarget {
             .map_err(classify)?;
         let status = resp.status();
         if !status.is_success() {
-            let bytes = resp.bytes().await.unwrap_or_default();
+            // The error body is bounded like the headers: one that never comes must not
+            // hold the console in stream-open.
+            let bytes = body::read_error(resp, self.timeout).await;
             return Err(http_error(status, &bytes));
         }
         let bytes = resp.bytes_stream();
+        let max = self.max_event_bytes;
         Ok(EventStream::new(move |activity| {
-            bytes
-                .inspect(move |_| activity.touch())
-                .eventsource()
+            sse::decode(bytes.inspect(move |_| activity.touch()), max)
                 .filter_map(|item| async move {
                     match item {
                         Ok(ev) => {
@@ -246,7 +256,10 @@ impl HttpTarget {
                                 )))),
                             }
                         }
-                        Err(e) => Some(Err(TargetError::Protocol(format!("event stream: {e}")))),
+                        Err(sse::StreamError::Transport(e)) => Some(Err(classify(e))),
+                        Err(sse::StreamError::Event(e)) => {
+                            Some(Err(TargetError::Protocol(format!("event stream: {e}"))))
+                        }
                     }
                 })
                 .boxed()
@@ -274,6 +287,18 @@ fn parse<T: serde::de::DeserializeOwned>(b: &[u8]) -> Result<T, TargetError> {
 }
 
 pub(crate) fn http_error(status: StatusCode, body: &[u8]) -> TargetError {
+    if !(status.is_client_error() || status.is_server_error()) {
+        // Neither success nor an error of the contract: a redirect (not followed) or worse.
+        return TargetError::Protocol(format!(
+            "unexpected HTTP {}{}",
+            status.as_u16(),
+            if status.is_redirection() {
+                " (a redirect: rcload does not follow redirects)"
+            } else {
+                ""
+            }
+        ));
+    }
     let parsed = serde_json::from_slice::<api::ErrorBody>(body).ok();
     TargetError::Http {
         status: status.as_u16(),
@@ -282,28 +307,6 @@ pub(crate) fn http_error(status: StatusCode, body: &[u8]) -> TargetError {
             .map(|e| e.message)
             .unwrap_or_else(|| String::from_utf8_lossy(&body[..body.len().min(200)]).into_owned()),
     }
-}
-
-pub(crate) fn classify(e: reqwest::Error) -> TargetError {
-    if e.is_timeout() {
-        TargetError::Timeout
-    } else if e.is_connect() {
-        TargetError::Connect(root_cause(&e))
-    } else if e.is_body() || e.is_decode() {
-        TargetError::Protocol(root_cause(&e))
-    } else {
-        TargetError::Connect(root_cause(&e))
-    }
-}
-
-pub(crate) fn root_cause(e: &(dyn std::error::Error + 'static)) -> String {
-    let mut msg = e.to_string();
-    let mut cur = e.source();
-    while let Some(s) = cur {
-        msg = format!("{msg}: {s}");
-        cur = s.source();
-    }
-    msg
 }
 
 impl Target for HttpTarget {
@@ -331,7 +334,7 @@ impl Target for HttpTarget {
             if status.is_success() {
                 Ok(())
             } else {
-                let b = resp.bytes().await.unwrap_or_default();
+                let b = body::read_error(resp, self.timeout).await;
                 Err(http_error(status, &b))
             }
         }

@@ -5,8 +5,10 @@
 //! trait without touching the scheduler, engine or metrics. Targets know nothing of metrics.
 
 pub mod auth;
+pub mod body;
 pub mod http;
 pub mod mapped;
+pub mod sse;
 
 use futures::future::BoxFuture;
 use futures::stream::BoxStream;

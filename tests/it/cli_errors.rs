@@ -187,3 +187,101 @@ fn a_bad_fault_in_a_profile_is_located() {
         .stderr_has("p.yaml:16:")
         .stderr_has("mock.faults[0].op");
 }
+
+// Limits (docs/profiles.md, "Limits"): a typo that would take minutes or gigabytes is refused at
+// once, naming the field and the limit.
+
+fn quickly(t: std::time::Instant) {
+    assert!(
+        t.elapsed() < std::time::Duration::from_secs(10),
+        "took {:?}",
+        t.elapsed()
+    );
+}
+
+#[test]
+fn an_overlong_duration_is_refused_at_once() {
+    let d = TempDir::new("long");
+    let t = std::time::Instant::now();
+    rcload_in(
+        d.path(),
+        &["validate", "smoke", "--set", "duration=1000000h"],
+    )
+    .expect_code(2)
+    .stderr_has("--set duration=1000000h: duration:")
+    .stderr_has("limit of 7days")
+    .stderr_has("limits.duration");
+    quickly(t);
+}
+
+#[test]
+fn a_hundred_million_consoles_per_room_are_refused_at_once() {
+    let d = TempDir::new("consoles");
+    let t = std::time::Instant::now();
+    rcload_in(
+        d.path(),
+        &[
+            "validate",
+            "smoke",
+            "--set",
+            "population.consoles_per_room=100000000",
+        ],
+    )
+    .expect_code(2)
+    .stderr_has("population.consoles_per_room")
+    .stderr_has("more than the limit of 100,000");
+    quickly(t);
+}
+
+#[test]
+fn a_50_mb_description_is_refused_naming_it() {
+    let d = TempDir::new("huge");
+    let text = format!(
+        "name: huge\ndescription: {}\n{}",
+        "x".repeat(50 << 20),
+        GOOD.replace("name: t\n", "")
+    );
+    d.write("p.yaml", &text);
+    drop(text);
+    let t = std::time::Instant::now();
+    rcload_in(d.path(), &["validate", "p.yaml"])
+        .expect_code(2)
+        .stderr_has("p.yaml:2:1: description:")
+        .stderr_has("larger than 4 MiB");
+    quickly(t);
+    // Under the file's limit, a description is still held to its own.
+    d.write(
+        "q.yaml",
+        &format!("{GOOD}description: {}\n", "y".repeat(100_000)),
+    );
+    rcload_in(d.path(), &["validate", "q.yaml"])
+        .expect_code(2)
+        .stderr_has("q.yaml:14:1: description:")
+        .stderr_has("limit of 65,536 bytes");
+}
+
+#[test]
+fn a_week_long_profile_validates_quickly_with_estimated_counts() {
+    let d = TempDir::new("week");
+    let t = std::time::Instant::now();
+    rcload_in(d.path(), &["validate", "smoke", "--set", "duration=7d"])
+        .expect_code(0)
+        .stdout_has("peak offered rate about")
+        .stdout_has("terminal.status")
+        .stdout_has("counted from the rates");
+    quickly(t);
+    // Limits are raised in the profile (or with --set).
+    rcload_in(
+        d.path(),
+        &[
+            "validate",
+            "smoke",
+            "--set",
+            "limits.duration=30d",
+            "--set",
+            "duration=20d",
+        ],
+    )
+    .expect_code(0)
+    .stdout_has("total about");
+}

@@ -10,7 +10,7 @@ use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 
 use super::capacity::Overloaded;
-use super::state::StateError;
+use super::state::{StateError, TooManyTalkgroups};
 use rcload_api::{ErrorBody, codes};
 
 /// Error code for a known path asked with the wrong method (not part of the contract's list).
@@ -103,6 +103,14 @@ impl From<StateError> for ApiError {
             StateError::UnknownCall => (StatusCode::NOT_FOUND, codes::NOT_FOUND),
         };
         Self::new(status, code, e.to_string())
+    }
+}
+
+/// A monitored set beyond the limit is a 400 `bad_request`, like any other set the contract
+/// refuses.
+impl From<TooManyTalkgroups> for ApiError {
+    fn from(e: TooManyTalkgroups) -> Self {
+        Self::bad_request(e.to_string())
     }
 }
 

@@ -40,12 +40,17 @@ pub use spec::{
 use std::future::Future;
 use std::io;
 use std::net::SocketAddr;
+use std::pin::pin;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use axum::serve::ListenerExt;
+use axum::extract::DefaultBodyLimit;
+use axum::serve::Listener;
+use hyper_util::rt::{TokioExecutor, TokioIo};
+use hyper_util::server::conn::auto::Builder;
+use hyper_util::service::TowerToHyperService;
 use tokio::net::TcpListener;
-use tokio::sync::oneshot;
+use tokio::sync::{oneshot, watch};
 use tokio::task::JoinHandle;
 
 use fault_spec::FaultLog;
@@ -55,6 +60,10 @@ use state::MockState;
 /// How long [`MockHandle::shutdown`] waits for connections to finish before aborting the
 /// server task (only reached with a client that stopped reading).
 const SHUTDOWN_GRACE: Duration = Duration::from_secs(5);
+
+/// The largest request body read (both dialects; axum's default, made explicit): a larger one
+/// is refused with a 400 after this much was read.
+const BODY_LIMIT: usize = 2 * 1024 * 1024;
 
 /// The interface the mock serves over its model.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
@@ -98,7 +107,8 @@ impl std::fmt::Debug for OAuthClient {
 /// Configuration of the mock. The default is the healthy preset with no faults.
 #[derive(Debug, Clone, Default)]
 pub struct MockConfig {
-    /// When set, every `/v1` request needs `Authorization: Bearer <token>`.
+    /// When set, every `/v1` request needs `Authorization: Bearer <token>` (the scheme in any
+    /// case); when not, no request needs a token.
     pub token: Option<String>,
     /// Capacity, stream queues and faults (see `docs/mock.md`). [`serve`] and [`spawn`] refuse
     /// a spec with problems ([`MockSpec::check`]).
@@ -152,6 +162,7 @@ fn app(
                 .map(|c| Arc::new(vendorx::Tokens::new(c))),
         ),
     };
+    let router = router.layer(DefaultBodyLimit::max(BODY_LIMIT));
     let router = match request_faults {
         Some(f) => router.layer(axum::middleware::from_fn_with_state(f, faults::middleware)),
         None => router,
@@ -253,7 +264,7 @@ async fn serve_with_log(
     let epoch = config.fault_epoch.unwrap_or_else(Instant::now);
     let (app, state) = app(&config, &capacity, Some(epoch));
     // The firing task ends by itself on shutdown; the guard also stops it if this future is
-    // dropped (an aborted server task) or axum fails.
+    // dropped (an aborted server task).
     let _firing = (!config.spec.faults.is_empty()).then(|| {
         AbortOnDrop(tokio::spawn(faults::run(
             Arc::clone(&state),
@@ -263,17 +274,72 @@ async fn serve_with_log(
             log,
         )))
     });
-    let listener = listener.tap_io(|tcp| {
+    serve_connections(listener, app, async move {
+        shutdown.await;
+        state.shutdown();
+    })
+    .await;
+    Ok(())
+}
+
+/// Serves `app` on every connection accepted until `signal` resolves; then stops accepting,
+/// shuts every connection down gracefully (requests in progress are answered, idle ones are
+/// closed) and returns once all are done. This is `axum::serve(..).with_graceful_shutdown(..)`
+/// (same accept loop, same shutdown), but with HTTP/1 half-close allowed: a client that shuts
+/// down its write half after its request still gets the answer (hyper would otherwise take the
+/// end of the stream for an aborted request and drop the connection).
+async fn serve_connections(
+    mut listener: TcpListener,
+    app: axum::Router,
+    signal: impl Future<Output = ()> + Send + 'static,
+) {
+    // Connections watch `signal_tx.closed()`: the receiver is dropped when `signal` resolves.
+    let (signal_tx, signal_rx) = watch::channel(());
+    tokio::spawn(async move {
+        signal.await;
+        drop(signal_rx);
+    });
+    // Each connection holds a `close_rx` until it is done.
+    let (close_tx, close_rx) = watch::channel(());
+    loop {
+        // axum's accept: retries at once on a connection error, after 1 s on any other.
+        let (tcp, _remote) = tokio::select! {
+            accepted = Listener::accept(&mut listener) => accepted,
+            () = signal_tx.closed() => break,
+        };
         if let Err(e) = tcp.set_nodelay(true) {
             tracing::debug!(error = %e, "could not set TCP_NODELAY");
         }
-    });
-    axum::serve(listener, app)
-        .with_graceful_shutdown(async move {
-            shutdown.await;
-            state.shutdown();
-        })
-        .await
+        let service = TowerToHyperService::new(app.clone());
+        let signal_tx = signal_tx.clone();
+        let close_rx = close_rx.clone();
+        tokio::spawn(async move {
+            let mut builder = Builder::new(TokioExecutor::new());
+            builder.http1().half_close(true);
+            let conn = builder.serve_connection_with_upgrades(TokioIo::new(tcp), service);
+            let mut conn = pin!(conn);
+            let mut signal_closed = pin!(signal_tx.closed());
+            let mut shutting_down = false;
+            loop {
+                tokio::select! {
+                    result = conn.as_mut() => {
+                        if let Err(e) = result {
+                            tracing::trace!(error = %e, "connection ended with an error");
+                        }
+                        break;
+                    }
+                    () = &mut signal_closed, if !shutting_down => {
+                        shutting_down = true;
+                        conn.as_mut().graceful_shutdown();
+                    }
+                }
+            }
+            drop(close_rx);
+        });
+    }
+    drop(close_rx);
+    drop(listener);
+    close_tx.closed().await;
 }
 
 /// Aborts a task when dropped.

@@ -10,13 +10,13 @@ use std::sync::Arc;
 use axum::Json;
 use axum::Router;
 use axum::extract::{Request, State};
-use axum::http::{HeaderValue, StatusCode, header};
+use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{delete, get, post, put};
 
 use super::error::ApiError;
-use super::extract::{CallId, ConsoleId, Issi, JsonBody, check_tetra_id, is_v1};
+use super::extract::{CallId, ConsoleId, Issi, JsonBody, bearer_token, check_tetra_id, is_v1};
 use super::faults::RouteOp::{Known, StartCall};
 use super::faults::tag;
 use super::metrics;
@@ -85,24 +85,35 @@ fn routes(state: Arc<MockState>) -> Router {
 }
 
 fn with_auth(router: Router, token: Option<&str>) -> Router {
-    match token.and_then(|t| HeaderValue::try_from(format!("Bearer {t}")).ok()) {
-        Some(expected) => router.layer(middleware::from_fn_with_state(Arc::new(expected), auth)),
-        None => {
-            if token.is_some() {
-                // A token that cannot appear in a header: no request can match it.
-                tracing::warn!(
-                    "mock token is not a valid header value; every /v1 request will be refused"
-                );
-                router.layer(middleware::from_fn(refuse_v1))
-            } else {
-                router
-            }
+    match token {
+        None => router,
+        Some(t) if can_be_sent(t) => {
+            router.layer(middleware::from_fn_with_state(Arc::<str>::from(t), auth))
+        }
+        Some(_) => {
+            // A token that no `Authorization` header can carry: no request can match it.
+            tracing::warn!(
+                "mock token is not a valid bearer token; every /v1 request will be refused"
+            );
+            router.layer(middleware::from_fn(refuse_v1))
         }
     }
 }
 
-async fn auth(State(expected): State<Arc<HeaderValue>>, req: Request, next: Next) -> Response {
-    if is_v1(&req) && req.headers().get(header::AUTHORIZATION) != Some(&*expected) {
+/// Whether `Authorization: Bearer <token>` carries `token` as [`bearer_token`] reads it (not
+/// empty, visible ASCII, no spaces or tabs around it).
+fn can_be_sent(token: &str) -> bool {
+    let Ok(value) = HeaderValue::try_from(format!("Bearer {token}")) else {
+        return false;
+    };
+    let mut headers = HeaderMap::new();
+    headers.insert(header::AUTHORIZATION, value);
+    bearer_token(&headers) == Some(token)
+}
+
+/// The bearer check of `/v1`: the scheme in any case (`bearer`, `BEARER`), then the token.
+async fn auth(State(expected): State<Arc<str>>, req: Request, next: Next) -> Response {
+    if is_v1(&req) && bearer_token(req.headers()) != Some(&*expected) {
         return ApiError::unauthorized().into_response();
     }
     next.run(req).await
@@ -160,6 +171,7 @@ async fn put_talkgroups(
     for &tg in &req.talkgroups {
         check_tetra_id("talkgroup", tg)?;
     }
+    state.check_talkgroup_count(&req.talkgroups)?;
     state
         .serve(Op::ConsoleAttach, Cost::Attach(&console, &req.talkgroups))
         .await?;

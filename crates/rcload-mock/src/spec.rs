@@ -42,6 +42,9 @@ fn queued_operations() -> impl Iterator<Item = &'static str> {
 /// The most workers a spec may ask for.
 pub const MAX_WORKERS: u32 = 100_000;
 
+/// The most talkgroups one console may monitor when neither the spec nor its preset says.
+pub const DEFAULT_MAX_TALKGROUPS_PER_CONSOLE: u32 = 1_000;
+
 /// z of the 99th percentile of the standard normal distribution.
 const Z99: f64 = 2.326;
 
@@ -82,6 +85,10 @@ pub struct MockSpec {
     /// since it logged in is cut off (`console.kicked`, `slow_consumer`). 0: never.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub kick_after_drops: Option<u32>,
+    /// The most talkgroups one console may monitor: a `PUT talkgroups` of more (duplicates
+    /// counted once) is answered 400 `bad_request`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub max_talkgroups_per_console: Option<u32>,
     /// Faults to inject (`docs/mock.md`).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub faults: Vec<FaultSpec>,
@@ -128,6 +135,7 @@ pub struct Capacity {
     pub on_overflow: Overflow,
     /// `None`: never.
     pub kick_after_drops: Option<u32>,
+    pub max_talkgroups_per_console: u32,
 }
 
 impl Default for Capacity {
@@ -167,6 +175,7 @@ pub mod presets {
             console_drain_rate: Some(0.0),
             on_overflow: Some(Overflow::Kick),
             kick_after_drops: None,
+            max_talkgroups_per_console: Some(DEFAULT_MAX_TALKGROUPS_PER_CONSOLE),
             faults: Vec::new(),
         }
     }
@@ -204,6 +213,7 @@ pub mod presets {
             console_drain_rate: Some(8.0),
             on_overflow: Some(Overflow::DropTalkgroups),
             kick_after_drops: Some(3),
+            max_talkgroups_per_console: Some(DEFAULT_MAX_TALKGROUPS_PER_CONSOLE),
             faults: Vec::new(),
         }
     }
@@ -226,8 +236,8 @@ impl MockSpec {
 
     /// Problems as (field path relative to the mock section, e.g.
     /// `service[terminal.register].p99`, message): unknown preset, unknown operation names,
-    /// 0 workers or event buffer, a negative drain rate, service times that cannot be fitted,
-    /// plus the faults' own checks as `faults[i].field`.
+    /// 0 workers, event buffer or talkgroups per console, a negative drain rate, service times
+    /// that cannot be fitted, plus the faults' own checks as `faults[i].field`.
     pub fn check(&self) -> Vec<(String, String)> {
         let mut out: Vec<(String, String)> = Vec::new();
         if let Some(p) = self.preset.as_deref()
@@ -253,6 +263,12 @@ impl MockSpec {
             out.push((
                 "event_buffer".into(),
                 "`event_buffer` must be at least 1 event".into(),
+            ));
+        }
+        if self.max_talkgroups_per_console == Some(0) {
+            out.push((
+                "max_talkgroups_per_console".into(),
+                "`max_talkgroups_per_console` must be at least 1".into(),
             ));
         }
         if let Some(r) = self.console_drain_rate
@@ -349,6 +365,11 @@ impl MockSpec {
                 .kick_after_drops
                 .or(base.kick_after_drops)
                 .filter(|&n| n > 0),
+            max_talkgroups_per_console: self
+                .max_talkgroups_per_console
+                .or(base.max_talkgroups_per_console)
+                .unwrap_or(DEFAULT_MAX_TALKGROUPS_PER_CONSOLE)
+                .max(1),
         })
     }
 }
@@ -380,6 +401,7 @@ impl Capacity {
             console_drain_rate: None,
             on_overflow: Overflow::Kick,
             kick_after_drops: None,
+            max_talkgroups_per_console: DEFAULT_MAX_TALKGROUPS_PER_CONSOLE,
         }
     }
 
@@ -659,6 +681,7 @@ attach_cost: 50us
 event_buffer: 100
 console_drain_rate: 50
 on_overflow: drop_talkgroups
+max_talkgroups_per_console: 50
 faults:
   - { at: 1s, kind: stall, for: 200ms }
 "#;
@@ -681,6 +704,7 @@ faults:
         assert_eq!(spec.fanout_cost, Some(Dur(Duration::from_micros(20))));
         assert_eq!(spec.console_drain_rate, Some(50.0));
         assert_eq!(spec.on_overflow, Some(Overflow::DropTalkgroups));
+        assert_eq!(spec.max_talkgroups_per_console, Some(50));
         assert_eq!(spec.faults.len(), 1);
         let back = serde_saphyr::to_string(&spec).unwrap();
         assert_eq!(parse_mock_spec(&back).unwrap(), spec, "{back}");
@@ -779,6 +803,7 @@ faults:
         assert_eq!(healthy.event_buffer, 65_536);
         assert_eq!(healthy.console_drain_rate, None);
         assert_eq!(healthy.on_overflow, Overflow::Kick);
+        assert_eq!(healthy.max_talkgroups_per_console, 1_000);
 
         let fragile = MockSpec {
             preset: Some("fragile-2023".into()),
@@ -805,6 +830,7 @@ faults:
         assert_eq!(fragile.attach_cost, Duration::from_micros(50));
         assert_eq!(fragile.event_buffer, 100);
         assert_eq!(fragile.console_drain_rate, Some(8.0));
+        assert_eq!(fragile.max_talkgroups_per_console, 1_000);
     }
 
     #[test]
@@ -847,6 +873,13 @@ faults:
         assert!(!one.is_instant());
         assert_eq!(one.service["console.login"], ServiceTime::Fixed(ms(0)));
         assert_eq!(one.event_buffer, 65_536);
+        let few = MockSpec {
+            max_talkgroups_per_console: Some(3),
+            ..MockSpec::default()
+        }
+        .resolve()
+        .unwrap();
+        assert_eq!(few.max_talkgroups_per_console, 3);
     }
 
     #[test]
@@ -916,6 +949,11 @@ faults:
             ..MockSpec::default()
         };
         assert_eq!(fields(&many), ["workers"]);
+        let none = MockSpec {
+            max_talkgroups_per_console: Some(0),
+            ..MockSpec::default()
+        };
+        assert_eq!(fields(&none), ["max_talkgroups_per_console"]);
     }
 
     /// The presets in `docs/mock.md` are the presets.

@@ -51,6 +51,15 @@ pub(crate) enum StateError {
     UnknownCall,
 }
 
+/// A monitored set larger than a console may have (`max_talkgroups_per_console`): refused
+/// before any work (mapped to a 400 in `error.rs`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+#[error("a console may monitor at most {limit} talkgroups; this set has {got}")]
+pub(crate) struct TooManyTalkgroups {
+    pub limit: usize,
+    pub got: usize,
+}
+
 /// A frame on a stream's control lane: written before anything queued; `close` ends the
 /// stream right after it.
 #[derive(Debug)]
@@ -142,6 +151,8 @@ pub(crate) struct MockState {
     /// Per-stream queue size, in events.
     event_buffer: usize,
     drain_rate: Option<f64>,
+    /// The most talkgroups one console may monitor.
+    max_talkgroups: usize,
 }
 
 #[derive(Debug, Default)]
@@ -249,6 +260,7 @@ impl MockState {
             queue: ApiQueue::new(cap, seed),
             event_buffer: usize::try_from(cap.event_buffer.max(1)).unwrap_or(65_536),
             drain_rate: cap.console_drain_rate.filter(|r| *r > 0.0),
+            max_talkgroups: cap.max_talkgroups_per_console as usize,
         }
     }
 
@@ -431,6 +443,23 @@ impl MockState {
         let answer = c.monitored.iter().copied().collect();
         drop(inner);
         Ok((answer, pending))
+    }
+
+    /// Refuses a set of more distinct talkgroups than one console may monitor (checked by the
+    /// handlers before the request is queued).
+    pub(crate) fn check_talkgroup_count(
+        &self,
+        talkgroups: &[u32],
+    ) -> Result<(), TooManyTalkgroups> {
+        let limit = self.max_talkgroups;
+        if talkgroups.len() <= limit {
+            return Ok(());
+        }
+        let got = talkgroups.iter().collect::<HashSet<_>>().len();
+        if got > limit {
+            return Err(TooManyTalkgroups { limit, got });
+        }
+        Ok(())
     }
 
     /// The monitored set of `console`, sorted.
@@ -1208,6 +1237,21 @@ mod tests {
         drop(st);
         s.register(2, 1);
         assert_eq!(s.stream_count("a"), 0);
+    }
+
+    #[test]
+    fn talkgroup_sets_are_bounded() {
+        let cap = Capacity {
+            max_talkgroups_per_console: 2,
+            ..Capacity::default()
+        };
+        let s = MockState::with_capacity(&cap, 1);
+        assert_eq!(s.check_talkgroup_count(&[1, 2, 2, 1]), Ok(()));
+        assert_eq!(
+            s.check_talkgroup_count(&[1, 2, 3]),
+            Err(TooManyTalkgroups { limit: 2, got: 3 })
+        );
+        assert_eq!(MockState::new().check_talkgroup_count(&[7; 5_000]), Ok(()));
     }
 
     /// A state with small stream queues and the given overflow policy.

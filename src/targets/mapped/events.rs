@@ -6,9 +6,8 @@ use super::correlate::{CorrKey, CorrKind};
 use super::pointer;
 use super::spec::{Matching, Transport};
 use super::{Inner, lock};
-use crate::targets::http::classify;
-use crate::targets::{Activity, EventStream, Received, TargetError};
-use eventsource_stream::Eventsource;
+use crate::targets::body::classify;
+use crate::targets::{Activity, EventStream, Received, TargetError, body, sse};
 use futures::{StreamExt, stream};
 use rcload_api::{CallKind, Event};
 use reqwest::header::{HeaderName, HeaderValue};
@@ -271,14 +270,13 @@ async fn sse(
         .map_err(classify)?;
     let status = resp.status();
     if !status.is_success() {
-        let bytes = resp.bytes().await.unwrap_or_default();
+        let bytes = body::read_error(resp, inner.timeout).await;
         return Err(inner.error_answer(status, &bytes));
     }
     let bytes = resp.bytes_stream();
+    let max = inner.max_event_bytes;
     Ok(EventStream::new(move |activity| {
-        bytes
-            .inspect(move |_| activity.touch())
-            .eventsource()
+        sse::decode(bytes.inspect(move |_| activity.touch()), max)
             .filter_map(move |item| {
                 let inner = inner.clone();
                 let console = console.clone();
@@ -292,7 +290,10 @@ async fn sse(
                                 .pass(&console, &msg, Some(&ev.event), &rejects)
                                 .map(Ok)
                         }
-                        Err(e) => Some(Err(TargetError::Protocol(format!("event stream: {e}")))),
+                        Err(sse::StreamError::Transport(e)) => Some(Err(classify(e))),
+                        Err(sse::StreamError::Event(e)) => {
+                            Some(Err(TargetError::Protocol(format!("event stream: {e}"))))
+                        }
                     }
                 }
             })
@@ -348,7 +349,12 @@ async fn websocket(
         .then(tls)
         .flatten()
         .map(tokio_tungstenite::Connector::Rustls);
-    let connect = tokio_tungstenite::connect_async_tls_with_config(req, None, true, connector);
+    // A message or frame over the event size limit ends the stream as a protocol error.
+    let config = tokio_tungstenite::tungstenite::protocol::WebSocketConfig::default()
+        .max_message_size(Some(inner.max_event_bytes))
+        .max_frame_size(Some(inner.max_event_bytes));
+    let connect =
+        tokio_tungstenite::connect_async_tls_with_config(req, Some(config), true, connector);
     let (ws, _) = tokio::time::timeout(inner.timeout, connect)
         .await
         .map_err(|_| TargetError::Timeout)?
@@ -408,7 +414,12 @@ impl Poller {
         }
         let resp = rb.send().await.map_err(classify)?;
         let status = resp.status();
-        let bytes = resp.bytes().await.map_err(classify)?;
+        let bytes = body::read(
+            resp,
+            i.max_event_bytes.max(body::MAX_ANSWER_BYTES),
+            i.timeout,
+        )
+        .await?;
         if !status.is_success() {
             return Err(i.error_answer(status, &bytes));
         }

@@ -20,7 +20,7 @@ mod tests;
 pub use compile::{AdapterError, Mapping, credentials, load, parse};
 
 use super::auth::{Auth, Credentials};
-use super::http::classify;
+use super::body::classify;
 use super::{EventStream, OwnRequest, Reply, Request, Target, TargetError};
 use compile::{CompiledAction, Tpl};
 use correlate::{CorrKey, CorrKind, Correlator};
@@ -70,6 +70,8 @@ pub(crate) struct Inner {
     own_rx: Mutex<Option<mpsc::UnboundedReceiver<OwnRequest>>>,
     /// Status codes carry into correlation only when messages carry them.
     code_in_key: bool,
+    /// The largest event message of a console's channel, bytes.
+    pub(crate) max_event_bytes: usize,
 }
 
 /// The mapping-driven target.
@@ -108,6 +110,8 @@ impl MappedTarget {
             .connect_timeout(timeout)
             .tcp_nodelay(true)
             .pool_idle_timeout(Duration::from_secs(30))
+            // Redirects are answers, never followed (they could lead elsewhere).
+            .redirect(reqwest::redirect::Policy::none())
             .build()
             .map_err(|e| MappedSetupError::Client(e.to_string()))?;
         let (own_tx, own_rx) = mpsc::unbounded_channel();
@@ -132,8 +136,17 @@ impl MappedTarget {
                 clock: Instant::now(),
                 own_rx: Mutex::new(Some(own_rx)),
                 code_in_key,
+                max_event_bytes: crate::targets::body::DEFAULT_MAX_EVENT_BYTES,
             }),
         })
+    }
+
+    /// The largest event message of a console's channel, bytes (before the target is shared).
+    pub fn with_max_event_bytes(mut self, max: usize) -> Self {
+        if let Some(i) = Arc::get_mut(&mut self.inner) {
+            i.max_event_bytes = max.max(1);
+        }
+        self
     }
 
     pub fn mapping(&self) -> &Mapping {
@@ -494,7 +507,12 @@ impl Inner {
             }
             let resp = rb.send().await.map_err(classify)?;
             let status = resp.status();
-            let bytes = resp.bytes().await.map_err(classify)?;
+            let bytes = crate::targets::body::read(
+                resp,
+                crate::targets::body::MAX_ANSWER_BYTES,
+                self.timeout,
+            )
+            .await?;
             if status == StatusCode::UNAUTHORIZED
                 && attempt == 0
                 && self.auth.renews()
@@ -690,7 +708,7 @@ impl Target for MappedTarget {
             if succeeded(status, &success) {
                 Ok(())
             } else {
-                let b = resp.bytes().await.unwrap_or_default();
+                let b = crate::targets::body::read_error(resp, i.timeout).await;
                 Err(super::http::http_error(status, &b))
             }
         }

@@ -18,7 +18,7 @@ use super::capacity::Overloaded;
 use super::faults::RouteOp::{Known, StartCall};
 use super::faults::tag;
 use super::sse;
-use super::state::{Cost, MockState, StateError};
+use super::state::{Cost, MockState, StateError, TooManyTalkgroups};
 use axum::Json;
 use axum::Router;
 use axum::body::Bytes;
@@ -116,6 +116,12 @@ impl From<StateError> for XError {
                 Self::new(StatusCode::NOT_FOUND, "CALL_NOT_FOUND", "no such call")
             }
         }
+    }
+}
+
+impl From<TooManyTalkgroups> for XError {
+    fn from(e: TooManyTalkgroups) -> Self {
+        Self::invalid(e.to_string())
     }
 }
 
@@ -241,10 +247,11 @@ fn radio_id(issi: u32) -> String {
     format!("xr-{issi:06x}")
 }
 
+/// The ISSI of a radio id exactly as [`radio_id`] writes it (no sign, no other padding).
 fn issi_of(rid: &str) -> Result<u32, XError> {
     rid.strip_prefix("xr-")
         .and_then(|h| u32::from_str_radix(h, 16).ok())
-        .filter(|i| api::valid_tetra_id(u64::from(*i)))
+        .filter(|i| api::valid_tetra_id(u64::from(*i)) && radio_id(*i) == rid)
         .ok_or_else(XError::no_radio)
 }
 
@@ -310,6 +317,7 @@ async fn attach(
         .iter()
         .map(|g| tetra("gssi", g.gssi))
         .collect::<Result<Vec<u32>, _>>()?;
+    state.check_talkgroup_count(&talkgroups)?;
     state
         .serve(Op::ConsoleAttach, Cost::Attach(&console, &talkgroups))
         .await?;

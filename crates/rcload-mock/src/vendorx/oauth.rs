@@ -1,14 +1,16 @@
 //! vendor-x's OAuth2 client-credentials token endpoint and the bearer check on `/xapi`.
+//! Both read the `Authorization` header as API v1 does (`extract.rs`): the scheme in any case.
 //!
 //! Tokens are opaque, kept with their expiry (expired ones are dropped when a new one is
 //! issued), and checked on every `/xapi` request but the ping.
 
 use super::XError;
 use crate::OAuthClient;
+use crate::extract::{auth_credentials, bearer_token};
 use crate::state::MockState;
 use axum::Json;
 use axum::extract::{Request, State};
-use axum::http::{HeaderMap, StatusCode, header};
+use axum::http::{HeaderMap, StatusCode};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 use base64::Engine as _;
@@ -96,15 +98,8 @@ pub(crate) async fn token(
         Some(f) => f,
         None => return oauth_error(StatusCode::BAD_REQUEST, "invalid_request"),
     };
-    let basic = headers
-        .get(header::AUTHORIZATION)
-        .and_then(|v| v.to_str().ok())
-        .and_then(|v| v.strip_prefix("Basic "))
-        .and_then(|b| {
-            base64::engine::general_purpose::STANDARD
-                .decode(b.trim())
-                .ok()
-        })
+    let basic = auth_credentials(&headers, "Basic")
+        .and_then(|b| base64::engine::general_purpose::STANDARD.decode(b).ok())
         .and_then(|b| String::from_utf8(b).ok())
         .and_then(|s| {
             s.split_once(':')
@@ -176,12 +171,7 @@ pub(crate) async fn bearer(
     if !path.starts_with("/xapi/") || path == "/xapi/v2/ping" {
         return next.run(req).await;
     }
-    let token = req
-        .headers()
-        .get(header::AUTHORIZATION)
-        .and_then(|v| v.to_str().ok())
-        .and_then(|v| v.strip_prefix("Bearer "));
-    match token.map(|t| tokens.check(t.trim())) {
+    match bearer_token(req.headers()).map(|t| tokens.check(t)) {
         Some(Check::Valid) => next.run(req).await,
         Some(Check::Expired) => XError::new(
             StatusCode::UNAUTHORIZED,

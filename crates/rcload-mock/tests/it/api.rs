@@ -1,14 +1,17 @@
 //! The built-in mock over real HTTP: every route of the contract, its error answers, and the
-//! SSE event stream (fan-out, logout, shutdown).
+//! SSE event stream (fan-out, logout, shutdown); and over raw TCP where HTTP clients would hide
+//! the point (a half-closed connection).
 
 use std::pin::Pin;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use eventsource_stream::{Event as SseEvent, EventStreamError, Eventsource};
 use futures::{Stream, StreamExt};
-use rcload_mock::{self, MockConfig, MockHandle};
+use rcload_mock::{self, Dialect, MockConfig, MockHandle, MockSpec, OAuthClient};
 use reqwest::{Method, StatusCode};
 use serde_json::{Value, json};
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::net::TcpStream;
 use tokio::time::timeout;
 
 /// Longest wait for anything that should happen.
@@ -357,6 +360,103 @@ async fn token_is_required_on_v1_only() -> anyhow::Result<()> {
     Ok(())
 }
 
+/// `GET path` carrying exactly this `Authorization` value (not the client's token): the
+/// status and the body.
+async fn get_with_authorization(api: &Api, path: &str, authorization: &str) -> (u16, String) {
+    let resp = api
+        .client
+        .get(format!("{}{path}", api.base))
+        .header("authorization", authorization)
+        .send()
+        .await
+        .unwrap_or_else(|e| panic!("GET {path} with {authorization:?}: {e}"));
+    let status = resp.status().as_u16();
+    let body = resp.text().await.unwrap_or_default();
+    (status, body)
+}
+
+/// The auth scheme is case-insensitive (RFC 9110) and may be followed by several spaces or
+/// tabs; the token must still be the right one.
+#[tokio::test]
+async fn bearer_scheme_is_case_insensitive() -> anyhow::Result<()> {
+    let (mock, api) = start(Some("sekret")).await?;
+    api.login("c1").await;
+    let path = "/v1/consoles/c1/talkgroups";
+    for value in [
+        "Bearer sekret",
+        "bearer sekret",
+        "BEARER sekret",
+        "bEaReR sekret",
+        "Bearer   sekret",
+        "Bearer\tsekret",
+        "bearer \t sekret",
+    ] {
+        let (status, body) = get_with_authorization(&api, path, value).await;
+        assert_eq!(status, 200, "{value:?}: {body}");
+    }
+    for value in [
+        "bearer other",
+        "BEARER Sekret",
+        "Bearer sekret2",
+        "Bearersekret",
+        "Bearer",
+        "Basic sekret",
+        "Token sekret",
+        "sekret",
+    ] {
+        let (status, body) = get_with_authorization(&api, path, value).await;
+        assert_eq!(status, 401, "{value:?}: {body}");
+        let v: Value = serde_json::from_str(&body)?;
+        assert_eq!(v["error"], "unauthorized", "{value:?}: {v}");
+    }
+    mock.shutdown().await;
+    Ok(())
+}
+
+/// vendor-x's bearer check (and its token endpoint's basic credentials) read the scheme the
+/// same way.
+#[tokio::test]
+async fn vendor_x_bearer_scheme_is_case_insensitive() -> anyhow::Result<()> {
+    let config = MockConfig {
+        dialect: Dialect::VendorX,
+        oauth: Some(OAuthClient {
+            client_id: "cid".into(),
+            client_secret: "sek".into(),
+            token_lifetime: Duration::from_secs(600),
+        }),
+        ..Default::default()
+    };
+    let mock = rcload_mock::spawn("127.0.0.1:0".parse()?, config).await?;
+    let api = Api {
+        base: format!("http://{}", mock.addr),
+        client: reqwest::Client::builder().timeout(WAIT).build()?,
+        token: None,
+    };
+    let grant: Value = api
+        .client
+        .post(format!("{}/oauth2/token", api.base))
+        .header("authorization", "basic Y2lkOnNlaw==")
+        .form(&[("grant_type", "client_credentials")])
+        .send()
+        .await?
+        .json()
+        .await?;
+    let Some(token) = grant["access_token"].as_str() else {
+        panic!("no access token in {grant}");
+    };
+    // A valid token reaches the handler: no such session.
+    let path = "/xapi/v2/sessions/xs-00-s-1/groups";
+    for scheme in ["Bearer ", "bearer ", "BEARER  ", "Bearer\t"] {
+        let value = format!("{scheme}{token}");
+        let (status, body) = get_with_authorization(&api, path, &value).await;
+        assert_eq!(status, 404, "{scheme:?}: {body}");
+    }
+    let (status, body) = get_with_authorization(&api, path, "bearer nope").await;
+    assert_eq!(status, 401, "{body}");
+    mock.shutdown().await;
+    Ok(())
+}
+
 #[tokio::test]
 async fn console_lifecycle() -> anyhow::Result<()> {
     let (mock, api) = start(None).await?;
@@ -592,6 +692,161 @@ async fn bad_requests() -> anyhow::Result<()> {
     }
     // The server is still fine.
     api.get("/healthz").await.expect(200);
+    mock.shutdown().await;
+    Ok(())
+}
+
+/// `POST /v1/terminals/{issi}/{action}` with a valid body for the action.
+async fn terminal_action(api: &Api, issi: &str, action: &str) -> Answer {
+    let path = format!("/v1/terminals/{issi}/{action}");
+    match action {
+        "deregister" => api.post_empty(&path).await,
+        "status" => api.post(&path, json!({"code": 1, "ref": "r"})).await,
+        _ => api.post(&path, json!({"talkgroup": 1})).await,
+    }
+}
+
+/// An ISSI in a path is plain decimal digits: a sign or leading zeros get exactly the answer
+/// of any other invalid ISSI. (Ids in JSON bodies have neither: JSON's grammar refuses them.)
+#[tokio::test]
+async fn issis_with_sign_or_leading_zeros_are_refused() -> anyhow::Result<()> {
+    let (mock, api) = start(None).await?;
+    api.post("/v1/terminals/5/register", json!({"talkgroup": 1}))
+        .await
+        .expect(200);
+    for action in ["register", "affiliate", "status", "deregister"] {
+        let invalid = terminal_action(&api, "abc", action).await;
+        invalid.expect_error(400, "bad_request");
+        for issi in ["+5", "0005", "05", "00", "%2B5", "+0000005"] {
+            let got = terminal_action(&api, issi, action).await;
+            got.expect_error(400, "bad_request");
+            assert_eq!(got.body, invalid.body, "{}", got.what);
+        }
+    }
+    // None of them reached terminal 5: it is still registered on talkgroup 1.
+    api.post_empty("/v1/terminals/5/deregister")
+        .await
+        .expect(204);
+    let json_ct = Some("application/json");
+    let path = "/v1/terminals/5/register";
+    for body in [
+        r#"{"talkgroup": 05}"#,
+        r#"{"talkgroup": 0005}"#,
+        r#"{"talkgroup": +5}"#,
+    ] {
+        api.send(Method::POST, path, Body::Raw(json_ct, body))
+            .await
+            .expect_error(400, "bad_request");
+    }
+    mock.shutdown().await;
+    Ok(())
+}
+
+/// A console may monitor at most `max_talkgroups_per_console` talkgroups (1,000 by default,
+/// duplicates counted once): the limit is accepted, one more is a 400 that changes nothing.
+#[tokio::test]
+async fn talkgroup_set_is_bounded_per_console() -> anyhow::Result<()> {
+    let (mock, api) = start(None).await?;
+    api.login("c1").await;
+    let path = "/v1/consoles/c1/talkgroups";
+    let at_limit: Vec<u32> = (1..=1_000).collect();
+    let put = api.put(path, json!({ "talkgroups": at_limit })).await;
+    put.expect(200);
+    assert_eq!(put.json(), json!({ "talkgroups": at_limit }));
+    let mut with_duplicates = at_limit.clone();
+    with_duplicates.extend([1, 2, 3]);
+    api.put(path, json!({ "talkgroups": with_duplicates }))
+        .await
+        .expect(200);
+    let over: Vec<u32> = (1..=1_001).collect();
+    api.put(path, json!({ "talkgroups": over }))
+        .await
+        .expect_error(400, "bad_request");
+    let got = api.get(path).await;
+    got.expect(200);
+    assert_eq!(got.json(), json!({ "talkgroups": at_limit }));
+    mock.shutdown().await;
+
+    // A spec sets another limit.
+    let config = MockConfig {
+        spec: MockSpec {
+            max_talkgroups_per_console: Some(2),
+            ..MockSpec::default()
+        },
+        ..Default::default()
+    };
+    let mock = rcload_mock::spawn("127.0.0.1:0".parse()?, config).await?;
+    let api = Api {
+        base: format!("http://{}", mock.addr),
+        client: api.client.clone(),
+        token: None,
+    };
+    api.login("c1").await;
+    api.attach("c1", &[7, 8, 8]).await;
+    api.put(path, json!({"talkgroups": [7, 8, 9]}))
+        .await
+        .expect_error(400, "bad_request");
+    let got = api.get(path).await;
+    assert_eq!(got.json(), json!({"talkgroups": [7, 8]}));
+    mock.shutdown().await;
+    Ok(())
+}
+
+/// Reads one HTTP/1.1 answer with a `Content-Length` from `tcp`: head and body, as text.
+async fn read_http_answer(tcp: &mut TcpStream) -> anyhow::Result<String> {
+    let mut buf = Vec::new();
+    let mut chunk = [0u8; 4096];
+    loop {
+        let n = tcp.read(&mut chunk).await?;
+        if n == 0 {
+            anyhow::bail!("closed after {:?}", String::from_utf8_lossy(&buf));
+        }
+        buf.extend_from_slice(&chunk[..n]);
+        let text = String::from_utf8_lossy(&buf).into_owned();
+        let Some(end) = text.find("\r\n\r\n") else {
+            continue;
+        };
+        let length = text[..end]
+            .lines()
+            .filter_map(|line| line.split_once(':'))
+            .find(|(name, _)| name.eq_ignore_ascii_case("content-length"))
+            .and_then(|(_, value)| value.trim().parse::<usize>().ok());
+        let Some(length) = length else {
+            anyhow::bail!("an answer without Content-Length: {text:?}");
+        };
+        if text.len() >= end + 4 + length {
+            return Ok(text);
+        }
+    }
+}
+
+/// A client that sends its whole request and then shuts down its write half (TCP half-close)
+/// still gets the whole answer.
+#[tokio::test]
+async fn half_closed_client_still_gets_its_answer() -> anyhow::Result<()> {
+    let (mock, _api) = start(None).await?;
+    let addr = mock.addr;
+    let body = r#"{"operator":"op"}"#;
+    let length = body.len();
+    let request = format!(
+        "POST /v1/consoles/c1/login HTTP/1.1\r\nHost: {addr}\r\n\
+         Content-Type: application/json\r\nContent-Length: {length}\r\n\r\n{body}"
+    );
+    let answer = timeout(WAIT, async {
+        let mut tcp = TcpStream::connect(addr).await?;
+        tcp.write_all(request.as_bytes()).await?;
+        tcp.shutdown().await?;
+        read_http_answer(&mut tcp).await
+    })
+    .await
+    .map_err(|_| anyhow::anyhow!("no complete answer within {WAIT:?}"))??;
+    assert!(answer.starts_with("HTTP/1.1 200 "), "answer {answer:?}");
+    let Some((_, json_body)) = answer.split_once("\r\n\r\n") else {
+        panic!("no body in {answer:?}");
+    };
+    let v: Value = serde_json::from_str(json_body)?;
+    assert_eq!(v["console"], "c1", "{v}");
+    assert_eq!(v["operator"], "op", "{v}");
     mock.shutdown().await;
     Ok(())
 }

@@ -1,0 +1,76 @@
+//! Reading a target's answers, bounded: every body is read within a time limit and up to a
+//! size limit, so a target that sends a 20 MB answer, an endless one, or none at all after its
+//! headers costs a bounded wait and bounded memory, and is counted as an error of its class.
+
+use super::TargetError;
+use std::time::Duration;
+
+/// The class of a failed request.
+pub(crate) fn classify(e: reqwest::Error) -> TargetError {
+    if e.is_timeout() {
+        TargetError::Timeout
+    } else if e.is_connect() {
+        TargetError::Connect(root_cause(&e))
+    } else if e.is_body() || e.is_decode() {
+        TargetError::Protocol(root_cause(&e))
+    } else {
+        TargetError::Connect(root_cause(&e))
+    }
+}
+
+pub(crate) fn root_cause(e: &(dyn std::error::Error + 'static)) -> String {
+    let mut msg = e.to_string();
+    let mut cur = e.source();
+    while let Some(s) = cur {
+        msg = format!("{msg}: {s}");
+        cur = s.source();
+    }
+    msg
+}
+
+/// The largest answer body rcload reads, bytes (4 MiB): API v1's answers are under 1 KB, a
+/// console's talkgroup list at the mock's limit under 16 KB. Larger answers are a protocol
+/// error.
+pub const MAX_ANSWER_BYTES: usize = 4 << 20;
+
+/// The largest event of a console's stream by default, bytes (1 MiB; `--max-event-bytes`).
+pub const DEFAULT_MAX_EVENT_BYTES: usize = 1 << 20;
+
+fn too_large(limit: usize) -> TargetError {
+    TargetError::Protocol(format!("an answer larger than {limit} bytes"))
+}
+
+/// `resp`'s body, at most `limit` bytes, read within `timeout`.
+pub async fn read(
+    mut resp: reqwest::Response,
+    limit: usize,
+    timeout: Duration,
+) -> Result<bytes::Bytes, TargetError> {
+    if resp
+        .content_length()
+        .is_some_and(|n| n > u64::try_from(limit).unwrap_or(u64::MAX))
+    {
+        return Err(too_large(limit));
+    }
+    let whole = async {
+        let mut buf = bytes::BytesMut::new();
+        while let Some(chunk) = resp.chunk().await.map_err(classify)? {
+            if buf.len() + chunk.len() > limit {
+                return Err(too_large(limit));
+            }
+            buf.extend_from_slice(&chunk);
+        }
+        Ok::<bytes::Bytes, TargetError>(buf.freeze())
+    };
+    tokio::time::timeout(timeout, whole)
+        .await
+        .map_err(|_| TargetError::Timeout)?
+}
+
+/// The body of an error answer, for its message: what arrives within `timeout` and the size
+/// limit, or nothing (the error is the status; a body that never comes must not hold it).
+pub async fn read_error(resp: reqwest::Response, timeout: Duration) -> bytes::Bytes {
+    read(resp, MAX_ANSWER_BYTES, timeout)
+        .await
+        .unwrap_or_default()
+}
