@@ -199,16 +199,7 @@ impl Arrivals {
                 let at = |k: u64| self.start_s + k as f64 / self.rate_per_s;
                 let made = |k: u64| at(k) < self.end_s && secs_to_us(at(k)) < t_us;
                 let room = (self.end_s - self.start_s).max(0.0) * self.rate_per_s;
-                let (mut lo, mut hi) = (0u64, room.ceil() as u64 + 2);
-                while lo < hi {
-                    let mid = lo + (hi - lo) / 2;
-                    if made(mid) {
-                        lo = mid + 1;
-                    } else {
-                        hi = mid;
-                    }
-                }
-                lo as f64
+                first_not(room.ceil() as u64 + 2, made) as f64
             }
         }
     }
@@ -251,6 +242,21 @@ impl Arrivals {
 /// A uniform draw in `[0, n)` for small `n`, the same on every platform.
 pub fn below(rng: &mut Xoshiro256PlusPlus, n: u32) -> u32 {
     if n <= 1 { 0 } else { rng.random_range(0..n) }
+}
+
+/// The first `k` in `0..n` for which `made(k)` is false, or `n`; `made` is true up to some `k`
+/// and false from there.
+pub(super) fn first_not(n: u64, made: impl Fn(u64) -> bool) -> u64 {
+    let (mut lo, mut hi) = (0, n);
+    while lo < hi {
+        let mid = lo + (hi - lo) / 2;
+        if made(mid) {
+            lo = mid + 1;
+        } else {
+            hi = mid;
+        }
+    }
+    lo
 }
 
 #[cfg(test)]

@@ -4,7 +4,7 @@
 //! it from the profile's rates, events and periods, in time that does not grow with the run's
 //! length (a week at 10,000/s is six billion actions).
 
-use super::arrivals::Arrivals;
+use super::arrivals::{Arrivals, first_not};
 use super::{Action, Phase, Population, Schedule, Template, event_items, rng_for};
 use crate::profile::{DEFAULT_HOLD_S, Profile, TrafficAction, phases_of, secs_to_us};
 use rcload_api::Op;
@@ -87,21 +87,6 @@ struct Stream {
     op: &'static str,
     spread: Spread,
     delay_us: u64,
-}
-
-/// The first `k` in `0..n` for which `made(k)` is false, or `n`; `made` is true up to some `k`
-/// and false from there.
-fn first_not(n: u64, made: impl Fn(u64) -> bool) -> u64 {
-    let (mut lo, mut hi) = (0, n);
-    while lo < hi {
-        let mid = lo + (hi - lo) / 2;
-        if made(mid) {
-            lo = mid + 1;
-        } else {
-            hi = mid;
-        }
-    }
-    lo
 }
 
 /// Items of a periodic source before `t_us`: item `j` of round `k` is at
