@@ -42,6 +42,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         duration: Some("60m".into()),
         quiet: true,
         clock_start: None,
+        time_scale: None,
     };
     let (profile, source) = rcload::config::load_profile("shift-change", &args)?;
     std::fs::write(dir.join("profile.yaml"), rcload::profile::to_yaml(&profile))?;
@@ -62,6 +63,8 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         interval_s: 1.0,
         planned_duration_s: SECONDS as f64,
         lateness_limit_ms: 10.0,
+        max_skipped: rcload::judge::MAX_SKIPPED_SHARE,
+        allow_no_slo: false,
         phases: PhaseBand::of(&phases),
         command: vec!["benchmark".into()],
         platform: std::env::consts::OS.into(),
@@ -141,6 +144,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
                 talkgroup: 100_001,
                 detected_by: rcload::detect::DetectedBy::Audit,
                 at_us: at + 500_000,
+                last_ok_us: at,
             });
             rec.record(&f);
             events.consume(&f);

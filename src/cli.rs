@@ -30,6 +30,10 @@ pub enum Command {
     /// Find how much load the target takes before the profile's objectives break: run it at
     /// rising levels (each stage a full run), stop at the first failing one, report the curve.
     Capacity(CapacityArgs),
+    /// Log out every console and deregister every terminal of a profile's population on a
+    /// standalone target (`--target`, and `--adapter` for a mapped one): what a killed run
+    /// left. Takes `run`'s flags; those about the load are ignored.
+    Cleanup(RunArgs),
     /// Work with mapping files (`--adapter`, docs/adapters.md).
     #[command(subcommand)]
     Adapter(AdapterCommand),
@@ -132,9 +136,15 @@ pub struct ProfileArgs {
     /// Seed of the schedule (shortcut for `--set seed=N`).
     #[arg(long)]
     pub seed: Option<u64>,
-    /// Length of the run, e.g. `90s`, `10m` (shortcut for `--set duration=D`).
+    /// Length of the run, e.g. `90s`, `10m` (shortcut for `--set duration=D`); every other
+    /// time of the profile stays (see --time-scale).
     #[arg(long, value_name = "DURATION")]
     pub duration: Option<String>,
+    /// Multiply every time of the profile's timeline by F (duration, set-up, event times and
+    /// spreads, holds, rate-curve points, windows, the mock's fault times): `0.1` runs a
+    /// 10-minute profile as a 1-minute rehearsal at the same rates.
+    #[arg(long, value_name = "F")]
+    pub time_scale: Option<f64>,
     /// Print only the result (`run`) or nothing but errors.
     #[arg(long, short)]
     pub quiet: bool,
@@ -184,6 +194,27 @@ pub struct RunArgs {
     /// Generator lateness p99 (ms) above which the run is marked as fallen behind.
     #[arg(long, default_value_t = 10.0, value_name = "MS")]
     pub max_lateness_ms: f64,
+    /// The share of scheduled actions that may be skipped (their console or terminal not in
+    /// the state they need) before the run is invalid, e.g. `5%`.
+    #[arg(long, default_value = "5%", value_name = "PERCENT")]
+    pub max_skipped: String,
+    /// Accept a profile without objectives (`slo:`) as an exploratory run; without this flag
+    /// such a run is invalid (exit 4): nothing was judged.
+    #[arg(long)]
+    pub allow_no_slo: bool,
+    /// After the load, and after Ctrl-C or SIGTERM, end what the run left open on the target
+    /// (calls, registrations, logins) within this time: the `teardown` phase. It bounds the
+    /// pre-flight before the load too.
+    #[arg(long, default_value = "30s", value_name = "DURATION")]
+    pub teardown_timeout: String,
+    /// Leave what the run opened on the target as it is (summary.json says what).
+    #[arg(long)]
+    pub no_teardown: bool,
+    /// When a standalone target already holds consoles logged in or terminals registered of
+    /// this run's population, log them out and deregister them before the load (without it
+    /// the run stops, exit 3, naming them).
+    #[arg(long)]
+    pub clean_start: bool,
     /// Length of an interval of latency.hlog and timeseries.csv.
     #[arg(long, default_value = "1s", value_name = "DURATION")]
     pub interval: String,

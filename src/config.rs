@@ -49,6 +49,18 @@ pub struct RunConfig {
     pub quiet: bool,
     pub engine: EngineConfig,
     pub lateness_limit_ms: f64,
+    /// The share (0 to 1) of scheduled actions that may be skipped before the run is invalid.
+    pub max_skipped: f64,
+    /// A run without objectives is an exploration, not invalid.
+    pub allow_no_slo: bool,
+    /// After the load (and after an interruption), end what the run left open on the
+    /// target within this time; `None`: leave it (`--no-teardown`).
+    pub teardown: Option<Duration>,
+    /// Clean what a standalone target already holds of the population before the load,
+    /// instead of stopping.
+    pub clean_start: bool,
+    /// The bound of the pre-flight's reads, and of its clean-up.
+    pub preflight_timeout: Duration,
     /// Length of an interval of latency.hlog and timeseries.csv.
     pub interval: Duration,
     /// How progress is shown while the run goes.
@@ -64,6 +76,17 @@ pub struct RunConfig {
 pub enum ConfigError {
     #[error(transparent)]
     Profile(#[from] ProfileError),
+    /// A profile that `--duration` cut: the error, and the flag that shortens it whole.
+    #[error(
+        "{source}\n  hint: --duration {duration} changes only the run's length, and every time \
+         the profile places inside it stays; `--time-scale F` shrinks them all together (0.1: a \
+         tenth of the profile)"
+    )]
+    DurationCut {
+        duration: String,
+        #[source]
+        source: Box<ProfileError>,
+    },
     #[error("--{flag}: {message}")]
     Flag { flag: &'static str, message: String },
     #[error("the environment variable {0} named by --token-env is not set")]
@@ -119,13 +142,26 @@ pub fn load_profile(spec: &str, args: &ProfileArgs) -> Result<(Profile, String),
         })?;
         overrides.push(parse_override(&format!("duration={d}"))?);
     }
-    let p = profile::load(&source, &overrides)?;
+    let p = profile::load_scaled(&source, &overrides, args.time_scale).map_err(|e| {
+        match (&args.duration, args.time_scale) {
+            (Some(d), None) => ConfigError::DurationCut {
+                duration: d.clone(),
+                source: Box::new(e),
+            },
+            _ => ConfigError::Profile(e),
+        }
+    })?;
     let p = profile::resolve_clock(&source, &p, args.clock_start.as_deref())?;
     Ok((p, source.name))
 }
 
 fn duration_flag(flag: &'static str, text: &str) -> Result<Duration, ConfigError> {
     parse_duration(text).map_err(|message| ConfigError::Flag { flag, message })
+}
+
+/// Colour is allowed: `NO_COLOR` (no-color.org) is unset or empty.
+pub fn no_color_unset() -> bool {
+    std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty())
 }
 
 /// The default run directory: `reports/<UTC time>-<profile>`.
@@ -157,6 +193,13 @@ impl RunConfig {
             });
         }
         let grace = duration_flag("grace", &args.grace)?;
+        let teardown_timeout = duration_flag("teardown-timeout", &args.teardown_timeout)?;
+        if teardown_timeout.is_zero() {
+            return Err(ConfigError::Flag {
+                flag: "teardown-timeout",
+                message: "must be more than zero (--no-teardown skips the teardown)".into(),
+            });
+        }
         let interval = duration_flag("interval", &args.interval)?;
         if interval < Duration::from_millis(10) || interval > Duration::from_secs(3600) {
             return Err(ConfigError::Flag {
@@ -194,7 +237,9 @@ impl RunConfig {
         let progress = if args.profile_args.quiet {
             crate::progress::ProgressMode::Off
         } else if std::io::IsTerminal::is_terminal(&std::io::stderr()) {
-            crate::progress::ProgressMode::Bar
+            crate::progress::ProgressMode::Bar {
+                color: no_color_unset(),
+            }
         } else {
             crate::progress::ProgressMode::Plain {
                 every: progress_every,
@@ -256,6 +301,16 @@ impl RunConfig {
             quiet: args.profile_args.quiet,
             engine,
             lateness_limit_ms: args.max_lateness_ms,
+            max_skipped: rcload_api::parse_percent(&args.max_skipped)
+                .map_err(|message| ConfigError::Flag {
+                    flag: "max-skipped",
+                    message,
+                })?
+                .fraction,
+            allow_no_slo: args.allow_no_slo,
+            teardown: (!args.no_teardown).then_some(teardown_timeout),
+            clean_start: args.clean_start,
+            preflight_timeout: teardown_timeout,
             interval,
             progress,
             metrics_listen,

@@ -29,6 +29,9 @@ pub struct SloResult {
     /// A windowed objective: when its worst window started, seconds from t=0.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub worst_at_s: Option<f64>,
+    /// Nothing to judge (no samples, no requests): the run is `invalid`.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub no_samples: bool,
 }
 
 /// An observed latency statistic for an SLO key.
@@ -65,6 +68,7 @@ pub fn judge(
                     Some("this percentile falls on missed deliveries".to_string()),
                 ),
             };
+            let no_samples = seen == Observed::NoSamples;
             let note = note.or_else(|| worst_at_s.map(|t| format!("worst window from t={t:.0} s")));
             out.push(SloResult {
                 name: format!("{key} {stat}{}", limits.scope_text()),
@@ -76,6 +80,7 @@ pub fn judge(
                 window_s: limits.window.map(|w| w.as_secs_f64()),
                 during: limits.during.clone(),
                 worst_at_s,
+                no_samples,
             });
         }
     }
@@ -90,11 +95,12 @@ pub fn judge(
             limit: limit.fraction,
             observed: Some(rate),
             unit: "ratio".into(),
-            passed: rate <= limit.fraction,
+            passed: requests > 0 && rate <= limit.fraction,
             note: (requests == 0).then(|| "no requests".to_string()),
             window_s: None,
             during: None,
             worst_at_s: None,
+            no_samples: requests == 0,
         });
     }
     out
@@ -117,6 +123,7 @@ pub fn judge_counts(slo: &Slo, count: impl Fn(&str) -> u64) -> Vec<SloResult> {
                 window_s: None,
                 during: None,
                 worst_at_s: None,
+                no_samples: false,
             }
         })
         .collect()
@@ -140,6 +147,7 @@ pub fn judge_connected(never_connected: u64) -> Option<SloResult> {
         window_s: None,
         during: None,
         worst_at_s: None,
+        no_samples: false,
     })
 }
 
@@ -161,6 +169,7 @@ pub fn judge_received(meant: bool, delivered: u64) -> Option<SloResult> {
         window_s: None,
         during: None,
         worst_at_s: None,
+        no_samples: false,
     })
 }
 
@@ -190,27 +199,35 @@ pub fn delivery_quantile(
     }
 }
 
-/// A run's verdict, written `pass` or `fail` in summary.json (read in any case).
+/// A run's verdict, written `pass`, `fail` or `invalid` in summary.json (read in any case).
+/// `invalid` outranks `fail`: when rcload knows its own figures are not valid (the generator
+/// fell behind, the run was interrupted, an objective had nothing to judge, there were no
+/// objectives), no objective's result can be signed, passed or failed.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub enum Verdict {
     Pass,
     #[default]
     Fail,
+    Invalid,
 }
 
 impl Verdict {
+    pub const ALL: [Verdict; 3] = [Verdict::Pass, Verdict::Fail, Verdict::Invalid];
+
     pub fn as_str(&self) -> &'static str {
         match self {
             Verdict::Pass => "pass",
             Verdict::Fail => "fail",
+            Verdict::Invalid => "invalid",
         }
     }
 
-    /// `PASS` or `FAIL`, as reports show it.
+    /// `PASS`, `FAIL` or `INVALID`, as reports show it.
     pub fn shouted(&self) -> &'static str {
         match self {
             Verdict::Pass => "PASS",
             Verdict::Fail => "FAIL",
+            Verdict::Invalid => "INVALID",
         }
     }
 }
@@ -230,24 +247,207 @@ impl serde::Serialize for Verdict {
 impl<'de> serde::Deserialize<'de> for Verdict {
     fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
         let text = String::deserialize(d)?;
-        if text.eq_ignore_ascii_case("pass") {
-            Ok(Verdict::Pass)
-        } else if text.eq_ignore_ascii_case("fail") {
-            Ok(Verdict::Fail)
-        } else {
-            Err(serde::de::Error::custom(format!(
-                "`{text}` is not a verdict (`pass` or `fail`)"
-            )))
-        }
+        Verdict::ALL
+            .into_iter()
+            .find(|v| text.eq_ignore_ascii_case(v.as_str()))
+            .ok_or_else(|| {
+                serde::de::Error::custom(format!(
+                    "`{text}` is not a verdict (`pass`, `fail` or `invalid`)"
+                ))
+            })
     }
 }
 
-/// `pass` when every objective passed.
-pub fn verdict(results: &[SloResult]) -> Verdict {
-    if results.iter().all(|r| r.passed) {
+/// The skipped share of the scheduled actions above which a run is invalid (the target was
+/// not offered the profile's load), unless `--max-skipped` says otherwise.
+pub const MAX_SKIPPED_SHARE: f64 = 0.05;
+
+/// What decides whether a run's figures can be judged at all.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Validity {
+    pub lateness_p99_ms: f64,
+    /// Generator lateness p99 above this is falling behind.
+    pub lateness_limit_ms: f64,
+    /// Times a due action found the in-flight cap full (any is falling behind).
+    pub throttled: u64,
+    pub scheduled: u64,
+    /// Actions skipped because their entity was not in the needed state (not those the
+    /// target does not offer: an adapter's `unsupported` are a warning of their own).
+    pub skipped: u64,
+    /// The share of `scheduled` that may be skipped, 0 to 1.
+    pub max_skipped: f64,
+    /// Stopped by SIGINT or SIGTERM before the end of its schedule.
+    pub interrupted: bool,
+    /// Killed: the summary was rebuilt from the run directory's files.
+    pub rebuilt: bool,
+    /// How many objectives the profile names (`slo:`).
+    pub objectives: usize,
+    /// `--allow-no-slo`: a run without objectives is an exploration, valid.
+    pub allow_no_slo: bool,
+}
+
+impl Validity {
+    /// The generator did not keep to the schedule.
+    pub fn fell_behind(&self) -> bool {
+        self.lateness_p99_ms > self.lateness_limit_ms || self.throttled > 0
+    }
+}
+
+/// Why a run's figures are not valid, most fundamental first; empty when they are.
+/// `results` are the judged objectives.
+///
+/// Two kinds of reason. Those about rcload itself (killed, interrupted, the generator fell
+/// behind, no objectives) make the run invalid whatever the objectives say. Those that a
+/// failing target also causes (actions skipped because a login or a registration failed,
+/// objectives left without samples because nothing got through) make it invalid only when
+/// no objective failed: when one did, the run is a plain fail, and they are listed after
+/// the failures ([`assess`]).
+pub fn invalid_reasons(v: &Validity, results: &[SloResult]) -> Vec<String> {
+    let (own, target) = reasons(v, results);
+    let failed = results.iter().any(|r| !r.passed && !r.no_samples);
+    if own.is_empty() && failed {
+        return Vec::new();
+    }
+    own.into_iter().chain(target).collect()
+}
+
+/// The verdict and why, first reason first: what makes the run invalid; or the objectives
+/// that failed, then what else the reader must know to trust them (actions skipped,
+/// objectives without samples); nothing for a pass.
+pub fn assess(v: &Validity, results: &[SloResult]) -> (Verdict, Vec<String>) {
+    let invalid = invalid_reasons(v, results);
+    if !invalid.is_empty() {
+        return (Verdict::Invalid, invalid);
+    }
+    let failed: Vec<String> = results
+        .iter()
+        .filter(|r| !r.passed)
+        .map(failure_text)
+        .collect();
+    if failed.is_empty() {
+        return (Verdict::Pass, Vec::new());
+    }
+    let (_, target) = reasons(v, results);
+    let unjudged = results.iter().any(|r| r.no_samples);
+    let also = target
+        .into_iter()
+        // The objectives without samples are in the failures already.
+        .filter(|t| !(unjudged && t.contains("had no samples to judge")));
+    (Verdict::Fail, failed.into_iter().chain(also).collect())
+}
+
+/// The reasons about rcload itself, and those a failing target also causes.
+fn reasons(v: &Validity, results: &[SloResult]) -> (Vec<String>, Vec<String>) {
+    let mut own = Vec::new();
+    if v.rebuilt {
+        own.push(
+            "the run was killed before it ended: this summary was rebuilt from the files it \
+             left, and covers only part of the schedule"
+                .to_string(),
+        );
+    } else if v.interrupted {
+        own.push(
+            "the run was interrupted (SIGINT or SIGTERM) before the end of its schedule"
+                .to_string(),
+        );
+    }
+    if v.fell_behind() {
+        own.push(format!(
+            "the generator fell behind: lateness p99 {:.1} ms (limit {:.1} ms), in-flight cap \
+             hit {} times; the target did not get the load the profile asks for and latencies \
+             are not valid",
+            v.lateness_p99_ms, v.lateness_limit_ms, v.throttled
+        ));
+    }
+    if v.objectives == 0 && !v.allow_no_slo {
+        own.push(
+            "the profile has no objectives (`slo:`): nothing was judged (`--allow-no-slo` \
+             for an exploratory run)"
+                .to_string(),
+        );
+    }
+    let mut target = Vec::new();
+    if v.scheduled > 0 && v.skipped as f64 > v.max_skipped * v.scheduled as f64 {
+        target.push(format!(
+            "{} of {} scheduled actions ({:.1} %) were skipped, over the {:.1} % allowed: \
+             their console or terminal was not in the state they need, so the target did not \
+             get the load the profile asks for",
+            v.skipped,
+            v.scheduled,
+            100.0 * v.skipped as f64 / v.scheduled as f64,
+            100.0 * v.max_skipped
+        ));
+    }
+    let unjudged: Vec<&str> = results
+        .iter()
+        .filter(|r| r.no_samples)
+        .map(|r| r.name.as_str())
+        .collect();
+    if !unjudged.is_empty() {
+        target.push(format!(
+            "{} had no samples to judge: {}",
+            if unjudged.len() == 1 {
+                "1 objective".to_string()
+            } else {
+                format!("{} objectives", unjudged.len())
+            },
+            unjudged.join(", ")
+        ));
+    }
+    (own, target)
+}
+
+/// `invalid` when there is a reason ([`invalid_reasons`]), else `pass` when every objective
+/// passed, else `fail`.
+pub fn verdict(results: &[SloResult], invalid: &[String]) -> Verdict {
+    if !invalid.is_empty() {
+        Verdict::Invalid
+    } else if results.iter().all(|r| r.passed) {
         Verdict::Pass
     } else {
         Verdict::Fail
+    }
+}
+
+/// Why the verdict is what it is, first reason first: the invalid reasons, or one line per
+/// failed objective; empty for a pass.
+pub fn verdict_reasons(results: &[SloResult], invalid: &[String]) -> Vec<String> {
+    if !invalid.is_empty() {
+        return invalid.to_vec();
+    }
+    results
+        .iter()
+        .filter(|r| !r.passed)
+        .map(failure_text)
+        .collect()
+}
+
+/// `console.login p99: observed 1200 ms, limit 1000 ms`, or what was missing.
+pub fn failure_text(r: &SloResult) -> String {
+    let num = |v: f64| match r.unit.as_str() {
+        "ratio" => format!("{:.3} %", v * 100.0),
+        "ms" => format!("{v:.1} ms"),
+        _ => format!("{v:.0}"),
+    };
+    match (r.observed, &r.note) {
+        (Some(o), Some(note)) if r.note_explains() => {
+            format!(
+                "{}: {note} (observed {}, limit {})",
+                r.name,
+                num(o),
+                num(r.limit)
+            )
+        }
+        (Some(o), _) => format!("{}: observed {}, limit {}", r.name, num(o), num(r.limit)),
+        (None, Some(note)) => format!("{}: {note} (limit {})", r.name, num(r.limit)),
+        (None, None) => format!("{}: nothing observed (limit {})", r.name, num(r.limit)),
+    }
+}
+
+impl SloResult {
+    /// The note says why it failed (not merely where its worst window was).
+    fn note_explains(&self) -> bool {
+        self.worst_at_s.is_none() && self.note.is_some()
     }
 }
 
@@ -294,7 +494,7 @@ mod tests {
         assert!(!r[1].passed);
         assert_eq!(r[1].observed, Some(301.0));
         assert!(r[2].passed, "1/1000 = 0.1 % is at the limit");
-        assert_eq!(verdict(&r), Verdict::Fail);
+        assert_eq!(verdict(&r, &[]), Verdict::Fail);
     }
 
     #[test]
@@ -318,9 +518,194 @@ mod tests {
     #[test]
     fn no_samples_fail_with_a_note() {
         let r = judge(&slo(), |_, _, _| (Observed::NoSamples, None), 0, 0);
-        assert!(!r[0].passed);
+        assert!(!r[0].passed && r[0].no_samples);
         assert_eq!(r[0].note.as_deref(), Some("no samples"));
-        assert!(r[2].passed);
+        assert!(
+            !r[2].passed && r[2].no_samples,
+            "no requests: an error rate of nothing"
+        );
+        let why = invalid_reasons(&valid(), &r);
+        assert_eq!(
+            why,
+            ["3 objectives had no samples to judge: console.login p99, \
+              delivery.emergency.alert p95, error_rate"]
+        );
+        assert_eq!(verdict(&r, &why), Verdict::Invalid);
+    }
+
+    fn valid() -> Validity {
+        Validity {
+            lateness_p99_ms: 1.0,
+            lateness_limit_ms: 10.0,
+            scheduled: 1000,
+            max_skipped: MAX_SKIPPED_SHARE,
+            objectives: 3,
+            ..Default::default()
+        }
+    }
+
+    #[test]
+    fn a_run_rcload_knows_is_not_valid_is_invalid_whatever_its_objectives_say() {
+        let passed = judge(&slo(), |_, _, _| (Observed::Ms(1.0), None), 0, 1000);
+        assert!(invalid_reasons(&valid(), &passed).is_empty());
+        assert_eq!(verdict(&passed, &[]), Verdict::Pass);
+        let cases: [(Validity, &str); 7] = [
+            (
+                Validity {
+                    lateness_p99_ms: 10.5,
+                    ..valid()
+                },
+                "the generator fell behind: lateness p99 10.5 ms (limit 10.0 ms)",
+            ),
+            (
+                Validity {
+                    throttled: 1,
+                    ..valid()
+                },
+                "the generator fell behind",
+            ),
+            (
+                Validity {
+                    skipped: 51,
+                    ..valid()
+                },
+                "51 of 1000 scheduled actions (5.1 %) were skipped, over the 5.0 % allowed",
+            ),
+            (
+                Validity {
+                    interrupted: true,
+                    ..valid()
+                },
+                "the run was interrupted (SIGINT or SIGTERM)",
+            ),
+            (
+                Validity {
+                    interrupted: true,
+                    rebuilt: true,
+                    ..valid()
+                },
+                "the run was killed before it ended: this summary was rebuilt",
+            ),
+            (
+                Validity {
+                    objectives: 0,
+                    ..valid()
+                },
+                "the profile has no objectives",
+            ),
+            (
+                Validity {
+                    objectives: 0,
+                    allow_no_slo: true,
+                    skipped: 50,
+                    ..valid()
+                },
+                "",
+            ),
+        ];
+        for (v, first) in cases {
+            let why = invalid_reasons(&v, &passed);
+            if first.is_empty() {
+                assert!(why.is_empty(), "{v:?}: {why:?}");
+                continue;
+            }
+            assert_eq!(why.len(), 1, "{v:?}: {why:?}");
+            assert!(why[0].starts_with(first), "{v:?}: {why:?}");
+            assert_eq!(verdict(&passed, &why), Verdict::Invalid);
+            assert_eq!(verdict_reasons(&passed, &why), why);
+        }
+        // Invalid outranks fail, and the reasons say the most fundamental first.
+        let failed = judge(&slo(), |_, _, _| (Observed::Ms(5000.0), None), 0, 1000);
+        let v = Validity {
+            interrupted: true,
+            throttled: 3,
+            ..valid()
+        };
+        let why = invalid_reasons(&v, &failed);
+        assert!(
+            why[0].contains("interrupted") && why[1].contains("fell behind"),
+            "{why:?}"
+        );
+        assert_eq!(verdict(&failed, &why), Verdict::Invalid);
+    }
+
+    #[test]
+    fn a_target_that_fails_is_a_fail_even_when_it_left_nothing_to_judge() {
+        // Logins refused: most actions skipped, the deliveries never came (no samples), the
+        // error rate over its limit. The target failed: fail, the rest said after it.
+        let r = judge(
+            &slo(),
+            |k, _, _| match k {
+                "console.login" => (Observed::Ms(5.0), None),
+                _ => (Observed::NoSamples, None),
+            },
+            600,
+            1000,
+        );
+        let v = Validity {
+            skipped: 700,
+            ..valid()
+        };
+        let (verdict, why) = assess(&v, &r);
+        assert_eq!(verdict, Verdict::Fail, "{why:?}");
+        assert!(
+            why[0].starts_with("delivery.emergency.alert p95: no samples"),
+            "{why:?}"
+        );
+        assert!(
+            why[1].starts_with("error_rate: observed 60.000 %"),
+            "{why:?}"
+        );
+        assert!(
+            why[2].starts_with("700 of 1000 scheduled actions (70.0 %) were skipped"),
+            "{why:?}"
+        );
+        // Nothing failed: the same gaps leave the run unsigned.
+        let r = judge(&slo(), |_, _, _| (Observed::NoSamples, None), 0, 1000);
+        let (verdict, why) = assess(&v, &r);
+        assert_eq!(verdict, Verdict::Invalid);
+        assert!(why[0].starts_with("700 of 1000"), "{why:?}");
+        // rcload's own reasons outrank any failure.
+        let v = Validity { throttled: 1, ..v };
+        let (verdict, why) = assess(&v, &r);
+        assert_eq!(verdict, Verdict::Invalid);
+        assert!(why[0].starts_with("the generator fell behind"), "{why:?}");
+    }
+
+    #[test]
+    fn a_failed_verdict_says_which_objectives_failed_and_by_how_much() {
+        let r = judge(
+            &slo(),
+            |k, _, _| match k {
+                "console.login" => (Observed::Ms(1200.0), None),
+                _ => (Observed::Missed, None),
+            },
+            0,
+            1000,
+        );
+        assert_eq!(
+            verdict_reasons(&r, &[]),
+            [
+                "console.login p99: observed 1200.0 ms, limit 1000.0 ms",
+                "delivery.emergency.alert p95: this percentile falls on missed deliveries \
+                 (limit 300.0 ms)"
+            ]
+        );
+        assert!(
+            verdict_reasons(&r[2..], &[]).is_empty(),
+            "a pass has no reason"
+        );
+    }
+
+    #[test]
+    fn verdicts_read_back_in_any_case() {
+        for v in Verdict::ALL {
+            let json = serde_json::to_string(&v).unwrap();
+            assert_eq!(serde_json::from_str::<Verdict>(&json).unwrap(), v);
+            let upper = format!("\"{}\"", v.shouted());
+            assert_eq!(serde_json::from_str::<Verdict>(&upper).unwrap(), v);
+        }
+        assert!(serde_json::from_str::<Verdict>("\"maybe\"").is_err());
     }
 
     #[test]
@@ -345,7 +730,7 @@ mod tests {
             (r.name.as_str(), r.observed, r.passed),
             ("consoles_never_connected", Some(12.0), false)
         );
-        assert_eq!(verdict(&[r]), Verdict::Fail);
+        assert_eq!(verdict(&[r], &[]), Verdict::Fail);
         assert_eq!(judge_received(true, 5), None);
         assert_eq!(judge_received(false, 0), None);
         let r = judge_received(true, 0).expect("a failed objective");

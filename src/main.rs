@@ -17,11 +17,23 @@ use tokio::sync::watch;
 const EXIT_FAIL: u8 = 1;
 const EXIT_USAGE: u8 = 2;
 const EXIT_UNREACHABLE: u8 = 3;
+const EXIT_INVALID: u8 = 4;
+
+/// The exit code of a verdict: 0 pass, 1 fail, 4 invalid.
+fn verdict_code(v: rcload::judge::Verdict) -> ExitCode {
+    match v {
+        rcload::judge::Verdict::Pass => ExitCode::SUCCESS,
+        rcload::judge::Verdict::Fail => ExitCode::from(EXIT_FAIL),
+        rcload::judge::Verdict::Invalid => ExitCode::from(EXIT_INVALID),
+    }
+}
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
     tracing_subscriber::fmt()
         .with_writer(std::io::stderr)
+        // Colour only on a terminal, and never with NO_COLOR.
+        .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()) && config::no_color_unset())
         .with_env_filter(
             tracing_subscriber::EnvFilter::try_from_default_env()
                 .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("warn")),
@@ -39,6 +51,30 @@ fn main() -> ExitCode {
         Command::Compare(a) => compare(&a),
         Command::Adapter(AdapterCommand::Check(a)) => with_runtime(|| adapter_check(a)),
         Command::Capacity(a) => with_runtime(|| capacity(a)),
+        Command::Cleanup(a) => match RunConfig::from_args(&a) {
+            Ok(cfg) => with_runtime(|| cleanup(cfg)),
+            Err(e) => usage_error(&e),
+        },
+    }
+}
+
+/// `rcload cleanup PROFILE --target URL`: log out every console and deregister every terminal
+/// of the population. 0 done (or already clean), 2 bad usage, 3 unreachable or not cleaned.
+async fn cleanup(cfg: RunConfig) -> ExitCode {
+    match rcload::run::cleanup(&cfg).await {
+        Ok(c) if c.failed.is_empty() => {
+            out(&format!("cleanup: {}\n", c.describe()));
+            ExitCode::SUCCESS
+        }
+        Ok(c) => {
+            eprintln!("error: cleanup: {}", c.describe());
+            ExitCode::from(EXIT_UNREACHABLE)
+        }
+        Err(e @ RunError::Setup(_)) => usage_error(&e),
+        Err(e) => {
+            eprintln!("error: {e}");
+            ExitCode::from(EXIT_UNREACHABLE)
+        }
     }
 }
 
@@ -144,7 +180,11 @@ async fn capacity(a: rcload::cli::CapacityArgs) -> ExitCode {
                 ExitCode::from(EXIT_FAIL)
             }
         }
-        Err(e @ RunError::Unreachable { .. }) => {
+        Err(
+            e @ (RunError::Unreachable { .. }
+            | RunError::Leftovers { .. }
+            | RunError::NotCleaned { .. }),
+        ) => {
             eprintln!("error: {e}");
             ExitCode::from(EXIT_UNREACHABLE)
         }
@@ -233,10 +273,10 @@ fn report(a: &ReportArgs) -> ExitCode {
         for p in &written {
             s.push_str(&format!("wrote {}\n", p.display()));
         }
-        s.push_str(&format!("verdict: {}\n", data.summary.verdict));
+        s.push_str(&rcload::report::table::verdict_lines(&data.summary));
         out(&s);
     }
-    ExitCode::SUCCESS
+    verdict_code(data.summary.verdict)
 }
 
 /// `rcload compare BASE CANDIDATE`: 0 no regression, 1 a regression, 2 unreadable input (also
@@ -345,6 +385,9 @@ fn validate(a: &ValidateArgs) -> ExitCode {
         Ok(x) => x,
         Err(e) => return usage_error(&e),
     };
+    for w in rcload::profile::cut_events(&p) {
+        eprintln!("warning: {w}");
+    }
     if a.profile_args.quiet {
         return ExitCode::SUCCESS;
     }
@@ -361,12 +404,15 @@ fn validate(a: &ValidateArgs) -> ExitCode {
         "profile {} ({source}): seed {}, duration {}\n",
         p.name, p.seed, p.duration
     );
+    let n = |count: u64, one: &str, many: &str| {
+        format!("{count} {}", if count == 1 { one } else { many })
+    };
     s.push_str(&format!(
-        "population: {} control rooms, {} consoles, {} terminals, {} talkgroups ({} monitored per console)\n\nphases:\n",
-        pop.rooms,
-        pop.console_count(),
-        pop.terminals,
-        pop.talkgroup_count(),
+        "population: {}, {}, {}, {} ({} monitored per console)\n\nphases:\n",
+        n(u64::from(pop.rooms), "control room", "control rooms"),
+        n(u64::from(pop.console_count()), "console", "consoles"),
+        n(u64::from(pop.terminals), "terminal", "terminals"),
+        n(u64::from(pop.talkgroup_count()), "talkgroup", "talkgroups"),
         pop.monitored_per_console
     ));
     for ph in &sum.phases {
@@ -472,13 +518,13 @@ async fn run(cfg: RunConfig) -> ExitCode {
                     eprintln!("warning: {w}");
                 }
             }
-            if r.summary.verdict == rcload::judge::Verdict::Pass {
-                ExitCode::SUCCESS
-            } else {
-                ExitCode::from(EXIT_FAIL)
-            }
+            verdict_code(r.summary.verdict)
         }
-        Err(e @ RunError::Unreachable { .. }) => {
+        Err(
+            e @ (RunError::Unreachable { .. }
+            | RunError::Leftovers { .. }
+            | RunError::NotCleaned { .. }),
+        ) => {
             eprintln!("error: {e}");
             ExitCode::from(EXIT_UNREACHABLE)
         }

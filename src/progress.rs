@@ -20,8 +20,10 @@ pub enum ProgressMode {
     Plain {
         every: Duration,
     },
-    /// An indicatif bar (a terminal).
-    Bar,
+    /// An indicatif bar (a terminal), in colour unless `NO_COLOR` is set.
+    Bar {
+        color: bool,
+    },
 }
 
 /// Operations (and delivery types) whose last-interval p99 is shown, in order of preference.
@@ -48,12 +50,16 @@ pub struct Progress {
 impl Progress {
     pub fn new(mode: ProgressMode, total: Duration) -> Self {
         let total_s = total.as_secs_f64();
-        let bar = (mode == ProgressMode::Bar).then(|| {
+        let bar = matches!(mode, ProgressMode::Bar { .. }).then(|| {
             let b = indicatif::ProgressBar::new(total_s.ceil() as u64);
-            let style = indicatif::ProgressStyle::with_template(
-                "{elapsed_precise} [{bar:30.cyan/blue}] {pos}/{len} s  {msg}",
-            )
-            .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar());
+            let template = match mode {
+                ProgressMode::Bar { color: true } => {
+                    "{elapsed_precise} [{bar:30.cyan/blue}] {pos}/{len} s  {msg}"
+                }
+                _ => "{elapsed_precise} [{bar:30}] {pos}/{len} s  {msg}",
+            };
+            let style = indicatif::ProgressStyle::with_template(template)
+                .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar());
             b.set_style(style.progress_chars("=> "));
             b
         });
@@ -80,7 +86,7 @@ impl Progress {
         let end_s = row.t_s + row.dt_s;
         match self.mode {
             ProgressMode::Off => {}
-            ProgressMode::Bar => {
+            ProgressMode::Bar { .. } => {
                 if let Some(b) = &self.bar {
                     b.set_position(end_s.floor() as u64);
                     b.set_message(self.status(row, false));
@@ -152,8 +158,12 @@ impl Progress {
 /// One line with the result of a run.
 pub fn final_line(s: &Summary, run_dir: &str) -> String {
     let failed = s.slo.iter().filter(|r| !r.passed).count();
+    let why = match (s.verdict, s.verdict_reasons.first()) {
+        (crate::judge::Verdict::Invalid, Some(first)) => format!(": {first};"),
+        _ => String::new(),
+    };
     format!(
-        "finished after {:.1} s{}: verdict {} ({} of {} objectives failed), {} actions sent, {} talkgroup drops, {} console disconnects; results in {run_dir}",
+        "finished after {:.1} s{}: verdict {}{why} ({} of {} objectives failed), {} actions sent, {} talkgroup drops, {} console disconnects; results in {run_dir}",
         s.duration_s,
         if s.interrupted { " (interrupted)" } else { "" },
         s.verdict,

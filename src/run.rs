@@ -40,6 +40,17 @@ pub enum RunError {
     },
     #[error("cannot start the built-in mock: {0}")]
     Mock(std::io::Error),
+    /// The target already holds what the run would create (exit 3, like an unreachable
+    /// target: the run cannot start as asked).
+    #[error(
+        "target {target} already holds part of this run's population: {found}. Give \
+         --clean-start to log them out and deregister them before the load, or run `rcload \
+         cleanup PROFILE --target URL`"
+    )]
+    Leftovers { target: String, found: String },
+    /// `--clean-start` could not clean the target.
+    #[error("target {target}: --clean-start could not clean it: {cleaned}")]
+    NotCleaned { target: String, cleaned: String },
     #[error("{0}")]
     Setup(String),
     #[error("{path}: {source}")]
@@ -110,6 +121,94 @@ fn adapter_summary(a: &crate::config::AdapterSetup) -> summary::AdapterSummary {
     }
 }
 
+/// Before the load on a standalone target: find what it already holds of the population,
+/// and clean it (`--clean-start`) or stop naming it. Returns what the summary must say.
+async fn preflight(
+    cfg: &RunConfig,
+    target: &dyn Target,
+    population: &crate::schedule::Population,
+    target_name: &str,
+) -> Result<Vec<String>, RunError> {
+    use crate::engine::preflight;
+    let mut notes = Vec::new();
+    let found = preflight::find(target, population, cfg.preflight_timeout).await;
+    if !found.is_clean() {
+        if !cfg.clean_start {
+            return Err(RunError::Leftovers {
+                target: target_name.to_string(),
+                found: found.describe(),
+            });
+        }
+        let cleaned = preflight::clean(
+            target,
+            &found.consoles,
+            &found.terminals,
+            cfg.preflight_timeout,
+        )
+        .await;
+        if !cleaned.failed.is_empty() {
+            return Err(RunError::NotCleaned {
+                target: target_name.to_string(),
+                cleaned: cleaned.describe(),
+            });
+        }
+        notes.push(format!(
+            "The target held part of this run's population before the load ({}): \
+             --clean-start {}.",
+            found.describe(),
+            cleaned.describe()
+        ));
+    }
+    let unknown = |n: u64, what: &str| (n > 0).then(|| format!("{n} {what}"));
+    let unknown: Vec<String> = [
+        unknown(found.unknown_consoles, "consoles were logged in"),
+        unknown(found.unknown_terminals, "terminals were registered"),
+    ]
+    .into_iter()
+    .flatten()
+    .collect();
+    if !unknown.is_empty() {
+        notes.push(format!(
+            "The pre-flight could not tell whether {} before the load (the target does not \
+             say): a leftover there is not excluded.",
+            unknown.join(" or whether ")
+        ));
+    }
+    Ok(notes)
+}
+
+/// `rcload cleanup`: log out every console and deregister every terminal of the population
+/// on the standalone target (requests that find them already clean count as such).
+pub async fn cleanup(cfg: &RunConfig) -> Result<crate::engine::preflight::Cleaned, RunError> {
+    let TargetSpec::Url(url) = &cfg.target else {
+        return Err(RunError::Setup(
+            "cleanup needs --target (or `target.url` in the profile): the built-in mock \
+             starts clean every run"
+                .into(),
+        ));
+    };
+    let (target, _) = build_target(cfg, url)?;
+    if let Err(source) = target.health().await {
+        return Err(RunError::Unreachable {
+            target: target.describe(),
+            source,
+        });
+    }
+    let schedule = Schedule::new(&cfg.profile, cfg.seed);
+    let pop = schedule.population();
+    let consoles: Vec<String> = (0..pop.console_count())
+        .map(|c| pop.console_id(c))
+        .collect();
+    let terminals: Vec<u32> = (0..pop.terminals).map(|t| pop.issi(t)).collect();
+    Ok(crate::engine::preflight::clean(
+        target.as_ref(),
+        &consoles,
+        &terminals,
+        cfg.preflight_timeout,
+    )
+    .await)
+}
+
 /// Carry out a run. `stop` turning true interrupts it (results are still written).
 pub async fn run(cfg: RunConfig, stop: watch::Receiver<bool>) -> Result<RunResult, RunError> {
     // The run's t=0, shared by the engine and the embedded mock's fault clock. Set-up below
@@ -153,6 +252,32 @@ pub async fn run(cfg: RunConfig, stop: watch::Receiver<bool>) -> Result<RunResul
         });
     }
 
+    let schedule = Schedule::new(&cfg.profile, cfg.seed);
+    // A standalone target may hold what an earlier run left: find it before the load.
+    let mut notes: Vec<String> = profile::cut_events(&cfg.profile)
+        .into_iter()
+        .map(|w| format!("The profile's {w}."))
+        .collect();
+    let (t0, started_at) = match &cfg.target {
+        TargetSpec::Url(_) => {
+            if !cfg.profile.mock.is_empty() {
+                notes.push(format!(
+                    "The profile's `mock:` section (preset, capacity, faults) is ignored: the \
+                     run goes to {target_name}, not to the built-in mock."
+                ));
+            }
+            notes.extend(
+                preflight(&cfg, target.as_ref(), schedule.population(), &target_name).await?,
+            );
+            // Set-up took a while: t=0 is from now.
+            (
+                Instant::now() + START_DELAY,
+                SystemTime::now() + START_DELAY,
+            )
+        }
+        TargetSpec::EmbeddedMock => (t0, started_at),
+    };
+
     prepare_run_dir(&cfg.out_dir)?;
     let mut resolved = cfg.profile.clone();
     resolved.seed = cfg.seed;
@@ -165,8 +290,18 @@ pub async fn run(cfg: RunConfig, stop: watch::Receiver<bool>) -> Result<RunResul
         format!("{header}{}", profile::to_yaml(&resolved)).as_bytes(),
     )?;
 
-    let schedule = Schedule::new(&cfg.profile, cfg.seed);
-    let phases = schedule.phases().to_vec();
+    let mut phases = schedule.phases().to_vec();
+    // The load's end: every phase of the profile ends by then.
+    let load_end_us = phases.iter().map(|p| p.end_us).max().unwrap_or(0);
+    let teardown = cfg.teardown.map(|timeout| {
+        let end_us = load_end_us;
+        let timeout_us = u64::try_from(timeout.as_micros()).unwrap_or(u64::MAX);
+        phases.push(profile::teardown_phase(end_us, timeout_us));
+        engine::TeardownConfig {
+            timeout,
+            phase: phases.len() - 1,
+        }
+    });
     let population = schedule.population().clone();
 
     let events_path = cfg.out_dir.join(rundir::EVENTS);
@@ -190,8 +325,10 @@ pub async fn run(cfg: RunConfig, stop: watch::Receiver<bool>) -> Result<RunResul
             .map(|d| d.as_secs_f64())
             .unwrap_or(0.0),
         interval_s: cfg.interval.as_secs_f64(),
-        planned_duration_s: phases.last().map(|p| p.end_us as f64 / 1e6).unwrap_or(0.0),
+        planned_duration_s: load_end_us as f64 / 1e6,
         lateness_limit_ms: cfg.lateness_limit_ms,
+        max_skipped: cfg.max_skipped,
+        allow_no_slo: cfg.allow_no_slo,
         phases: PhaseBand::of(&phases),
         command: cfg.command.clone(),
         platform: format!("{}-{}", std::env::consts::OS, std::env::consts::ARCH),
@@ -221,8 +358,7 @@ pub async fn run(cfg: RunConfig, stop: watch::Receiver<bool>) -> Result<RunResul
         )));
         live = Some(l);
     }
-    let planned = Duration::from_micros(phases.last().map(|p| p.end_us).unwrap_or(0))
-        .max(cfg.profile.duration.0);
+    let planned = Duration::from_micros(load_end_us).max(cfg.profile.duration.0);
 
     let (tx, rx) = mpsc::unbounded_channel::<Outcome>();
     let (finish_tx, finish_rx) = oneshot::channel::<()>();
@@ -231,7 +367,7 @@ pub async fn run(cfg: RunConfig, stop: watch::Receiver<bool>) -> Result<RunResul
         rx,
         finish_rx,
         Writers {
-            rec: Recorder::new(phases.len()),
+            rec: Recorder::new(phases.len()).with_phase_apart(teardown.map(|t| t.phase)),
             events,
             interval: IntervalRecorder::new(),
             hlog,
@@ -250,6 +386,7 @@ pub async fn run(cfg: RunConfig, stop: watch::Receiver<bool>) -> Result<RunResul
 
     let engine_cfg = engine::EngineConfig {
         start_at: Some(t0),
+        teardown,
         ..cfg.engine.clone()
     };
     let report = engine::run(schedule, target, engine_cfg, tx, stop).await;
@@ -279,6 +416,10 @@ pub async fn run(cfg: RunConfig, stop: watch::Receiver<bool>) -> Result<RunResul
             population: &population,
             engine: &report,
             lateness_limit_ms: cfg.lateness_limit_ms,
+            max_skipped: cfg.max_skipped,
+            allow_no_slo: cfg.allow_no_slo,
+            rebuilt: false,
+            notes,
             peak_rss_mb: peak_rss_mb(),
         },
     );

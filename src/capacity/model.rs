@@ -64,7 +64,14 @@ impl StageResult {
             })
             .collect();
         let names: Vec<String> = failed.iter().map(|f| f.name.clone()).collect();
-        let (passed, reason) = search::judge_stage(&names, s.generator.fell_behind, s.interrupted);
+        let (mut passed, mut reason) =
+            search::judge_stage(&names, s.generator.fell_behind, s.interrupted);
+        // Invalid for another reason (an objective with nothing to judge, too many skipped
+        // actions): not a pass either, and the summary says why.
+        if passed && s.verdict != crate::judge::Verdict::Pass {
+            passed = false;
+            reason = s.verdict_reasons.first().cloned();
+        }
         let secs = s.duration_s.max(1e-9);
         let completed: u64 = s.operations.values().map(|o| o.count).sum();
         let errors: u64 = s

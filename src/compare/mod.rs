@@ -210,7 +210,7 @@ fn delivery_side(d: &DeliverySummary) -> Side<'_> {
 /// this build's, or it has no samples at all (no operation with a count above 0: the run made
 /// no requests, or its latency samples were lost). The caller names the file.
 pub fn check_input(s: &Summary) -> Result<(), String> {
-    if !crate::report::limits::same_schema(&s.schema, SCHEMA) {
+    if !crate::report::summary::readable(&s.schema) {
         return Err(format!(
             "schema `{}` is not `{SCHEMA}` (another major version): this rcload cannot compare it",
             s.schema
@@ -602,6 +602,9 @@ mod tests {
             talkgroup: 1001,
             detected_by: "audit".into(),
             recovered_after_s: None,
+            last_ok_s: 10.0,
+            detection_s: 2.5,
+            outage_s: 50.0,
         });
         k.console_disconnects.push(ConsoleDisconnect {
             t_s: 30.0,
@@ -609,6 +612,9 @@ mod tests {
             console,
             reason: "stream_end".into(),
             recovered_after_s: Some(1.0),
+            last_ok_s: 29.0,
+            detection_s: 1.0,
+            outage_s: 2.0,
         });
         let c = compare(&base(), &k, &CompareOptions::default());
         assert_eq!(whats(&c), ["talkgroup drops", "console disconnects"]);

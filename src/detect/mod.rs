@@ -51,6 +51,9 @@ pub enum Finding {
         talkgroup: u32,
         detected_by: DetectedBy,
         at_us: u64,
+        /// The last evidence that it still worked (a delivery on it, an audit that listed it
+        /// for a drop found by an audit or announced, its attach): the outage began after it.
+        last_ok_us: u64,
     },
     /// An audit found a talkgroup the console had not attached.
     TalkgroupUnexpected {
@@ -63,6 +66,9 @@ pub enum Finding {
         console: u32,
         reason: String,
         at_us: u64,
+        /// The last evidence that its stream still worked (bytes on it, a delivery, its
+        /// attach): the outage began after it.
+        last_ok_us: u64,
     },
     Recovered {
         /// The drop's or disconnect's id.
@@ -96,6 +102,12 @@ pub struct Detector {
     /// it is still taken as old.
     stale_window_us: u64,
     next_id: u64,
+    /// Per console and talkgroup: when an event on it last arrived, or it was last attached.
+    delivered_at: BTreeMap<(u32, u32), u64>,
+    /// Per console and talkgroup: when an audit last listed it.
+    listed_at: BTreeMap<(u32, u32), u64>,
+    /// Per console: when it was last ready (stream open, talkgroups attached).
+    ready_at: BTreeMap<u32, u64>,
 }
 
 impl Detector {
@@ -154,7 +166,34 @@ impl Detector {
             talkgroup,
             detected_by,
             at_us,
+            last_ok_us: self.last_ok(console, talkgroup, detected_by).min(at_us),
         })
+    }
+
+    /// The last evidence that `talkgroup` worked at `console`. A talkgroup whose events stop
+    /// (a blackhole) can stay listed: for a drop found by missed deliveries only a delivery
+    /// (or its attach) is evidence; otherwise an audit that listed it is too.
+    fn last_ok(&self, console: u32, talkgroup: u32, detected_by: DetectedBy) -> u64 {
+        let key = (console, talkgroup);
+        let delivered = self.delivered_at.get(&key).copied();
+        let listed = match detected_by {
+            DetectedBy::Delivery => None,
+            DetectedBy::Audit | DetectedBy::Announced => self.listed_at.get(&key).copied(),
+        };
+        let ready = self.ready_at.get(&console).copied();
+        [delivered, listed, ready]
+            .into_iter()
+            .flatten()
+            .max()
+            .unwrap_or(0)
+    }
+
+    /// `console` became ready at `at_us` with `talkgroups` attached: evidence that they work.
+    pub fn ready(&mut self, console: u32, talkgroups: &[u32], at_us: u64) {
+        self.ready_at.insert(console, at_us);
+        for t in talkgroups {
+            self.delivered_at.insert((console, *t), at_us);
+        }
     }
 
     /// A `talkgroup.dropped` arrived. One that comes down the stream after an audit or missed
@@ -188,6 +227,9 @@ impl Detector {
     ) -> Vec<Finding> {
         let listed: BTreeSet<u32> = listed.iter().copied().collect();
         let expected_set: BTreeSet<u32> = expected.iter().copied().collect();
+        for t in expected_set.intersection(&listed) {
+            self.listed_at.insert((console, *t), at_us);
+        }
         let mut out = Vec::new();
         for t in &expected_set {
             if !listed.contains(t)
@@ -221,16 +263,40 @@ impl Detector {
         }
     }
 
-    /// An expected event arrived: the run of misses is broken.
-    pub fn delivered(&mut self, console: u32, talkgroup: u32) {
+    /// An expected event arrived (at `at_us`): the run of misses is broken.
+    pub fn delivered(&mut self, console: u32, talkgroup: u32, at_us: u64) {
         self.misses.remove(&(console, talkgroup));
+        let last = self.delivered_at.entry((console, talkgroup)).or_insert(0);
+        *last = (*last).max(at_us);
     }
 
-    /// The console's stream was lost while it was logged in.
-    pub fn disconnected(&mut self, console: u32, reason: &str, at_us: u64) -> Option<Finding> {
+    /// The console's stream was lost while it was logged in. `stream_ok_us`: when bytes last
+    /// came on it (None: it did not open this time).
+    pub fn disconnected(
+        &mut self,
+        console: u32,
+        reason: &str,
+        at_us: u64,
+        stream_ok_us: Option<u64>,
+    ) -> Option<Finding> {
         if self.disconnects.contains_key(&console) {
             return None;
         }
+        let delivered = self
+            .delivered_at
+            .range((console, 0)..=(console, u32::MAX))
+            .map(|(_, t)| *t)
+            .max();
+        let last_ok_us = [
+            stream_ok_us,
+            delivered,
+            self.ready_at.get(&console).copied(),
+        ]
+        .into_iter()
+        .flatten()
+        .max()
+        .unwrap_or(0)
+        .min(at_us);
         let id = self.id();
         self.disconnects.insert(console, Open { id, at_us });
         // Misses counted before the loss do not carry over into the new session, nor does
@@ -242,6 +308,7 @@ impl Detector {
             console,
             reason: reason.to_string(),
             at_us,
+            last_ok_us,
         })
     }
 
@@ -262,6 +329,8 @@ impl Detector {
                 });
             }
             self.misses.remove(&(console, *t));
+            // Attached again: evidence that it works from here on.
+            self.delivered_at.insert((console, *t), at_us);
         }
         out
     }
@@ -283,6 +352,9 @@ impl Detector {
     pub fn logged_out(&mut self, console: u32) {
         self.misses.retain(|(c, _), _| *c != console);
         self.unconfirmed.retain(|(c, _), _| *c != console);
+        self.delivered_at.retain(|(c, _), _| *c != console);
+        self.listed_at.retain(|(c, _), _| *c != console);
+        self.ready_at.remove(&console);
     }
 }
 

@@ -94,6 +94,8 @@ pub(super) async fn session(shared: Arc<Shared>, console: u32, epoch: u64, login
             phase_now(&shared)
         };
         let opened = shared.target.open_stream(&id).await;
+        // When bytes last came on the stream (None: it did not open, or was never read).
+        let mut stream_ok_us = None;
         let reason = match opened {
             Ok(stream) => {
                 let result = attach(&shared, id.clone(), talkgroups.clone(), phase).await;
@@ -106,7 +108,10 @@ pub(super) async fn session(shared: Arc<Shared>, console: u32, epoch: u64, login
                         shared.apply(fx);
                         attempt = 0;
                         ever_connected = true;
-                        read(&shared, console, epoch, stream, &checks).await
+                        let (reason, last_bytes_us) =
+                            read(&shared, console, epoch, stream, &checks).await;
+                        stream_ok_us = Some(last_bytes_us);
+                        reason
                     }
                     Err(e) => format!("attach: {}", e.class().name()),
                 }
@@ -125,9 +130,14 @@ pub(super) async fn session(shared: Arc<Shared>, console: u32, epoch: u64, login
         first = false;
         let reason = crate::detect::disconnect_reason(&reason, ever_connected);
         let mut fx = Effects::default();
-        shared
-            .world()
-            .stream_lost(console, epoch, &reason, shared.now_us(), &mut fx);
+        shared.world().stream_lost(
+            console,
+            epoch,
+            &reason,
+            shared.now_us(),
+            stream_ok_us,
+            &mut fx,
+        );
         if !fx.outcomes.is_empty() {
             tracing::debug!(console = %id, %reason, "console event stream lost");
         }
@@ -168,12 +178,26 @@ fn key_of(event: &Event) -> Option<Key> {
     }
 }
 
-/// Read events until the stream is lost; returns why.
+/// Read events until the stream is lost; returns why, and when bytes last came on it.
 async fn read(
     shared: &Arc<Shared>,
     console: u32,
     epoch: u64,
     mut stream: EventStream,
+    checks: &ConsoleChecks,
+) -> (String, u64) {
+    let reason = read_until_lost(shared, console, epoch, &mut stream, checks).await;
+    let last_bytes = Instant::now()
+        .checked_sub(stream.idle())
+        .unwrap_or(shared.start);
+    (reason, shared.us_at(last_bytes))
+}
+
+async fn read_until_lost(
+    shared: &Arc<Shared>,
+    console: u32,
+    epoch: u64,
+    stream: &mut EventStream,
     checks: &ConsoleChecks,
 ) -> String {
     let idle = checks.stream_idle_timeout;

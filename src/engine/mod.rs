@@ -9,10 +9,13 @@ mod console;
 pub mod deliveries;
 pub mod gauges;
 pub mod outcome;
+pub mod preflight;
 pub mod state;
+pub mod teardown;
 
 pub use gauges::{GaugeReading, Gauges};
 pub use outcome::{Delivery, Outcome, SkipReason};
+pub use teardown::{Left, TeardownConfig, TeardownReport};
 
 use crate::profile::Phase;
 use crate::schedule::{Action, ActionKind, Schedule};
@@ -71,6 +74,9 @@ pub struct EngineConfig {
     pub seed: u64,
     /// Live counters the engine keeps up to date for samplers.
     pub gauges: Arc<Gauges>,
+    /// End what the run left open on the target after the load (and after an interruption);
+    /// `None`: leave it (`--no-teardown`).
+    pub teardown: Option<TeardownConfig>,
 }
 
 impl Default for EngineConfig {
@@ -85,6 +91,7 @@ impl Default for EngineConfig {
             checks: ConsoleChecks::default(),
             seed: 0,
             gauges: Arc::default(),
+            teardown: None,
         }
     }
 }
@@ -98,6 +105,10 @@ pub struct EngineReport {
     pub started_at: SystemTime,
     /// Seconds from the run's t=0 to the end of dispatching.
     pub load_s: f64,
+    /// What the teardown did; `None` when there was none.
+    pub teardown: Option<TeardownReport>,
+    /// What the run left open on the target when it skipped its teardown.
+    pub left_without_teardown: Left,
 }
 
 /// State shared by the engine's tasks.
@@ -128,6 +139,13 @@ impl Shared {
     fn emit(&self, o: Outcome) {
         // The receiver is gone only when the run is being torn down.
         let _ = self.tx.send(o);
+    }
+
+    /// Emit a state change's outcomes, and start nothing (the run is ending).
+    fn apply_outcomes(&self, fx: Effects) {
+        for o in fx.outcomes {
+            self.emit(o);
+        }
     }
 
     /// Carry out what a state change asks for: emit its outcomes, start its re-attaches.
@@ -333,15 +351,23 @@ pub async fn run(
         }
     }
     // Only outcomes now: nothing new is started at the end.
-    for o in fx.outcomes {
-        shared.emit(o);
-    }
+    shared.apply_outcomes(fx);
+    // The consoles' streams are closed; end what the run left open on the target.
+    let (teardown, left_without_teardown) = match config.teardown {
+        Some(t) => (
+            Some(teardown::run(&shared, &slots, t).await),
+            Left::default(),
+        ),
+        None => (None, Left::of(&shared.world().leftovers())),
+    };
     EngineReport {
         actions_scheduled: scheduled,
         actions_sent: sent,
         interrupted,
         started_at,
         load_s,
+        teardown,
+        left_without_teardown,
     }
 }
 

@@ -555,7 +555,8 @@ impl World {
                     console,
                     latency_us,
                 } => {
-                    self.detector.delivered(console, what.talkgroup);
+                    self.detector
+                        .delivered(console, what.talkgroup, what.intended_us + latency_us);
                     fx.outcomes.push(Outcome::Delivered {
                         event: what.event,
                         phase: what.phase,
@@ -605,6 +606,36 @@ impl World {
         }
     }
 
+    /// What the run has left open on the target by this view, as the actions that end it:
+    /// calls to end, then terminals to deregister, then consoles to log out (each in id
+    /// order). Entities with a request in flight are not in it.
+    pub fn leftovers(&self) -> Vec<ActionKind> {
+        let mut calls: Vec<u64> = self
+            .calls
+            .iter()
+            .filter(|(_, c)| matches!(c, Call::Active { .. }))
+            .map(|(n, _)| *n)
+            .collect();
+        calls.sort_unstable();
+        let mut out: Vec<ActionKind> = calls
+            .into_iter()
+            .map(|call| ActionKind::CallEnd { call, probe: false })
+            .collect();
+        out.extend(
+            (0u32..)
+                .zip(&self.terminals)
+                .filter(|(_, t)| matches!(t, Term::On { .. }))
+                .map(|(terminal, _)| ActionKind::Deregister { terminal }),
+        );
+        out.extend(
+            (0u32..)
+                .zip(&self.consoles)
+                .filter(|(_, c)| matches!(c.phase, ConsolePhase::On { .. }))
+                .map(|(console, _)| ActionKind::Logout { console }),
+        );
+        out
+    }
+
     /// Consoles logged in and terminals registered now (a scan).
     pub fn population_now(&self) -> (u64, u64) {
         let consoles = self
@@ -635,13 +666,22 @@ impl World {
 
     /// The console's stream was lost (or could not be opened) while it was logged in:
     /// not ready, nothing more expected, a disconnect found.
-    pub fn stream_lost(&mut self, c: u32, epoch: u64, reason: &str, at_us: u64, fx: &mut Effects) {
+    /// `stream_ok_us`: when bytes last came on the stream (None: it did not open).
+    pub fn stream_lost(
+        &mut self,
+        c: u32,
+        epoch: u64,
+        reason: &str,
+        at_us: u64,
+        stream_ok_us: Option<u64>,
+        fx: &mut Effects,
+    ) {
         if !self.in_session(c, epoch) {
             return;
         }
         self.consoles[c as usize].phase = ConsolePhase::On { ready: false };
         self.deliveries.forget_console(c);
-        if let Some(f) = self.detector.disconnected(c, reason, at_us) {
+        if let Some(f) = self.detector.disconnected(c, reason, at_us, stream_ok_us) {
             fx.outcomes.push(Outcome::Finding(f));
         }
     }
@@ -663,6 +703,7 @@ impl World {
         for f in self.detector.reattached(c, &monitored, at_us) {
             fx.outcomes.push(Outcome::Finding(f));
         }
+        self.detector.ready(c, &monitored, at_us);
     }
 
     /// Start a re-attach of `c`: the talkgroups to attach, or None if it should not run now.

@@ -73,6 +73,8 @@ pub struct DropRecord {
     pub talkgroup: u32,
     pub detected_by: DetectedBy,
     pub at_us: u64,
+    /// The last evidence that it still worked.
+    pub last_ok_us: u64,
     pub recovered_after_us: Option<u64>,
 }
 
@@ -82,6 +84,8 @@ pub struct DisconnectRecord {
     pub console: u32,
     pub reason: String,
     pub at_us: u64,
+    /// The last evidence that its stream still worked.
+    pub last_ok_us: u64,
     pub recovered_after_us: Option<u64>,
 }
 
@@ -129,6 +133,9 @@ pub struct Recorder {
     pub missed: MissedCounts,
     /// Finding id -> (is a drop, index into `drops` or `disconnects`).
     open: HashMap<u64, (bool, usize)>,
+    /// A phase whose requests are kept apart from the whole run's figures and lateness (the
+    /// teardown: not the profile's load).
+    apart: Option<usize>,
 }
 
 impl Recorder {
@@ -147,7 +154,15 @@ impl Recorder {
             unexpected: Vec::new(),
             missed: MissedCounts::default(),
             open: HashMap::new(),
+            apart: None,
         }
+    }
+
+    /// Keep phase `phase`'s requests out of the whole run's figures and lateness (they are
+    /// in that phase's figures only).
+    pub fn with_phase_apart(mut self, phase: Option<usize>) -> Self {
+        self.apart = phase;
+        self
     }
 
     pub fn record(&mut self, o: &Outcome) {
@@ -163,6 +178,14 @@ impl Recorder {
                 ..
             } => {
                 let class = error.map(|e| e.name());
+                if self.apart == Some(*phase) {
+                    if let Some(p) = self.phase_ops.get_mut(*phase) {
+                        p.entry(*op)
+                            .or_default()
+                            .add(*latency_us, *service_us, class);
+                    }
+                    return;
+                }
                 if *probe {
                     if *op != Op::CallEnd {
                         self.probes.calls.add(*latency_us, *service_us, class);
@@ -234,6 +257,7 @@ impl Recorder {
                 talkgroup,
                 detected_by,
                 at_us,
+                last_ok_us,
             } => {
                 self.open.insert(*id, (true, self.drops.len()));
                 self.drops.push(DropRecord {
@@ -241,6 +265,7 @@ impl Recorder {
                     talkgroup: *talkgroup,
                     detected_by: *detected_by,
                     at_us: *at_us,
+                    last_ok_us: *last_ok_us,
                     recovered_after_us: None,
                 });
             }
@@ -249,12 +274,14 @@ impl Recorder {
                 console,
                 reason,
                 at_us,
+                last_ok_us,
             } => {
                 self.open.insert(*id, (false, self.disconnects.len()));
                 self.disconnects.push(DisconnectRecord {
                     console: *console,
                     reason: reason.clone(),
                     at_us: *at_us,
+                    last_ok_us: *last_ok_us,
                     recovered_after_us: None,
                 });
             }
@@ -351,6 +378,36 @@ mod tests {
     }
 
     #[test]
+    fn the_teardown_is_its_own_phase_and_not_in_the_whole_run() {
+        let mut r = Recorder::new(3).with_phase_apart(Some(2));
+        for (phase, error) in [(1, None), (2, Some(ErrorClass::Http4xx)), (2, None)] {
+            r.record(&Outcome::Op {
+                op: Op::ConsoleLogout,
+                phase,
+                intended_us: 0,
+                lateness_us: Some(900_000),
+                latency_us: 5_000,
+                service_us: 5_000,
+                error,
+                probe: false,
+            });
+        }
+        assert_eq!(r.ops[&Op::ConsoleLogout].count, 1);
+        assert_eq!(
+            r.total_errors(),
+            0,
+            "the teardown's failed logout is its phase's"
+        );
+        assert_eq!(
+            r.lateness.len(),
+            1,
+            "a teardown request is not scheduled: no lateness"
+        );
+        let teardown = &r.phase_ops[2][&Op::ConsoleLogout];
+        assert_eq!((teardown.count, teardown.error_count()), (2, 1));
+    }
+
+    #[test]
     fn findings_and_their_recovery() {
         let mut r = Recorder::new(2);
         r.record(&Outcome::Finding(Finding::ConsoleDisconnect {
@@ -358,6 +415,7 @@ mod tests {
             console: 2,
             reason: "stream_end".into(),
             at_us: 1_000,
+            last_ok_us: 800,
         }));
         r.record(&Outcome::Finding(Finding::TalkgroupDrop {
             id: 2,
@@ -365,6 +423,7 @@ mod tests {
             talkgroup: 7,
             detected_by: DetectedBy::Audit,
             at_us: 2_000,
+            last_ok_us: 1_000,
         }));
         r.record(&Outcome::Finding(Finding::Recovered {
             id: 1,
@@ -380,6 +439,7 @@ mod tests {
             console: 2,
             reason: "kicked: fault".into(),
             at_us: 3_000,
+            last_ok_us: 3_000,
         }));
         // 500 recovered + 7,000 still down at the end.
         assert_eq!(r.downtime_us(10_000)[&2], 7_500);

@@ -8,12 +8,15 @@ pub mod limits;
 mod locate;
 mod overrides;
 mod phases;
+pub mod time_scale;
 mod types;
 mod validate;
 
 pub use locate::{FieldPath, KeyIndex, Problem};
 pub use overrides::{Override, parse_override};
-pub use phases::{DEFAULT_HOLD_S, Phase, PhaseKind, phases_of, secs_to_us};
+pub use phases::{
+    DEFAULT_HOLD_S, Phase, PhaseKind, TEARDOWN, cut_events, phases_of, secs_to_us, teardown_phase,
+};
 pub use types::*;
 pub use validate::{DELIVERY_TYPES, FIRST_GSSI, FIRST_ISSI};
 
@@ -77,6 +80,17 @@ pub enum ProfileError {
     },
     #[error("--set {expr}: {message}")]
     Override { expr: String, message: String },
+    #[error("--time-scale: {0}")]
+    TimeScale(String),
+    /// Every problem of the profile, each on its own line (first the first in the file).
+    #[error("{}", several_text(.0))]
+    Several(Vec<ProfileError>),
+}
+
+fn several_text(all: &[ProfileError]) -> String {
+    let mut lines: Vec<String> = all.iter().map(|e| e.to_string()).collect();
+    lines.push(format!("{} problems in this profile", all.len()));
+    lines.join("\n")
 }
 
 fn hint_text(h: &Option<String>) -> String {
@@ -134,6 +148,15 @@ pub fn read_source(spec: &str) -> Result<Source, ProfileError> {
 
 /// Parse, override and validate a profile.
 pub fn load(source: &Source, overrides: &[Override]) -> Result<Profile, ProfileError> {
+    load_scaled(source, overrides, None)
+}
+
+/// [`load`], with the timeline scaled by `time_scale` (`--time-scale`) before it is checked.
+pub fn load_scaled(
+    source: &Source,
+    overrides: &[Override],
+    time_scale: Option<f64>,
+) -> Result<Profile, ProfileError> {
     if source.text.len() > limits::MAX_FILE_BYTES {
         let head = &source.text.as_bytes()[..=limits::MAX_FILE_BYTES];
         return Err(limits::too_large(&source.name, head));
@@ -153,18 +176,38 @@ pub fn load(source: &Source, overrides: &[Override]) -> Result<Profile, ProfileE
     if !overrides.is_empty() {
         profile = overrides::apply(&profile, overrides)?;
     }
-    let problems = validate::check(&profile);
-    if let Some(p) = problems.into_iter().next() {
+    if let Some(f) = time_scale {
+        profile = time_scale::scale(&profile, f).map_err(ProfileError::TimeScale)?;
+    }
+    let mut errors: Vec<ProfileError> = validate::check(&profile)
+        .into_iter()
+        .map(|p| located(source, &index, overrides, p))
+        .collect();
+    match errors.len() {
+        0 => Ok(profile),
+        1 => Err(errors.remove(0)),
+        _ => Err(ProfileError::Several(errors)),
+    }
+}
+
+/// A problem, placed in the file (or on the `--set` that caused it).
+fn located(
+    source: &Source,
+    index: &KeyIndex,
+    overrides: &[Override],
+    p: locate::Problem,
+) -> ProfileError {
+    {
         let overridden = overrides
             .iter()
             .find(|o| p.path.to_string().starts_with(&o.path_text));
         if let Some(o) = overridden {
-            return Err(ProfileError::Override {
+            return ProfileError::Override {
                 expr: o.expr.clone(),
                 message: format!("{}: {}{}", p.path, p.message, hint_text(&p.hint)),
-            });
+            };
         }
-        return Err(match index.locate(&p.path) {
+        match index.locate(&p.path) {
             Some((line, column)) => ProfileError::Invalid {
                 file: source.name.clone(),
                 line,
@@ -179,9 +222,8 @@ pub fn load(source: &Source, overrides: &[Override]) -> Result<Profile, ProfileE
                 message: p.message,
                 hint: p.hint,
             },
-        });
+        }
     }
-    Ok(profile)
 }
 
 /// The first line of serde-saphyr's message, without its snippet, and a hint for common cases.

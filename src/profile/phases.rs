@@ -21,6 +21,22 @@ pub enum PhaseKind {
     Steady,
     /// The stretch of a timed event of this kind.
     Event(EventKind),
+    /// After the load: what the run left open on the target is ended. Outside the profile's
+    /// objectives unless one names it (`during: teardown`).
+    Teardown,
+}
+
+/// The name of the teardown phase.
+pub const TEARDOWN: &str = "teardown";
+
+/// The teardown phase of a run whose load ends at `end_us`, bounded by `timeout_us`.
+pub fn teardown_phase(end_us: u64, timeout_us: u64) -> Phase {
+    Phase {
+        name: TEARDOWN.to_string(),
+        kind: PhaseKind::Teardown,
+        start_us: end_us,
+        end_us: end_us.saturating_add(timeout_us),
+    }
 }
 
 /// A named stretch of the run. Event phases lie over `steady`: an action belongs to the
@@ -68,16 +84,7 @@ pub fn phases_of(profile: &Profile) -> Vec<Phase> {
             None if *n == 1 => e.kind.as_str().to_string(),
             None => format!("{}-{}", e.kind.as_str(), n),
         };
-        let length = match e.kind {
-            EventKind::ShiftChange => {
-                e.logout_over.map_or(0.0, |d| d.as_secs_f64())
-                    + e.handover.map_or(0.0, |d| d.as_secs_f64())
-            }
-            EventKind::EmergencyBurst => {
-                e.over.map_or(0.0, |d| d.as_secs_f64())
-                    + e.hold.map_or(DEFAULT_HOLD_S, |d| d.as_secs_f64())
-            }
-        };
+        let length = event_length_s(e);
         let start_us = e.at.as_micros();
         phases.push(Phase {
             name,
@@ -87,6 +94,49 @@ pub fn phases_of(profile: &Profile) -> Vec<Phase> {
         });
     }
     phases
+}
+
+/// How long an event lasts, seconds: a shift change's logouts and handover, a burst's
+/// spread and hold.
+fn event_length_s(e: &super::EventSpec) -> f64 {
+    match e.kind {
+        EventKind::ShiftChange => {
+            e.logout_over.map_or(0.0, |d| d.as_secs_f64())
+                + e.handover.map_or(0.0, |d| d.as_secs_f64())
+        }
+        EventKind::EmergencyBurst => {
+            e.over.map_or(0.0, |d| d.as_secs_f64())
+                + e.hold.map_or(DEFAULT_HOLD_S, |d| d.as_secs_f64())
+        }
+    }
+}
+
+/// Events the run's duration cuts off (they would go on after it ends): one warning each.
+pub fn cut_events(profile: &Profile) -> Vec<String> {
+    let duration_us = profile.duration.as_micros();
+    let phases = phases_of(profile);
+    let events = phases
+        .iter()
+        .filter(|p| matches!(p.kind, PhaseKind::Event(_)));
+    profile
+        .events
+        .iter()
+        .zip(events)
+        .enumerate()
+        .filter_map(|(i, (e, ph))| {
+            let end_us = ph.start_us.saturating_add(secs_to_us(event_length_s(e)));
+            (end_us > duration_us).then(|| {
+                format!(
+                    "events[{i}] ({}) would end at {:.1} s, after the run's {:.1} s: the \
+                     duration cuts off its last {:.1} s",
+                    ph.name,
+                    end_us as f64 / 1e6,
+                    duration_us as f64 / 1e6,
+                    (end_us - duration_us) as f64 / 1e6
+                )
+            })
+        })
+        .collect()
 }
 
 #[cfg(test)]

@@ -412,6 +412,22 @@ pub struct Slo {
     pub max_counts: BTreeMap<String, u64>,
 }
 
+impl Slo {
+    /// How many objectives it names (each statistic of a latency key is one).
+    pub fn len(&self) -> usize {
+        self.latency
+            .values()
+            .map(|l| l.entries().len())
+            .sum::<usize>()
+            + self.max_counts.len()
+            + usize::from(self.error_rate.is_some())
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+}
+
 /// SLO keys that take a maximum count.
 pub const COUNT_SLOS: &[&str] = &[
     "talkgroup_drops",

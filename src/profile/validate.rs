@@ -295,8 +295,9 @@ pub fn check(p: &Profile) -> Vec<Problem> {
         }
         if let Some(d) = &limits.during {
             let phases = super::phases_of(p);
-            if !phases.iter().any(|ph| ph.matches(d)) {
-                let names: Vec<&str> = phases.iter().map(|ph| ph.name.as_str()).collect();
+            if d != super::TEARDOWN && !phases.iter().any(|ph| ph.matches(d)) {
+                let mut names: Vec<&str> = phases.iter().map(|ph| ph.name.as_str()).collect();
+                names.push(super::TEARDOWN);
                 out.push(problem(
                     sp.clone().key(key).key("during"),
                     format!("`{d}` is not a phase of this profile"),

@@ -37,6 +37,10 @@ pub struct EventLine {
     pub reason: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub recovered_after_s: Option<f64>,
+    /// For a drop or disconnect: the last evidence that it still worked, seconds from t=0
+    /// (its outage began after it).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub last_ok_s: Option<f64>,
     /// For a missed delivery: the event type that did not arrive.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub event: Option<String>,
@@ -90,6 +94,7 @@ impl EventsWriter {
             detected_by: None,
             reason: None,
             recovered_after_s: None,
+            last_ok_s: None,
             event: None,
             probe: None,
         }
@@ -119,11 +124,13 @@ impl EventsWriter {
                     talkgroup,
                     detected_by,
                     at_us,
+                    last_ok_us,
                 } => EventLine {
                     id: Some(*id),
                     console: Some(self.pop.console_id(*console)),
                     talkgroup: Some(*talkgroup),
                     detected_by: Some(detected_by.name().to_string()),
+                    last_ok_s: Some(secs(*last_ok_us)),
                     ..self.line(*at_us, "talkgroup_drop")
                 },
                 Finding::ConsoleDisconnect {
@@ -131,10 +138,12 @@ impl EventsWriter {
                     console,
                     reason,
                     at_us,
+                    last_ok_us,
                 } => EventLine {
                     id: Some(*id),
                     console: Some(self.pop.console_id(*console)),
                     reason: Some(reason.clone()),
+                    last_ok_s: Some(secs(*last_ok_us)),
                     ..self.line(*at_us, "console_disconnect")
                 },
                 Finding::TalkgroupUnexpected {

@@ -204,17 +204,22 @@ pub fn findings_summary() -> Summary {
         },
         "talkgroup_drops": [
             {"t_s": 31.25, "phase": "shift_change", "console": "c-0001", "talkgroup": 1201,
-                "detected_by": "audit", "recovered_after_s": 2.5},
+                "detected_by": "audit", "recovered_after_s": 2.5,
+                "last_ok_s": 28.25, "detection_s": 3.0, "outage_s": 5.5},
             {"t_s": 32.0, "phase": "shift_change", "console": "c-0001", "talkgroup": 1202,
-                "detected_by": "announced", "recovered_after_s": 1.0},
+                "detected_by": "announced", "recovered_after_s": 1.0,
+                "last_ok_s": 31.5, "detection_s": 0.5, "outage_s": 1.5},
             {"t_s": 40.0, "phase": "shift_change", "console": "c-0003", "talkgroup": 1203,
-                "detected_by": "delivery", "recovered_after_s": null}
+                "detected_by": "delivery", "recovered_after_s": null,
+                "last_ok_s": 36.0, "detection_s": 4.0, "outage_s": 84.5}
         ],
         "console_disconnects": [
             {"t_s": 35.0, "phase": "shift_change", "console": "c-0002",
-                "reason": "stream_end", "recovered_after_s": 0.8},
+                "reason": "stream_end", "recovered_after_s": 0.8,
+                "last_ok_s": 34.0, "detection_s": 1.0, "outage_s": 1.8},
             {"t_s": 100.0, "phase": "after|hours", "console": "c-0002",
-                "reason": "kicked: a | b", "recovered_after_s": null}
+                "reason": "kicked: a | b", "recovered_after_s": null,
+                "last_ok_s": 100.0, "detection_s": 0.0, "outage_s": 20.5}
         ],
         "unexpected_talkgroups": [],
         "console_downtime_s": {"total": 21.3, "consoles": {"c-0002": 21.3}},

@@ -7,7 +7,6 @@ use super::ReportError;
 use super::charts::Chart;
 use super::model::ReportData;
 use super::summary::{DeliverySummary, LatencyMs, PhaseSummary, Summary};
-use crate::judge::Verdict;
 use minijinja::{Environment, UndefinedBehavior};
 use serde::Serialize;
 use std::collections::BTreeMap;
@@ -40,7 +39,10 @@ struct Ctx<'a> {
     duration: String,
     version: &'a str,
     verdict: String,
-    passed: bool,
+    /// `pass`, `fail` or `invalid` (the verdict's CSS class).
+    verdict_class: &'static str,
+    /// Why, first reason first.
+    verdict_reasons: &'a [String],
     interrupted: bool,
     rebuilt: Option<&'a str>,
     warnings: &'a [String],
@@ -97,6 +99,8 @@ struct DropRow<'a> {
     console: &'a str,
     talkgroup: u32,
     detected_by: &'a str,
+    last_ok: String,
+    outage: String,
     recovered: String,
 }
 
@@ -106,6 +110,8 @@ struct DisconnectRow<'a> {
     phase: &'a str,
     console: &'a str,
     reason: &'a str,
+    last_ok: String,
+    outage: String,
     recovered: String,
 }
 
@@ -192,7 +198,8 @@ fn context<'a>(data: &'a ReportData, charts: &'a [Chart]) -> Ctx<'a> {
         duration: duration(s.duration_s),
         version: &s.rcload_version,
         verdict: s.verdict.shouted().to_string(),
-        passed: s.verdict == Verdict::Pass,
+        verdict_class: s.verdict.as_str(),
+        verdict_reasons: &s.verdict_reasons,
         interrupted: s.interrupted,
         rebuilt: data.rebuilt.as_deref(),
         warnings: &s.warnings,
@@ -223,6 +230,8 @@ fn context<'a>(data: &'a ReportData, charts: &'a [Chart]) -> Ctx<'a> {
             console: &d.console,
             talkgroup: d.talkgroup,
             detected_by: &d.detected_by,
+            last_ok: secs(d.last_ok_s),
+            outage: super::markdown::outage(d.outage_s, d.recovered_after_s),
             recovered: recovered(d.recovered_after_s),
         }),
         disconnects: Listing::of(&s.console_disconnects, |d| DisconnectRow {
@@ -230,6 +239,8 @@ fn context<'a>(data: &'a ReportData, charts: &'a [Chart]) -> Ctx<'a> {
             phase: &d.phase,
             console: &d.console,
             reason: &d.reason,
+            last_ok: secs(d.last_ok_s),
+            outage: super::markdown::outage(d.outage_s, d.recovered_after_s),
             recovered: recovered(d.recovered_after_s),
         }),
         unexpected: Listing::of(&s.unexpected_talkgroups, |u| UnexpectedRow {
@@ -410,6 +421,7 @@ fn trim(s: String) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::judge::Verdict;
     use crate::report::charts;
     use crate::report::fixtures::sample;
     use crate::report::summary::{ConsoleDisconnect, TalkgroupDrop};

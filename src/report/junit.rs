@@ -9,10 +9,10 @@
 //!
 //! Cases carry no time of their own (`0`); the suite carries the run's duration.
 
-use super::markdown::{num, observed_and_limit, phases_in_time_order, plural};
+use super::markdown::{observed_and_limit, phases_in_time_order, plural};
 use super::summary::{ConsoleDisconnect, TalkgroupDrop};
 use super::{ReportError, Summary};
-use crate::judge::SloResult;
+use crate::judge::{SloResult, Verdict};
 use quick_junit::{NonSuccessKind, Property, Report, TestCase, TestCaseStatus, TestSuite};
 use std::fmt::Write;
 use std::time::Duration;
@@ -36,6 +36,20 @@ pub fn render(summary: &Summary) -> Result<String, ReportError> {
         Property::new("interrupted", s.interrupted.to_string()),
         Property::new("rcload_version", &s.rcload_version),
     ]);
+    // Why the run is invalid comes first: no case below can be signed.
+    if s.verdict == Verdict::Invalid {
+        let mut status = TestCaseStatus::non_success(NonSuccessKind::Failure);
+        status
+            .set_type("validity")
+            .set_message(
+                s.verdict_reasons
+                    .first()
+                    .cloned()
+                    .unwrap_or_else(|| "the run is invalid".to_string()),
+            )
+            .set_description(s.verdict_reasons.join("\n"));
+        suite.add_test_case(case("run".to_string(), "validity", status));
+    }
     suite.add_test_cases(s.slo.iter().map(slo_case));
     for (name, phase) in phases_in_time_order(s) {
         if phase.talkgroup_drops + phase.console_disconnects == 0 {
@@ -54,20 +68,6 @@ pub fn render(summary: &Summary) -> Result<String, ReportError> {
                 s.console_disconnects.iter().filter(|d| d.phase == *name),
             ));
         suite.add_test_case(case(format!("phase {name}"), "findings", status));
-    }
-    if s.generator.fell_behind {
-        let g = &s.generator;
-        let mut status = TestCaseStatus::non_success(NonSuccessKind::Failure);
-        status.set_type("validity").set_message(format!(
-            "the generator fell behind (lateness p99 {} ms, limit {} ms, in-flight cap hit {} times): results are not valid",
-            num(g.lateness_ms.p99, 1),
-            num(g.lateness_limit_ms, 1),
-            g.throttled
-        ));
-        if !s.warnings.is_empty() {
-            status.set_description(s.warnings.join("\n"));
-        }
-        suite.add_test_case(case("generator".to_string(), "validity", status));
     }
     let mut report = Report::new("rcload");
     report.set_time(run_time);
@@ -295,20 +295,32 @@ mod tests {
     }
 
     #[test]
-    fn a_generator_behind_fails_validity() {
+    fn an_invalid_run_says_why_in_its_first_case() {
         let mut s = sample();
-        s.generator.fell_behind = true;
-        s.generator.lateness_ms.p99 = 180.0;
-        s.generator.throttled = 12;
+        s.verdict = Verdict::Invalid;
+        s.verdict_reasons = vec![
+            "the generator fell behind: lateness p99 180.0 ms (limit 50.0 ms)".into(),
+            "the run was interrupted".into(),
+        ];
         let r = parse(&render(&s).expect("render"));
         let suite = &r.test_suites[0];
         assert_eq!((suite.tests, suite.failures), (8, 7));
-        let last = suite.test_cases.last().expect("a case");
-        assert_eq!(last.name.as_str(), "generator");
-        assert_eq!(last.classname.as_deref(), Some("validity"));
-        let msg = failure_message(last).expect("a failure");
-        assert!(msg.contains("lateness p99 180 ms, limit 50 ms"), "{msg}");
-        assert!(msg.ends_with("results are not valid"), "{msg}");
+        let first = suite.test_cases.first().expect("a case");
+        assert_eq!(first.name.as_str(), "run");
+        assert_eq!(first.classname.as_deref(), Some("validity"));
+        let msg = failure_message(first).expect("a failure");
+        assert!(
+            msg.starts_with("the generator fell behind: lateness p99 180.0 ms"),
+            "{msg}"
+        );
+        let property = |name: &str| {
+            suite
+                .properties
+                .iter()
+                .find(|p| p.name.as_str() == name)
+                .map(|p| p.value.to_string())
+        };
+        assert_eq!(property("verdict").as_deref(), Some("invalid"));
     }
 
     #[test]

@@ -15,13 +15,25 @@ const LISTED_FINDINGS: usize = 10;
 pub fn render(summary: &Summary, rebuilt: Option<&str>) -> String {
     let s = summary;
     let mut o = String::new();
-    let passed = s.verdict == Verdict::Pass;
     let _ = writeln!(
         o,
         "## rcload: {} {}\n",
         s.verdict.shouted(),
-        if passed { "✅" } else { "❌" }
+        match s.verdict {
+            Verdict::Pass => "✅",
+            Verdict::Fail => "❌",
+            Verdict::Invalid => "⚠️",
+        }
     );
+    if let Some((first, rest)) = s.verdict_reasons.split_first() {
+        let _ = writeln!(o, "**{}:** {}\n", s.verdict.shouted(), cell(first));
+        for r in rest {
+            let _ = writeln!(o, "- {}", cell(r));
+        }
+        if !rest.is_empty() {
+            o.push('\n');
+        }
+    }
     let _ = writeln!(
         o,
         "Profile {} · seed {} · target {} · duration {:.1} s · started {}{}\n",
@@ -155,9 +167,9 @@ fn findings(o: &mut String, s: &Summary) {
         let _ = writeln!(o, "**Talkgroup drops**\n");
         let _ = writeln!(
             o,
-            "| t | phase | console | talkgroup | detected by | recovered after |"
+            "| t | phase | console | talkgroup | detected by | last ok | outage | recovered after |"
         );
-        let _ = writeln!(o, "|---:|---|---|---:|---|---:|");
+        let _ = writeln!(o, "|---:|---|---|---:|---|---:|---:|---:|");
         for d in drops.iter().take(LISTED_FINDINGS) {
             drop_row(o, d);
         }
@@ -165,8 +177,11 @@ fn findings(o: &mut String, s: &Summary) {
     }
     if !disconnects.is_empty() {
         let _ = writeln!(o, "**Console disconnects**\n");
-        let _ = writeln!(o, "| t | phase | console | reason | recovered after |");
-        let _ = writeln!(o, "|---:|---|---|---|---:|");
+        let _ = writeln!(
+            o,
+            "| t | phase | console | reason | last ok | outage | recovered after |"
+        );
+        let _ = writeln!(o, "|---:|---|---|---|---:|---:|---:|");
         for d in disconnects.iter().take(LISTED_FINDINGS) {
             disconnect_row(o, d);
         }
@@ -177,12 +192,14 @@ fn findings(o: &mut String, s: &Summary) {
 fn drop_row(o: &mut String, d: &TalkgroupDrop) {
     let _ = writeln!(
         o,
-        "| {:.3} s | {} | {} | {} | {} | {} |",
+        "| {:.3} s | {} | {} | {} | {} | {:.3} s | {} | {} |",
         d.t_s,
         cell(&d.phase),
         cell(&d.console),
         d.talkgroup,
         cell(&d.detected_by),
+        d.last_ok_s,
+        outage(d.outage_s, d.recovered_after_s),
         recovered(d.recovered_after_s)
     );
 }
@@ -190,11 +207,13 @@ fn drop_row(o: &mut String, d: &TalkgroupDrop) {
 fn disconnect_row(o: &mut String, d: &ConsoleDisconnect) {
     let _ = writeln!(
         o,
-        "| {:.3} s | {} | {} | {} | {} |",
+        "| {:.3} s | {} | {} | {} | {:.3} s | {} | {} |",
         d.t_s,
         cell(&d.phase),
         cell(&d.console),
         cell(&d.reason),
+        d.last_ok_s,
+        outage(d.outage_s, d.recovered_after_s),
         recovered(d.recovered_after_s)
     );
 }
@@ -208,6 +227,14 @@ fn more(o: &mut String, total: usize) {
         );
     }
     o.push('\n');
+}
+
+/// An outage's upper bound; `≥` when it had not ended by the end of the load.
+pub(super) fn outage(outage_s: f64, recovered: Option<f64>) -> String {
+    match recovered {
+        Some(_) => format!("≤ {outage_s:.3} s"),
+        None => format!("≥ {outage_s:.3} s"),
+    }
 }
 
 fn recovered(after: Option<f64>) -> String {
@@ -415,11 +442,15 @@ mod tests {
             "{md}"
         );
         assert!(
-            md.contains("| 31.250 s | shift_change | c-0001 | 1201 | audit | 2.500 s |"),
+            md.contains(
+                "| 31.250 s | shift_change | c-0001 | 1201 | audit | 28.250 s | ≤ 5.500 s | 2.500 s |"
+            ),
             "{md}"
         );
         assert!(
-            md.contains("| 100.000 s | after\\|hours | c-0002 | kicked: a \\| b | never |"),
+            md.contains(
+                "| 100.000 s | after\\|hours | c-0002 | kicked: a \\| b | 100.000 s | ≥ 20.500 s | never |"
+            ),
             "{md}"
         );
         assert!(!md.contains("more (see"), "{md}");
@@ -462,6 +493,7 @@ mod tests {
             window_s: None,
             during: None,
             worst_at_s: None,
+            no_samples: false,
         };
         assert_eq!(
             observed_and_limit(&r),

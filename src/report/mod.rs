@@ -1,4 +1,4 @@
-//! Results: `summary.json` (schema `rcload.summary/1`), `events.jsonl`, the per-interval raw
+//! Results: `summary.json` (schema `rcload.summary/2`), `events.jsonl`, the per-interval raw
 //! data (`latency.hlog`, `timeseries.csv`, `run.json`), and the reports derived from them
 //! (`report.html`, `junit.xml`, `summary.md`), plus the short text table `run` prints.
 

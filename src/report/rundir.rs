@@ -99,7 +99,7 @@ fn parse_summary(bytes: &[u8], path: &Path) -> Result<Summary, ReportError> {
         .ok()
         .and_then(|s| s.schema);
     if let Some(schema) = schema
-        && !limits::same_schema(&schema, super::SCHEMA)
+        && !super::summary::readable(&schema)
     {
         let ours = super::SCHEMA;
         return Err(error(
@@ -778,6 +778,7 @@ fn rebuild(
                         talkgroup: t,
                         detected_by,
                         at_us,
+                        last_ok_us: last_ok(e, at_us),
                         recovered_after_us: None,
                     });
                 }
@@ -791,6 +792,7 @@ fn rebuild(
                         console: c,
                         reason: e.reason.clone().unwrap_or_default(),
                         at_us,
+                        last_ok_us: last_ok(e, at_us),
                         recovered_after_us: None,
                     });
                 }
@@ -845,6 +847,8 @@ fn rebuild(
             + Duration::try_from_secs_f64(info.started_at_unix_s.clamp(0.0, LAST_UNIX_S))
                 .unwrap_or_default(),
         load_s: covered_s,
+        teardown: None,
+        left_without_teardown: Default::default(),
     };
     Ok(summary::build(
         &rec,
@@ -858,9 +862,23 @@ fn rebuild(
             population: &population,
             engine: &engine,
             lateness_limit_ms: info.lateness_limit_ms,
+            max_skipped: info.max_skipped,
+            allow_no_slo: info.allow_no_slo,
+            rebuilt: true,
+            notes: Vec::new(),
             peak_rss_mb: None,
         },
     ))
+}
+
+/// A finding's last evidence of working, µs: never after the finding (a line without one, from
+/// an older rcload, starts its outage at the finding).
+fn last_ok(e: &EventLine, at_us: u64) -> u64 {
+    e.last_ok_s
+        .filter(|s| s.is_finite() && *s >= 0.0)
+        .map(|s| (s * 1e6).round() as u64)
+        .unwrap_or(at_us)
+        .min(at_us)
 }
 
 /// Write `report.html`, `junit.xml` and `summary.md` (and `summary.json` when it was rebuilt)

@@ -34,11 +34,21 @@ pub struct RunInfo {
     pub planned_duration_s: f64,
     /// The generator-lateness p99 limit (ms) above which the run is marked as behind.
     pub lateness_limit_ms: f64,
+    /// The share of scheduled actions that may be skipped before the run is invalid.
+    #[serde(default = "default_max_skipped")]
+    pub max_skipped: f64,
+    /// `--allow-no-slo`: a run without objectives is an exploration, not invalid.
+    #[serde(default)]
+    pub allow_no_slo: bool,
     pub phases: Vec<PhaseBand>,
     /// The command line that started the run.
     pub command: Vec<String>,
     /// OS and architecture of the machine that ran it.
     pub platform: String,
+}
+
+fn default_max_skipped() -> f64 {
+    crate::judge::MAX_SKIPPED_SHARE
 }
 
 impl RunInfo {
@@ -93,6 +103,12 @@ impl RunInfo {
                 ))
             }
         };
+        if !(0.0..=1.0).contains(&self.max_skipped) {
+            return Err(format!(
+                "`max_skipped` is {}: not a share (0 to 1)",
+                limits::show(self.max_skipped)
+            ));
+        }
         seconds("planned_duration_s".into(), self.planned_duration_s)?;
         for (i, p) in self.phases.iter().enumerate() {
             seconds(format!("phases[{i}].start_s"), p.start_s)?;
@@ -120,6 +136,8 @@ mod tests {
             interval_s: 1.0,
             planned_duration_s: 20.0,
             lateness_limit_ms: 50.0,
+            max_skipped: 0.05,
+            allow_no_slo: false,
             phases: vec![PhaseBand {
                 name: "setup".into(),
                 start_s: 0.0,

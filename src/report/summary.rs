@@ -12,8 +12,20 @@ use rcload_api::Op;
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 
-/// The schema id written in every summary.
-pub const SCHEMA: &str = "rcload.summary/1";
+/// The schema id written in every summary. Version 2 added the verdict `invalid` and
+/// `verdict_reasons`.
+pub const SCHEMA: &str = "rcload.summary/2";
+
+/// The major versions this build reads: its own, and 1 (a version-1 file reads as version 2
+/// without reasons).
+pub const READS: [&str; 2] = [SCHEMA, "rcload.summary/1"];
+
+/// Can this build read a summary of schema `found`?
+pub fn readable(found: &str) -> bool {
+    READS
+        .iter()
+        .any(|ours| super::limits::same_schema(found, ours))
+}
 
 /// Latency statistics in milliseconds.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
@@ -133,8 +145,21 @@ pub struct TalkgroupDrop {
     pub talkgroup: u32,
     /// `announced`, `audit` or `delivery`.
     pub detected_by: String,
-    /// From detection until it was attached again; null if it never was before the end.
+    /// From detection until it was attached again (the repair time); null if it never was
+    /// before the end.
     pub recovered_after_s: Option<f64>,
+    /// The last evidence that it still worked, from t=0: a delivery on it, or its attach; for
+    /// a drop found by an audit or announced, an audit that listed it too. (Absent from
+    /// `rcload.summary/1` files.)
+    #[serde(default)]
+    pub last_ok_s: f64,
+    /// From the last evidence to detection.
+    #[serde(default)]
+    pub detection_s: f64,
+    /// From the last evidence to the repair (or to the end of the load, when never
+    /// repaired): an upper bound of the outage a dispatcher lived through.
+    #[serde(default)]
+    pub outage_s: f64,
 }
 
 /// A console whose event stream was lost while rcload had it logged in.
@@ -148,8 +173,19 @@ pub struct ConsoleDisconnect {
     /// `stream_open: <class>`, `attach: <class>`; prefixed `never_connected: ` when the console
     /// never had its stream open and attached since it logged in.
     pub reason: String,
-    /// From the loss until the stream was open and attached again; null if never.
+    /// From the loss until the stream was open and attached again (the repair time); null if
+    /// never.
     pub recovered_after_s: Option<f64>,
+    /// The last evidence that its stream still worked, from t=0: bytes on it, a delivery, or
+    /// its attach. (Absent from `rcload.summary/1` files.)
+    #[serde(default)]
+    pub last_ok_s: f64,
+    /// From the last evidence to detection.
+    #[serde(default)]
+    pub detection_s: f64,
+    /// From the last evidence to the repair (or to the end of the load): an upper bound.
+    #[serde(default)]
+    pub outage_s: f64,
 }
 
 /// A talkgroup an audit found at a console that had not attached it.
@@ -211,12 +247,37 @@ pub struct AdapterSummary {
     pub unsupported: Vec<String>,
 }
 
+/// How the run left the target: what its teardown ended, and what is still open by
+/// rcload's view.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct TeardownSummary {
+    /// False with `--no-teardown` (and in a summary rebuilt after a kill).
+    pub ran: bool,
+    /// Requests the teardown sent (calls ended, terminals deregistered, consoles logged out);
+    /// their figures are in phase `teardown`.
+    pub requests: u64,
+    /// The `--teardown-timeout` came before every request was answered.
+    pub timed_out: bool,
+    /// Still open on the target by rcload's view: calls, terminals registered, consoles
+    /// logged in.
+    pub left_calls: u64,
+    pub left_terminals: u64,
+    pub left_consoles: u64,
+}
+
 /// `summary.json`.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct Summary {
     pub schema: String,
     pub rcload_version: String,
+    /// `pass`, `fail` or `invalid`.
+    pub verdict: Verdict,
+    /// Why, first reason first: what makes the run invalid, or the objectives that failed.
+    /// (Absent from `rcload.summary/1` files.)
+    #[serde(default)]
+    pub verdict_reasons: Vec<String>,
     pub profile: String,
     pub seed: u64,
     pub target: String,
@@ -229,6 +290,9 @@ pub struct Summary {
     pub operations: BTreeMap<String, OperationSummary>,
     pub deliveries: BTreeMap<String, DeliverySummary>,
     pub phases: BTreeMap<String, PhaseSummary>,
+    /// (Absent from `rcload.summary/1` files.)
+    #[serde(default)]
+    pub teardown: TeardownSummary,
     pub talkgroup_drops: Vec<TalkgroupDrop>,
     pub console_disconnects: Vec<ConsoleDisconnect>,
     pub unexpected_talkgroups: Vec<UnexpectedTalkgroup>,
@@ -237,7 +301,6 @@ pub struct Summary {
     pub missed_deliveries: u64,
     pub probes: ProbeSummary,
     pub slo: Vec<SloResult>,
-    pub verdict: Verdict,
     /// Things the reader must know to trust the figures (generator behind, interrupted, ...).
     pub warnings: Vec<String>,
     pub process: ProcessSummary,
@@ -256,6 +319,14 @@ pub struct RunFacts<'a> {
     pub engine: &'a EngineReport,
     /// Generator lateness p99 above this (ms) marks the run as behind.
     pub lateness_limit_ms: f64,
+    /// The share of scheduled actions that may be skipped before the run is invalid.
+    pub max_skipped: f64,
+    /// A run without objectives is an exploration (`--allow-no-slo`), not invalid.
+    pub allow_no_slo: bool,
+    /// Killed: rebuilt from the run directory's files by `rcload report`.
+    pub rebuilt: bool,
+    /// What set-up found or did that the reader must know (the pre-flight).
+    pub notes: Vec<String>,
     pub peak_rss_mb: Option<f64>,
 }
 
@@ -359,17 +430,35 @@ pub fn build(rec: &Recorder, facts: &RunFacts<'_>) -> Summary {
         p99: ms(rec.lateness.value_at_quantile(0.99)),
         max: ms(rec.lateness.max()),
     };
-    let fell_behind = lateness.p99 > facts.lateness_limit_ms || rec.throttled > 0;
-    let mut warnings = Vec::new();
-    if fell_behind {
-        warnings.push(format!(
-            "THE GENERATOR FELL BEHIND: lateness p99 {:.1} ms (limit {:.1} ms), in-flight cap hit {} times. \
-             The target did not get the load the profile asks for; latencies are not valid.",
-            lateness.p99, facts.lateness_limit_ms, rec.throttled
-        ));
+    let validity = judge::Validity {
+        lateness_p99_ms: lateness.p99,
+        lateness_limit_ms: facts.lateness_limit_ms,
+        throttled: rec.throttled,
+        scheduled: facts.engine.actions_scheduled,
+        skipped: rec
+            .skipped
+            .iter()
+            .filter(|(reason, _)| **reason != crate::engine::SkipReason::Unsupported.name())
+            .map(|(_, n)| n)
+            .sum(),
+        max_skipped: facts.max_skipped,
+        interrupted: facts.engine.interrupted,
+        rebuilt: facts.rebuilt,
+        objectives: facts.profile.slo.len(),
+        allow_no_slo: facts.allow_no_slo,
+    };
+    let fell_behind = validity.fell_behind();
+    let mut warnings = facts.notes.clone();
+    let teardown = teardown_summary(facts.engine);
+    if let Some(w) = teardown_warning(&teardown, facts.rebuilt) {
+        warnings.push(w);
     }
-    if facts.engine.interrupted {
-        warnings.push("The run was interrupted before the end of its schedule.".to_string());
+    if validity.objectives == 0 && facts.allow_no_slo {
+        warnings.push(
+            "The profile sets no objectives: an exploratory run (--allow-no-slo). Its verdict \
+             says only that the figures are valid, not that the target meets any objective."
+                .to_string(),
+        );
     }
     if let Some(a) = &facts.adapter {
         if a.delivery_matching == "correlated" {
@@ -390,10 +479,12 @@ pub fn build(rec: &Recorder, facts: &RunFacts<'_>) -> Summary {
             ));
         }
     }
-    let verdict = judge::verdict(&slo);
+    let (verdict, verdict_reasons) = judge::assess(&validity, &slo);
     Summary {
         schema: SCHEMA.to_string(),
         rcload_version: env!("CARGO_PKG_VERSION").to_string(),
+        verdict,
+        verdict_reasons,
         profile: facts.profile.name.clone(),
         seed: facts.seed,
         target: facts.target.clone(),
@@ -417,27 +508,40 @@ pub fn build(rec: &Recorder, facts: &RunFacts<'_>) -> Summary {
         operations,
         deliveries,
         phases,
+        teardown,
         talkgroup_drops: rec
             .drops
             .iter()
-            .map(|d| TalkgroupDrop {
-                t_s: secs(d.at_us),
-                phase: phase_name(d.at_us),
-                console: console(d.console),
-                talkgroup: d.talkgroup,
-                detected_by: d.detected_by.name().to_string(),
-                recovered_after_s: d.recovered_after_us.map(secs),
+            .map(|d| {
+                let o = Outage::of(d.last_ok_us, d.at_us, d.recovered_after_us, end_us);
+                TalkgroupDrop {
+                    t_s: secs(d.at_us),
+                    phase: phase_name(d.at_us),
+                    console: console(d.console),
+                    talkgroup: d.talkgroup,
+                    detected_by: d.detected_by.name().to_string(),
+                    recovered_after_s: d.recovered_after_us.map(secs),
+                    last_ok_s: o.last_ok_s,
+                    detection_s: o.detection_s,
+                    outage_s: o.outage_s,
+                }
             })
             .collect(),
         console_disconnects: rec
             .disconnects
             .iter()
-            .map(|d| ConsoleDisconnect {
-                t_s: secs(d.at_us),
-                phase: phase_name(d.at_us),
-                console: console(d.console),
-                reason: d.reason.clone(),
-                recovered_after_s: d.recovered_after_us.map(secs),
+            .map(|d| {
+                let o = Outage::of(d.last_ok_us, d.at_us, d.recovered_after_us, end_us);
+                ConsoleDisconnect {
+                    t_s: secs(d.at_us),
+                    phase: phase_name(d.at_us),
+                    console: console(d.console),
+                    reason: d.reason.clone(),
+                    recovered_after_s: d.recovered_after_us.map(secs),
+                    last_ok_s: o.last_ok_s,
+                    detection_s: o.detection_s,
+                    outage_s: o.outage_s,
+                }
             })
             .collect(),
         unexpected_talkgroups: rec
@@ -467,12 +571,103 @@ pub fn build(rec: &Recorder, facts: &RunFacts<'_>) -> Summary {
             latency_ms: LatencyMs::of(&rec.probes.deliveries.latency),
         },
         slo,
-        verdict,
         warnings,
         process: ProcessSummary {
             peak_rss_mb: facts.peak_rss_mb,
         },
     }
+}
+
+/// A finding's outage figures, seconds.
+struct Outage {
+    last_ok_s: f64,
+    detection_s: f64,
+    outage_s: f64,
+}
+
+impl Outage {
+    /// From the last evidence (`last_ok_us`) to detection (`at_us`) and to the repair
+    /// (`repaired_after_us` after detection), or to `end_us` when never repaired.
+    fn of(last_ok_us: u64, at_us: u64, repaired_after_us: Option<u64>, end_us: u64) -> Outage {
+        let last_ok_us = last_ok_us.min(at_us);
+        let until_us = match repaired_after_us {
+            Some(after) => at_us.saturating_add(after),
+            None => end_us.max(at_us),
+        };
+        Outage {
+            last_ok_s: secs(last_ok_us),
+            detection_s: secs(at_us - last_ok_us),
+            outage_s: secs(until_us - last_ok_us),
+        }
+    }
+}
+
+fn teardown_summary(engine: &EngineReport) -> TeardownSummary {
+    match &engine.teardown {
+        Some(t) => TeardownSummary {
+            ran: true,
+            requests: t.sent,
+            timed_out: t.timed_out,
+            left_calls: t.left.calls,
+            left_terminals: t.left.terminals,
+            left_consoles: t.left.consoles,
+        },
+        None => {
+            let l = engine.left_without_teardown;
+            TeardownSummary {
+                ran: false,
+                requests: 0,
+                timed_out: false,
+                left_calls: l.calls,
+                left_terminals: l.terminals,
+                left_consoles: l.consoles,
+            }
+        }
+    }
+}
+
+/// What the reader must know about the state the run left the target in.
+fn teardown_warning(t: &TeardownSummary, rebuilt: bool) -> Option<String> {
+    if rebuilt {
+        return Some(
+            "The run was killed before its teardown: what it opened on the target (consoles \
+             logged in, terminals registered, calls) may still be open; `rcload cleanup` \
+             ends it."
+                .to_string(),
+        );
+    }
+    let left = t.left_calls + t.left_terminals + t.left_consoles;
+    if left == 0 {
+        return None;
+    }
+    let what = format!(
+        "{} {}, {} {} and {} {}",
+        t.left_consoles,
+        if t.left_consoles == 1 {
+            "console logged in"
+        } else {
+            "consoles logged in"
+        },
+        t.left_terminals,
+        if t.left_terminals == 1 {
+            "terminal registered"
+        } else {
+            "terminals registered"
+        },
+        t.left_calls,
+        if t.left_calls == 1 {
+            "call open"
+        } else {
+            "calls open"
+        },
+    );
+    Some(if !t.ran {
+        format!("No teardown (--no-teardown): the run left {what} on the target.")
+    } else if t.timed_out {
+        format!("The teardown timed out (--teardown-timeout) and left {what} on the target.")
+    } else {
+        format!("The teardown's requests failed for {what}: they may still be open on the target.")
+    })
 }
 
 /// Consoles that logged in and never had their stream open and attached (their disconnect is

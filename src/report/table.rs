@@ -95,9 +95,7 @@ pub fn render(s: &Summary, run_dir: &str) -> String {
             d.console,
             d.talkgroup,
             d.detected_by,
-            d.recovered_after_s
-                .map(|r| format!("recovered after {r:.1} s"))
-                .unwrap_or_else(|| "not recovered".into())
+            outage_text(d.last_ok_s, d.outage_s, d.recovered_after_s)
         );
     }
     for d in s.console_disconnects.iter().take(10) {
@@ -107,9 +105,7 @@ pub fn render(s: &Summary, run_dir: &str) -> String {
             d.t_s,
             d.console,
             d.reason,
-            d.recovered_after_s
-                .map(|r| format!("recovered after {r:.1} s"))
-                .unwrap_or_else(|| "not recovered".into())
+            outage_text(d.last_ok_s, d.outage_s, d.recovered_after_s)
         );
     }
     if s.talkgroup_drops.len() > 10 || s.console_disconnects.len() > 10 {
@@ -124,6 +120,14 @@ pub fn render(s: &Summary, run_dir: &str) -> String {
     }
     if !s.slo.is_empty() {
         let _ = writeln!(o, "\nSLO");
+        // Long objective names (`delivery.emergency.alert p99 (worst 5m window)`) set the width.
+        let width = s
+            .slo
+            .iter()
+            .map(|r| r.name.chars().count())
+            .max()
+            .unwrap_or(0)
+            .max(34);
         for r in &s.slo {
             let (limit, observed) = if r.unit == "count" {
                 (
@@ -149,7 +153,7 @@ pub fn render(s: &Summary, run_dir: &str) -> String {
             };
             let _ = writeln!(
                 o,
-                "  {} {:<34} observed {:>12}  limit {:>10}{}",
+                "  {} {:<width$} observed {:>12}  limit {:>10}{}",
                 if r.passed { "pass" } else { "FAIL" },
                 r.name,
                 observed,
@@ -164,10 +168,34 @@ pub fn render(s: &Summary, run_dir: &str) -> String {
     for w in &s.warnings {
         let _ = writeln!(o, "\nWARNING: {w}");
     }
-    let _ = writeln!(
-        o,
-        "\nverdict: {}    results: {run_dir}",
-        s.verdict.shouted()
-    );
+    let _ = writeln!(o);
+    o.push_str(&verdict_lines(s));
+    let _ = writeln!(o, "results: {run_dir}");
+    o
+}
+
+/// `last ok at 3.9 s, outage up to 5.6 s, recovered 0.2 s after detection`.
+fn outage_text(last_ok_s: f64, outage_s: f64, recovered: Option<f64>) -> String {
+    match recovered {
+        Some(r) => format!(
+            "last ok at {last_ok_s:.1} s, outage up to {outage_s:.1} s, recovered {r:.1} s after detection"
+        ),
+        None => {
+            format!("last ok at {last_ok_s:.1} s, not recovered (down {outage_s:.1} s by the end)")
+        }
+    }
+}
+
+/// `verdict: INVALID: <the first reason>`, then the other reasons indented, one per line.
+pub fn verdict_lines(s: &Summary) -> String {
+    let mut o = format!("verdict: {}", s.verdict.shouted());
+    let mut reasons = s.verdict_reasons.iter();
+    if let Some(first) = reasons.next() {
+        let _ = write!(o, ": {first}");
+    }
+    o.push('\n');
+    for r in reasons {
+        let _ = writeln!(o, "  and: {r}");
+    }
     o
 }

@@ -160,13 +160,15 @@ pub fn evaluate(hlog_path: &Path, slo: &Slo, phases: &[Phase]) -> Result<Scoped,
 
 fn spec<'a>(key: &'a str, l: &LatencyLimits, phases: &[Phase]) -> Spec<'a> {
     let stats: Vec<Option<f64>> = l.entries().into_iter().map(|(_, q, _)| q).collect();
-    let ranges = l.during.as_ref().map(|d| {
-        phases
+    let span = |p: &Phase| (p.start_us as f64 / 1e6, p.end_us as f64 / 1e6);
+    let ranges = match &l.during {
+        Some(d) => Some(phases.iter().filter(|p| p.matches(d)).map(span).collect()),
+        // The whole run is the load: the teardown after it is judged only when named.
+        None => phases
             .iter()
-            .filter(|p| p.matches(d))
-            .map(|p| (p.start_us as f64 / 1e6, p.end_us as f64 / 1e6))
-            .collect()
-    });
+            .find(|p| p.kind == crate::profile::PhaseKind::Teardown)
+            .map(|t| vec![(0.0, span(t).0)]),
+    };
     Spec {
         key,
         worst: vec![None; stats.len()],

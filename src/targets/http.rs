@@ -344,4 +344,40 @@ impl Target for HttpTarget {
     fn describe(&self) -> String {
         self.base.clone()
     }
+
+    fn console_logged_in<'a>(&'a self, console: &'a str) -> BoxFuture<'a, Option<bool>> {
+        async move {
+            let path = format!("/v1/consoles/{console}/talkgroups");
+            presence(
+                self.call(Method::GET, path, None).await,
+                409,
+                "not_logged_in",
+            )
+        }
+        .boxed()
+    }
+
+    fn terminal_registered(&self, issi: u32) -> BoxFuture<'_, Option<bool>> {
+        async move {
+            let path = format!("/v1/terminals/{issi}");
+            presence(
+                self.call(Method::GET, path, None).await,
+                404,
+                "not_registered",
+            )
+        }
+        .boxed()
+    }
+}
+
+/// A read of an entity's state: a success says it is there, the contract's `absent` error
+/// says it is not, anything else says nothing.
+fn presence(answer: Result<bytes::Bytes, TargetError>, status: u16, absent: &str) -> Option<bool> {
+    match answer {
+        Ok(_) => Some(true),
+        Err(TargetError::Http {
+            status: s, code, ..
+        }) if s == status && code.as_deref() == Some(absent) => Some(false),
+        Err(_) => None,
+    }
 }

@@ -221,6 +221,18 @@ pub trait Target: Send + Sync + 'static {
     fn supports(&self, _op: rcload_api::Op) -> bool {
         true
     }
+    /// Is console `console` logged in, by the system's own account? `None`: the system
+    /// cannot say, or did not answer as the contract says (API v1: `GET
+    /// /v1/consoles/{id}/talkgroups`, 200 or 409 `not_logged_in`; a mapping file: unknown).
+    /// A read for the pre-flight, outside the load.
+    fn console_logged_in<'a>(&'a self, _console: &'a str) -> BoxFuture<'a, Option<bool>> {
+        Box::pin(async { None })
+    }
+    /// Is terminal `issi` registered, by the system's own account? `None` as above (API v1:
+    /// `GET /v1/terminals/{issi}`, 200 or 404 `not_registered`).
+    fn terminal_registered(&self, _issi: u32) -> BoxFuture<'_, Option<bool>> {
+        Box::pin(async { None })
+    }
     /// The target's own requests (token fetches), once: the engine takes the receiver at the
     /// start of a run and records them.
     fn take_own_requests(&self) -> Option<tokio::sync::mpsc::UnboundedReceiver<OwnRequest>> {

@@ -285,3 +285,47 @@ fn a_week_long_profile_validates_quickly_with_estimated_counts() {
     .expect_code(0)
     .stdout_has("total about");
 }
+
+#[test]
+fn every_problem_of_a_profile_is_reported_at_once() {
+    let text = GOOD
+        .replace("monitored_per_console: 2", "monitored_per_console: 9")
+        .replace("over: 1s", "over: 9s");
+    let r = validate_bad(&text);
+    let lines: Vec<&str> = r.stderr.lines().filter(|l| l.contains("p.yaml:")).collect();
+    assert!(lines.len() >= 2, "each problem on its own line\n{r}");
+    r.stderr_has("problems in this profile");
+}
+
+#[test]
+fn a_shortened_built_in_profile_points_to_the_time_scale() {
+    let d = TempDir::new("scale");
+    let r = rcload_in(d.path(), &["validate", "shift-change", "--duration", "40s"]);
+    r.expect_code(2)
+        .stderr_has("setup.over")
+        .stderr_has("events[0].at")
+        .stderr_has("--time-scale");
+    let r = rcload_in(
+        d.path(),
+        &["validate", "shift-change", "--time-scale", "0.1"],
+    );
+    r.expect_code(0).stdout_has("duration 1m");
+    let r = rcload_in(d.path(), &["validate", "shift-change", "--time-scale", "0"]);
+    r.expect_code(2).stderr_has("--time-scale");
+}
+
+#[test]
+fn an_event_the_duration_cuts_off_is_a_warning() {
+    let d = TempDir::new("cut");
+    d.write(
+        "p.yaml",
+        &format!(
+            "{GOOD}events:\n  - kind: emergency_burst\n    at: 4s\n    calls: 2\n    over: 1s\n    talkgroups: 1\n    hold: 10s\n"
+        ),
+    );
+    rcload_in(d.path(), &["validate", "p.yaml"])
+        .expect_code(0)
+        .stderr_has(
+            "warning: events[0] (emergency_burst) would end at 15.0 s, after the run's 5.0 s",
+        );
+}

@@ -51,11 +51,28 @@ pub fn rcload_in(dir: &Path, args: &[&str]) -> Run {
     rcload_env(dir, args, &[])
 }
 
+/// The generator-lateness bound of a test's `rcload run` (`--max-lateness-ms`), unless the
+/// test gives its own: 10x the default 10 ms. The default is a production figure for a
+/// release build on a machine of its own; a test's debug build shares two cores with other
+/// tests, and what it asserts (findings, reports, exit codes of objectives) is not that the
+/// machine kept a 10 ms timing. Tests about lateness set the flag themselves.
+pub const TEST_MAX_LATENESS_MS: &str = "100";
+
+/// `args` with [`TEST_MAX_LATENESS_MS`] added to a `run` that does not set its own bound.
+pub fn with_test_lateness<'a>(args: &[&'a str]) -> Vec<&'a str> {
+    let mut v = args.to_vec();
+    if args.first() == Some(&"run") && !args.contains(&"--max-lateness-ms") {
+        v.extend(["--max-lateness-ms", TEST_MAX_LATENESS_MS]);
+    }
+    v
+}
+
 /// Run `rcload` with `args` in `dir` and extra environment variables.
 pub fn rcload_env(dir: &Path, args: &[&str], env: &[(&str, &str)]) -> Run {
     let exe = env!("CARGO_BIN_EXE_rcload");
+    let args = with_test_lateness(args);
     let mut c = Command::new(exe);
-    c.args(args)
+    c.args(&args)
         .current_dir(dir)
         .stdin(Stdio::null())
         .env_remove("RCLOAD_TOKEN");
@@ -108,7 +125,30 @@ impl Drop for TempDir {
     }
 }
 
-/// Read and parse a run directory's summary.json into the typed summary.
+/// `rcload mock --listen 127.0.0.1:0` as a child process, and its URL.
+pub fn start_mock() -> (std::process::Child, String) {
+    use std::io::BufRead;
+    let mut child = Command::new(env!("CARGO_BIN_EXE_rcload"))
+        .args(["mock", "--listen", "127.0.0.1:0"])
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap_or_else(|e| panic!("cannot start rcload mock: {e}"));
+    let stdout = child.stdout.take().unwrap_or_else(|| panic!("no stdout"));
+    let mut line = String::new();
+    std::io::BufReader::new(stdout)
+        .read_line(&mut line)
+        .unwrap_or_else(|e| panic!("reading the mock's address: {e}"));
+    let url = line
+        .split_whitespace()
+        .last()
+        .unwrap_or_else(|| panic!("no address in {line:?}"))
+        .to_string();
+    assert!(url.starts_with("http://127.0.0.1:"), "{line}");
+    (child, url)
+}
+
 /// Read a run directory's summary.json, after checking it against its schema
 /// (docs/summary.schema.json).
 pub fn summary(dir: &Path) -> rcload::report::Summary {

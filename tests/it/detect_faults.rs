@@ -44,7 +44,11 @@ mock:
 fn run(name: &str, text: &str) -> (Summary, common::Run) {
     let d = TempDir::new(name);
     d.write("p.yaml", text);
-    let r = rcload_in(d.path(), &["run", "p.yaml", "--out", "out"]);
+    // The profiles set no objectives: what is checked are the findings.
+    let r = rcload_in(
+        d.path(),
+        &["run", "p.yaml", "--out", "out", "--allow-no-slo"],
+    );
     if r.code != Some(0) && r.code != Some(1) {
         panic!("the run failed\n{r}");
     }
@@ -151,6 +155,20 @@ fn blackhole_is_found_by_missed_deliveries() {
         d.t_s
     );
     assert!(s.missed_deliveries >= 2, "{r}");
+    // The outage the dispatcher lived through: from 4 s (the blackhole) to the re-attach that
+    // repaired it. rcload's figure starts at the last event that arrived: an upper bound,
+    // within one audit interval (2 s) plus the delivery timeout (1 s) of the true one.
+    let repaired = d.t_s + d.recovered_after_s.unwrap_or_default();
+    let truth = repaired - 4.0;
+    assert!(
+        d.last_ok_s <= 4.2 && d.detection_s >= d.t_s - 4.2,
+        "the last evidence is before the blackhole: {d:?}\n{r}"
+    );
+    assert!(
+        d.outage_s >= truth - 0.2 && d.outage_s <= truth + 2.0 + 1.0,
+        "outage {} s, true {truth:.3} s: {d:?}\n{r}",
+        d.outage_s
+    );
 }
 
 #[test]

@@ -3,11 +3,11 @@
 //! still finishes and writes its results; events.jsonl is valid JSON Lines while the run goes.
 
 use crate::common;
-use common::{TempDir, rcload_in, summary};
+use common::{TempDir, rcload_in, start_mock, summary};
 use rcload::report::events::EventLine;
-use std::io::{BufRead, BufReader};
+
 use std::path::Path;
-use std::process::{Child, Command, Stdio};
+use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
 const SMALL: &str = "name: detect-test
@@ -36,29 +36,6 @@ checks:
 slo:
   error_rate: 0%
 ";
-
-/// `rcload mock --listen 127.0.0.1:0` as a child process, and its address.
-fn start_mock() -> (Child, String) {
-    let mut child = Command::new(env!("CARGO_BIN_EXE_rcload"))
-        .args(["mock", "--listen", "127.0.0.1:0"])
-        .stdin(Stdio::null())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::null())
-        .spawn()
-        .unwrap_or_else(|e| panic!("cannot start rcload mock: {e}"));
-    let stdout = child.stdout.take().unwrap_or_else(|| panic!("no stdout"));
-    let mut line = String::new();
-    BufReader::new(stdout)
-        .read_line(&mut line)
-        .unwrap_or_else(|e| panic!("reading the mock's address: {e}"));
-    let url = line
-        .split_whitespace()
-        .last()
-        .unwrap_or_else(|| panic!("no address in {line:?}"))
-        .to_string();
-    assert!(url.starts_with("http://127.0.0.1:"), "{line}");
-    (child, url)
-}
 
 /// Every complete line of events.jsonl parses strictly, and the file ends with a newline.
 fn check_events(path: &Path) -> Vec<EventLine> {

@@ -23,3 +23,4 @@ mod reports;
 mod run_mock;
 mod slo_windows;
 mod soak;
+mod verdict;

@@ -272,7 +272,10 @@ fn a_killed_run_is_reported_up_to_its_last_interval() {
     assert!(!out.join("summary.json").exists());
 
     let r = rcload_in(d.path(), &["report", "out"]);
-    r.expect_code(0).stdout_has("rebuilt");
+    // Killed, then rebuilt: invalid (exit 4), the reason first.
+    r.expect_code(4)
+        .stdout_has("rebuilt")
+        .stdout_has("verdict: INVALID: the run was killed before it ended");
     has_all_artifacts(&out, &r);
     let s = summary(&out);
     assert!(s.interrupted, "{r}");
@@ -301,7 +304,7 @@ fn a_killed_run_is_reported_up_to_its_last_interval() {
     }
     // Reporting again gives the same files.
     let again = rcload_in(d.path(), &["report", "out"]);
-    again.expect_code(0);
+    again.expect_code(4);
     assert_eq!(summary(&out), s);
 }
 

@@ -38,7 +38,7 @@ slo:
 /// The binary started in `dir`; stderr lines arrive on the channel as they are written.
 fn spawn(dir: &std::path::Path, args: &[&str]) -> (Child, mpsc::Receiver<String>) {
     let mut child = Command::new(env!("CARGO_BIN_EXE_rcload"))
-        .args(args)
+        .args(crate::common::with_test_lateness(args))
         .current_dir(dir)
         .stdin(Stdio::null())
         .stdout(Stdio::piped())
@@ -248,19 +248,25 @@ fn ctrl_c_once_writes_the_results_and_twice_exits_at_once() {
     signal(&child, "-INT");
     let (code, stdout, stderr) = finish(child, &rx, Duration::from_secs(40));
     let context = format!("exit {code:?}\n{stdout}\n{}", stderr.join("\n"));
-    // Exit code of the verdict: nothing failed in what ran.
-    assert_eq!(code, Some(0), "{context}");
+    // An interrupted run is invalid (exit 4), and says so first.
+    assert_eq!(code, Some(4), "{context}");
+    assert!(
+        stdout.contains("verdict invalid: the run was interrupted (SIGINT or SIGTERM)"),
+        "{context}"
+    );
     let s = summary(&dir.path().join("once"));
     assert!(s.interrupted, "{context}");
+    assert_eq!(s.verdict, rcload::judge::Verdict::Invalid, "{context}");
+    assert!(
+        s.verdict_reasons[0].starts_with("the run was interrupted"),
+        "{context}"
+    );
     assert!(
         s.duration_s > 3.0 && s.duration_s < 15.0,
         "{}",
         s.duration_s
     );
-    assert!(
-        s.warnings.iter().any(|w| w.contains("interrupted")),
-        "{context}"
-    );
+
     for f in [
         "report.html",
         "junit.xml",

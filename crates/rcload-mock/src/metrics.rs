@@ -177,6 +177,7 @@ fn render(q: &QueueStats, m: &ModelStats) -> Result<String, std::fmt::Error> {
         "Terminals registered",
         m.terminals,
     );
+    gauge(&mut r, "calls_open", "Calls started and not ended", m.calls);
     gauge(
         &mut r,
         "streams_open",
@@ -206,6 +207,7 @@ mod tests {
         let mut m = ModelStats {
             consoles: 2,
             terminals: 5,
+            calls: 3,
             streams: 2,
             queued_max: 7,
             queued_sum: 9,
@@ -232,6 +234,7 @@ mod tests {
             "rcload_mock_consoles_logged_in 2",
             "rcload_mock_terminals_registered 5",
             "rcload_mock_streams_open 2",
+            "rcload_mock_calls_open 3",
         ] {
             assert!(
                 text.lines().any(|l| l == line),

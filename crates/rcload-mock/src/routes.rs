@@ -58,6 +58,8 @@ fn routes(state: Arc<MockState>) -> Router {
             "/v1/consoles/{id}/events",
             tag(get(events), Known(Op::ConsoleEvents)),
         )
+        // A read of the state for rcload's pre-flight, not load: no fault or queue applies.
+        .route("/v1/terminals/{issi}", get(get_terminal))
         .route(
             "/v1/terminals/{issi}/register",
             tag(post(register), Known(Op::TerminalRegister)),
@@ -209,6 +211,14 @@ async fn register(
         .serve(Op::TerminalRegister, Cost::Talkgroup(talkgroup))
         .await?;
     state.register(issi, talkgroup).deliver().await;
+    Ok(Json(TerminalResponse { issi, talkgroup }))
+}
+
+async fn get_terminal(
+    State(state): AppState,
+    Issi(issi): Issi,
+) -> Result<Json<TerminalResponse>, ApiError> {
+    let talkgroup = state.terminal(issi)?;
     Ok(Json(TerminalResponse { issi, talkgroup }))
 }
 

@@ -133,6 +133,8 @@ pub(crate) struct Counters {
 pub(crate) struct ModelStats {
     pub consoles: usize,
     pub terminals: usize,
+    /// Calls started and not ended.
+    pub calls: usize,
     pub streams: usize,
     /// Events waiting in the fullest stream queue, and in all of them.
     pub queued_max: usize,
@@ -529,6 +531,15 @@ impl MockState {
     }
 
     /// Moves registered terminal `issi` to `talkgroup` (no event).
+    /// The talkgroup registered terminal `issi` is on.
+    pub(crate) fn terminal(&self, issi: u32) -> Result<u32, StateError> {
+        self.lock()
+            .terminals
+            .get(&issi)
+            .copied()
+            .ok_or(StateError::NotRegistered)
+    }
+
     pub(crate) fn affiliate(&self, issi: u32, talkgroup: u32) -> Result<(), StateError> {
         let mut inner = self.lock();
         if !inner.terminals.contains_key(&issi) {
@@ -733,6 +744,7 @@ impl MockState {
         let mut s = ModelStats {
             consoles: inner.consoles.len(),
             terminals: inner.terminals.len(),
+            calls: inner.calls.len(),
             counters: inner.counters,
             ..ModelStats::default()
         };

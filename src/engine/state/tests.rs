@@ -391,7 +391,7 @@ fn a_kick_is_a_disconnect_that_recovers_at_reconnect() {
     let e0 = s.login(0, 0);
     s.register(1, tg, 0);
     let mut fx = Effects::default();
-    s.w.stream_lost(0, e0, "kicked: slow_consumer", 2 * S, &mut fx);
+    s.w.stream_lost(0, e0, "kicked: slow_consumer", 2 * S, None, &mut fx);
     s.take(fx);
     assert!(matches!(
         s.findings.as_slice(),
@@ -403,7 +403,7 @@ fn a_kick_is_a_disconnect_that_recovers_at_reconnect() {
     s.status(1, 2 * S);
     assert_eq!(s.w.deliveries.pending(), 0);
     let mut fx = Effects::default();
-    s.w.stream_lost(0, e0, "stream_end", 2 * S + 1, &mut fx);
+    s.w.stream_lost(0, e0, "stream_end", 2 * S + 1, None, &mut fx);
     s.take(fx);
     assert_eq!(s.findings.len(), 1);
     // The client reconnects and re-attaches: recovered after 1.5 s.
@@ -427,9 +427,72 @@ fn an_old_sessions_events_change_nothing() {
     assert_ne!(old, new);
     let mut fx = Effects::default();
     s.w.announced_drop(0, old, tg, 3 * S, &mut fx);
-    s.w.stream_lost(0, old, "stream_end", 3 * S, &mut fx);
+    s.w.stream_lost(0, old, "stream_end", 3 * S, None, &mut fx);
     s.take(fx);
     assert!(s.findings.is_empty(), "{:?}", s.findings);
     assert_eq!(s.w.reattach_begin(0, old), None);
     assert!(s.w.in_session(0, new));
+}
+
+#[test]
+fn what_a_run_leaves_open_is_ended_calls_first_consoles_last() {
+    let mut s = Scenario::new();
+    let tg = s.w.pop.gssi(0, 0);
+    assert!(s.w.leftovers().is_empty(), "nothing yet");
+    s.login(1, 0);
+    s.login(0, 0);
+    s.register(3, tg, S);
+    s.register(0, tg, S);
+    let (_, started) = s
+        .prepare(
+            2 * S,
+            ActionKind::CallStart {
+                call: 9,
+                kind: CallKind::Group,
+                caller: 0,
+                talkgroup: tg,
+                probe: false,
+            },
+        )
+        .expect("call");
+    s.complete(&started, Ok(Reply::Call("c-9".into())), 2 * S);
+    // A call still starting and a terminal with a request in flight are not known to be open.
+    s.prepare(
+        3 * S,
+        ActionKind::CallStart {
+            call: 10,
+            kind: CallKind::Group,
+            caller: 0,
+            talkgroup: tg,
+            probe: false,
+        },
+    )
+    .expect("call");
+    s.prepare(
+        3 * S,
+        ActionKind::Register {
+            terminal: 2,
+            talkgroup: tg,
+        },
+    )
+    .expect("register");
+    assert_eq!(
+        s.w.leftovers(),
+        [
+            ActionKind::CallEnd {
+                call: 9,
+                probe: false
+            },
+            ActionKind::Deregister { terminal: 0 },
+            ActionKind::Deregister { terminal: 3 },
+            ActionKind::Logout { console: 0 },
+            ActionKind::Logout { console: 1 },
+        ]
+    );
+    // Ending them empties the list.
+    for kind in s.w.leftovers() {
+        let (_, done) = s.prepare(4 * S, kind).expect("an action that ends");
+        s.complete(&done, Ok(Reply::Done), 4 * S);
+    }
+    assert!(s.w.leftovers().is_empty(), "{:?}", s.w.leftovers());
 }
