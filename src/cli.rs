@@ -25,6 +25,8 @@ pub enum Command {
     Report(ReportArgs),
     /// Compare two runs (directories or summary.json files); exit 1 on a regression.
     Compare(CompareArgs),
+    /// Nightly runs over time: trend.md, trend.csv and trend.html, one row per run.
+    Trend(TrendArgs),
     /// List the built-in profiles.
     Profiles,
     /// Find how much load the target takes before the profile's objectives break: run it at
@@ -54,6 +56,10 @@ pub struct CapacityArgs {
     /// The highest level tried.
     #[arg(long, default_value_t = 4.0, value_name = "LEVEL")]
     pub to: f64,
+    /// When the lowest level fails, levels halve downward to this one: the report states a
+    /// capacity, or that it is below the floor.
+    #[arg(long, default_value_t = 0.1, value_name = "LEVEL")]
+    pub floor: f64,
     /// Levels evenly from --from to --to (instead of --factor).
     #[arg(long, value_name = "N", conflicts_with = "factor")]
     pub steps: Option<usize>,
@@ -289,12 +295,14 @@ pub struct ReportArgs {
 
 #[derive(Debug, Args)]
 pub struct CompareArgs {
-    /// The base run: a run directory or a summary.json.
-    #[arg(value_name = "BASE_RUN")]
-    pub base: PathBuf,
-    /// The candidate run: a run directory or a summary.json.
-    #[arg(value_name = "CANDIDATE_RUN")]
-    pub candidate: PathBuf,
+    /// `BASE_RUN CANDIDATE_RUN`, or only `CANDIDATE_RUN` with `--base`: run directories or
+    /// summary.json files.
+    #[arg(value_name = "RUN", num_args = 1..=2, required = true)]
+    pub runs: Vec<PathBuf>,
+    /// A base run; may be given several times (the last N nights): the candidate is judged
+    /// against their median, their spread shown.
+    #[arg(long = "base", value_name = "RUN")]
+    pub bases: Vec<PathBuf>,
     /// How much worse a percentile or error rate may get: `10%`, `0.1`.
     #[arg(long, default_value = "10%", value_name = "PERCENT")]
     pub max_regression: String,
@@ -307,6 +315,16 @@ pub struct CompareArgs {
     /// Also write the comparison to this file (format from --format).
     #[arg(long, value_name = "FILE")]
     pub out: Option<PathBuf>,
+}
+
+#[derive(Debug, Args)]
+pub struct TrendArgs {
+    /// Runs: run directories or summary.json files, in any order (they are sorted by start).
+    #[arg(value_name = "RUN", required = true)]
+    pub runs: Vec<PathBuf>,
+    /// Where to write trend.md, trend.csv and trend.html.
+    #[arg(long, default_value = ".", value_name = "DIR")]
+    pub out: PathBuf,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]

@@ -61,7 +61,7 @@ pub fn judge(
             let (seen, worst_at_s) = latency(key, q, limits);
             let (observed, passed, note) = match seen {
                 Observed::Ms(v) => (Some(v), v <= limit_ms, None),
-                Observed::NoSamples => (None, false, Some("no samples".to_string())),
+                Observed::NoSamples => (None, false, Some(nothing_seen(key, limits))),
                 Observed::Missed => (
                     None,
                     false,
@@ -104,6 +104,19 @@ pub fn judge(
         });
     }
     out
+}
+
+/// What an objective without samples missed: `no emergency.alert delivered`, `no
+/// console.login answered during shift_change`.
+fn nothing_seen(key: &str, limits: &LatencyLimits) -> String {
+    let what = match key.strip_prefix("delivery.") {
+        Some(event) => format!("no {event} delivered"),
+        None => format!("no {key} answered"),
+    };
+    match &limits.during {
+        Some(phase) => format!("{what} during {phase}"),
+        None => what,
+    }
 }
 
 /// Judge the maximum-count objectives (`talkgroup_drops: 0`); `count(key)` gives what was
@@ -519,7 +532,8 @@ mod tests {
     fn no_samples_fail_with_a_note() {
         let r = judge(&slo(), |_, _, _| (Observed::NoSamples, None), 0, 0);
         assert!(!r[0].passed && r[0].no_samples);
-        assert_eq!(r[0].note.as_deref(), Some("no samples"));
+        assert_eq!(r[0].note.as_deref(), Some("no console.login answered"));
+        assert_eq!(r[1].note.as_deref(), Some("no emergency.alert delivered"));
         assert!(
             !r[2].passed && r[2].no_samples,
             "no requests: an error rate of nothing"
@@ -649,7 +663,7 @@ mod tests {
         let (verdict, why) = assess(&v, &r);
         assert_eq!(verdict, Verdict::Fail, "{why:?}");
         assert!(
-            why[0].starts_with("delivery.emergency.alert p95: no samples"),
+            why[0].starts_with("delivery.emergency.alert p95: no emergency.alert delivered"),
             "{why:?}"
         );
         assert!(

@@ -49,6 +49,7 @@ fn main() -> ExitCode {
         Command::Mock(a) => with_runtime(|| mock(a)),
         Command::Report(a) => report(&a),
         Command::Compare(a) => compare(&a),
+        Command::Trend(a) => trend(&a),
         Command::Adapter(AdapterCommand::Check(a)) => with_runtime(|| adapter_check(a)),
         Command::Capacity(a) => with_runtime(|| capacity(a)),
         Command::Cleanup(a) => match RunConfig::from_args(&a) {
@@ -131,6 +132,7 @@ async fn capacity(a: rcload::cli::CapacityArgs) -> ExitCode {
             bisect: a.search == rcload::cli::SearchMode::Bisect,
             resolution,
             max_stages: a.max_stages.max(1),
+            floor: a.floor,
         },
         stage,
         cooldown,
@@ -279,8 +281,43 @@ fn report(a: &ReportArgs) -> ExitCode {
     verdict_code(data.summary.verdict)
 }
 
+/// `rcload trend RUN...`: 0 the files were written, 2 a run or the output cannot be used.
+fn trend(a: &rcload::cli::TrendArgs) -> ExitCode {
+    use rcload::compare::trend;
+    use rcload::report::rundir;
+    let mut runs = Vec::new();
+    for p in &a.runs {
+        match rundir::summary_of(p) {
+            Ok(summary) => runs.push(trend::TrendRun {
+                label: p.display().to_string(),
+                summary,
+            }),
+            Err(e) => return usage_error(&e),
+        }
+    }
+    let t = trend::build(runs);
+    if let Err(e) = std::fs::create_dir_all(&a.out) {
+        return usage_error(&format!("--out {}: {e}", a.out.display()));
+    }
+    let files = [
+        ("trend.md", trend::to_markdown(&t)),
+        ("trend.csv", trend::to_csv(&t)),
+        ("trend.html", trend::to_html(&t)),
+    ];
+    let mut s = String::new();
+    for (name, text) in files {
+        let path = a.out.join(name);
+        if let Err(e) = rcload::report::write_atomic(&path, text.as_bytes()) {
+            return usage_error(&e);
+        }
+        s.push_str(&format!("wrote {}\n", path.display()));
+    }
+    out(&s);
+    ExitCode::SUCCESS
+}
+
 /// `rcload compare BASE CANDIDATE`: 0 no regression, 1 a regression, 2 unreadable input (also
-/// another schema major version, or a run with no samples).
+/// another schema major version, or a run with no samples), 4 an invalid candidate.
 fn compare(a: &CompareArgs) -> ExitCode {
     use rcload::cli::CompareFormat;
     use rcload::compare;
@@ -292,24 +329,34 @@ fn compare(a: &CompareArgs) -> ExitCode {
     if a.min_delta_ms.is_nan() || a.min_delta_ms < 0.0 {
         return usage_error(&"--min-delta-ms: must be zero or more");
     }
-    let base = match rundir::summary_of(&a.base) {
-        Ok(s) => s,
-        Err(e) => return usage_error(&e),
+    let (candidate_path, mut base_paths) = match a.runs.as_slice() {
+        [base, cand] => (cand.clone(), vec![base.clone()]),
+        [cand] => (cand.clone(), Vec::new()),
+        _ => return usage_error(&"give BASE_RUN CANDIDATE_RUN, or CANDIDATE_RUN with --base"),
     };
-    let candidate = match rundir::summary_of(&a.candidate) {
-        Ok(s) => s,
-        Err(e) => return usage_error(&e),
-    };
+    base_paths.extend(a.bases.iter().cloned());
+    if base_paths.is_empty() {
+        return usage_error(&"no base run: give BASE_RUN CANDIDATE_RUN, or --base RUN");
+    }
     // Another schema major version, or a run without samples, cannot be compared: passing it
     // would pass a gate on nothing.
-    let inputs = [
-        ("base", &a.base, &base),
-        ("candidate", &a.candidate, &candidate),
-    ];
-    for (which, path, s) in inputs {
-        if let Err(why) = compare::check_input(s) {
+    let load = |which: &str, path: &std::path::Path| {
+        let s = rundir::summary_of(path).map_err(|e| e.to_string())?;
+        compare::check_input(&s).map_err(|why| {
             let file = rundir::summary_source(path);
-            return usage_error(&format!("{} ({which}): {why}", file.display()));
+            format!("{} ({which}): {why}", file.display())
+        })?;
+        Ok::<_, String>(s)
+    };
+    let candidate = match load("candidate", &candidate_path) {
+        Ok(s) => s,
+        Err(e) => return usage_error(&e),
+    };
+    let mut bases = Vec::new();
+    for p in &base_paths {
+        match load("base", p) {
+            Ok(s) => bases.push(s),
+            Err(e) => return usage_error(&e),
         }
     }
     let opts = compare::CompareOptions {
@@ -317,7 +364,7 @@ fn compare(a: &CompareArgs) -> ExitCode {
         min_delta_ms: a.min_delta_ms,
         ..compare::CompareOptions::default()
     };
-    let c = compare::compare(&base, &candidate, &opts);
+    let c = compare::compare_many(&bases, &candidate, &opts);
     let text = match a.format {
         CompareFormat::Md => compare::to_markdown(&c),
         CompareFormat::Html => compare::to_html(&c),
@@ -335,7 +382,17 @@ fn compare(a: &CompareArgs) -> ExitCode {
     if !text.ends_with('\n') {
         out("\n");
     }
-    if c.regressed() {
+    // An invalid candidate fails the gate whatever it shows: its figures cannot be trusted.
+    if candidate.verdict == rcload::judge::Verdict::Invalid {
+        eprintln!(
+            "error: the candidate run is invalid: {}",
+            candidate
+                .verdict_reasons
+                .first()
+                .map_or("see its summary", String::as_str)
+        );
+        ExitCode::from(EXIT_INVALID)
+    } else if c.regressed() {
         ExitCode::from(EXIT_FAIL)
     } else {
         ExitCode::SUCCESS

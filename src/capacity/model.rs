@@ -14,6 +14,10 @@ pub struct FailedSlo {
     pub limit: f64,
     pub observed: Option<f64>,
     pub unit: String,
+    /// What failed, in words: `delivery.emergency.alert p95: no emergency.alert delivered
+    /// (limit 300.0 ms)`.
+    #[serde(default)]
+    pub text: String,
 }
 
 /// Latency of an operation or delivery type in one stage, ms.
@@ -61,6 +65,7 @@ impl StageResult {
                 limit: r.limit,
                 observed: r.observed,
                 unit: r.unit.clone(),
+                text: crate::judge::failure_text(r),
             })
             .collect();
         let names: Vec<String> = failed.iter().map(|f| f.name.clone()).collect();
@@ -160,8 +165,20 @@ pub struct CapacityReport {
     /// The highest level that passed below the first that failed.
     pub max_passing: Option<f64>,
     pub first_failing: Option<f64>,
-    /// `max_passing / nominal`.
+    /// `max_passing / nominal` (a multiple of the varied parameter).
     pub margin: Option<f64>,
+    /// The offered load of the profile as written (at each stage's length), actions/s.
+    #[serde(default)]
+    pub nominal_offered_per_s: Option<f64>,
+    /// The offered load at `max_passing`, actions/s (as measured in that stage).
+    #[serde(default)]
+    pub max_passing_offered_per_s: Option<f64>,
+    /// `max_passing_offered_per_s / nominal_offered_per_s`: the margin as the load it is.
+    #[serde(default)]
+    pub margin_offered: Option<f64>,
+    /// Levels the model could not give as asked (a share capped at 100 %).
+    #[serde(default)]
+    pub warnings: Vec<String>,
     /// The first objective that failed at the first failing level.
     pub first_failed_slo: Option<FailedSlo>,
     pub interrupted: bool,
@@ -189,6 +206,16 @@ impl CapacityReport {
         self.max_passing = pass;
         self.first_failing = fail;
         self.margin = pass.zip(self.nominal).map(|(p, n)| p / n.max(1e-9));
+        self.max_passing_offered_per_s = pass.and_then(|p| {
+            self.counted()
+                .find(|s| (s.level - p).abs() < 1e-9)
+                .map(|s| s.offered_per_s)
+        });
+        self.margin_offered = self
+            .max_passing_offered_per_s
+            .zip(self.nominal_offered_per_s)
+            .filter(|(_, n)| *n > 0.0)
+            .map(|(p, n)| p / n);
         self.first_failed_slo = fail.and_then(|f| {
             self.counted()
                 .find(|s| (s.level - f).abs() < 1e-9)

@@ -24,29 +24,54 @@ pub fn answer(r: &CapacityReport) -> String {
     let mut s = match (r.max_passing, r.first_failing) {
         (Some(p), Some(f)) => format!("Passes up to {} = {p}; fails at {f}.", r.vary,),
         (Some(p), None) => format!("Passes every level tried, up to {} = {p}.", r.vary),
-        (None, Some(f)) => format!("Fails already at the lowest level tried, {} = {f}.", r.vary),
+        (None, Some(f)) => format!(
+            "Fails at every level tried, down to {} = {f}: its capacity is below that (--floor).",
+            r.vary
+        ),
         (None, None) => "No stage finished.".to_string(),
     };
-    if let (Some(m), Some(_)) = (r.margin, r.nominal) {
-        let _ = write!(s, " Margin over the profile as written: {m:.2}×.");
+    match (
+        r.margin_offered,
+        r.max_passing_offered_per_s,
+        r.nominal_offered_per_s,
+    ) {
+        (Some(m), Some(at), Some(nominal)) => {
+            let _ = write!(
+                s,
+                " Margin over the profile as written: {m:.2}× its offered load ({at:.1} \
+                 actions/s at the highest passing level, {nominal:.1}/s as written)."
+            );
+        }
+        _ => {
+            if let (Some(m), Some(_)) = (r.margin, r.nominal) {
+                let _ = write!(s, " Margin over the profile as written: {m:.2}×.");
+            }
+        }
     }
     if r.nominal.is_some() && r.first_failing.is_some_and(|f| f <= 1.0 + 1e-9) {
         s.push_str(" The realistic level (1.0) FAILS.");
     }
     if let Some(f) = &r.first_failed_slo {
-        let _ = write!(
-            s,
-            " First objective to fail: {} ({} against a limit of {} {}).",
-            f.name,
-            f.observed
-                .map(|o| format!("{o} {}", f.unit))
-                .unwrap_or_else(|| "no value".into()),
-            f.limit,
-            f.unit
-        );
+        if f.text.is_empty() {
+            let _ = write!(
+                s,
+                " First objective to fail: {} ({} against a limit of {} {}).",
+                f.name,
+                f.observed
+                    .map(|o| format!("{o} {}", f.unit))
+                    .unwrap_or_else(|| "no value".into()),
+                f.limit,
+                f.unit
+            );
+        } else {
+            let _ = write!(s, " First objective to fail: {}.", f.text);
+        }
     }
     if r.interrupted {
         s.push_str(" The search was interrupted: these are the stages it finished.");
+    }
+    for w in &r.warnings {
+        let _ = write!(s, " Warning: {w}.");
     }
     s
 }
@@ -371,6 +396,7 @@ mod tests {
                     limit: 50.0,
                     observed: Some(812.5),
                     unit: "ms".into(),
+                    text: "terminal.status p99: observed 812.5 ms, limit 50.0 ms".into(),
                 }]
             },
             offered_per_s: 100.0 * level,
@@ -416,6 +442,10 @@ mod tests {
             max_passing: None,
             first_failing: None,
             margin: None,
+            nominal_offered_per_s: Some(100.0),
+            max_passing_offered_per_s: None,
+            margin_offered: None,
+            warnings: Vec::new(),
             first_failed_slo: None,
             interrupted: false,
         };
@@ -428,8 +458,9 @@ mod tests {
         let r = report();
         assert_eq!(
             answer(&r),
-            "Passes up to scale = 2.5; fails at 3. Margin over the profile as written: 2.50×. \
-             First objective to fail: terminal.status p99 (812.5 ms against a limit of 50 ms)."
+            "Passes up to scale = 2.5; fails at 3. Margin over the profile as written: 2.50× its \
+             offered load (250.0 actions/s at the highest passing level, 100.0/s as written). \
+             First objective to fail: terminal.status p99: observed 812.5 ms, limit 50.0 ms."
         );
         let csv = csv(&r);
         assert!(csv.lines().next().unwrap().ends_with("terminal.status.p50_ms,terminal.status.p99_ms,delivery.status.p50_ms,delivery.status.p99_ms"), "{csv}");

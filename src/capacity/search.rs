@@ -2,7 +2,9 @@
 //!
 //! Levels rise by steps (`--steps N` from `--from` to `--to`) or by a factor (`--factor F`)
 //! until a stage fails; with bisection, the levels between the last pass and the first fail are
-//! then halved until they are within the resolution of each other.
+//! then halved until they are within the resolution of each other. When the lowest level fails,
+//! levels halve downward to the floor, so the search always states a capacity or that it is
+//! below the floor.
 
 use serde::{Deserialize, Serialize};
 
@@ -18,6 +20,8 @@ pub struct SearchPlan {
     pub resolution: f64,
     /// Most stages in all (a bound on the run).
     pub max_stages: usize,
+    /// The lowest level tried when the lowest of the ladder fails.
+    pub floor: f64,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -104,19 +108,28 @@ pub fn next_level(plan: &SearchPlan, done: &[Verdict]) -> Option<f64> {
         None => ladder(plan)
             .into_iter()
             .find(|l| !done.iter().any(|v| (v.level - l).abs() < 1e-9)),
-        Some(fail) if plan.bisect => {
+        Some(fail) => {
             let pass = done
                 .iter()
                 .filter(|v| v.passed && v.level < fail)
                 .map(|v| v.level)
-                .fold(None, max)?;
-            if fail - pass <= pass.abs() * plan.resolution + 1e-9 {
-                return None;
+                .fold(None, max);
+            match pass {
+                // Nothing passed yet: halve downward, down to the floor.
+                None => {
+                    let next = round((fail / 2.0).max(plan.floor));
+                    (next < fail - 1e-9).then_some(next)
+                }
+                Some(pass) if plan.bisect => {
+                    if fail - pass <= pass.abs() * plan.resolution + 1e-9 {
+                        return None;
+                    }
+                    let mid = round((pass + fail) / 2.0);
+                    (mid > pass && mid < fail).then_some(mid)
+                }
+                Some(_) => None,
             }
-            let mid = round((pass + fail) / 2.0);
-            (mid > pass && mid < fail).then_some(mid)
         }
-        Some(_) => None,
     }
 }
 
@@ -155,6 +168,7 @@ mod tests {
             bisect,
             resolution: 0.05,
             max_stages: 30,
+            floor: 0.1,
         }
     }
 
@@ -201,10 +215,23 @@ mod tests {
 
     #[test]
     fn edge_cases() {
-        // Fails at once: no pass.
-        let done = search(&plan(Step::Factor(2.0), true), 0.1);
-        assert_eq!(outcome(&done), (None, Some(0.5)));
-        assert_eq!(done.len(), 1);
+        // Fails at the lowest level: the search goes down, halving, and finds the capacity.
+        let done = search(&plan(Step::Factor(2.0), false), 0.2);
+        assert_eq!(
+            done.iter().map(|v| v.level).collect::<Vec<_>>(),
+            vec![0.5, 0.25, 0.125]
+        );
+        assert_eq!(outcome(&done), (Some(0.125), Some(0.25)));
+        let done = search(&plan(Step::Factor(2.0), true), 0.2);
+        let (pass, fail) = outcome(&done);
+        assert!(pass.unwrap() <= 0.2 && fail.unwrap() > 0.2, "{done:?}");
+        // Fails at the floor too: the capacity is below it.
+        let done = search(&plan(Step::Factor(2.0), true), 0.05);
+        assert_eq!(
+            done.iter().map(|v| v.level).collect::<Vec<_>>(),
+            vec![0.5, 0.25, 0.125, 0.1]
+        );
+        assert_eq!(outcome(&done), (None, Some(0.1)));
         // Never fails: the top of the ladder passed.
         let done = search(&plan(Step::Factor(2.0), true), 100.0);
         assert_eq!(outcome(&done), (Some(4.0), None));

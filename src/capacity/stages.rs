@@ -42,9 +42,23 @@ fn new_report(cfg: &CapacityConfig, target: String, nominal: Option<f64>) -> Cap
         max_passing: None,
         first_failing: None,
         margin: None,
+        nominal_offered_per_s: None,
+        max_passing_offered_per_s: None,
+        margin_offered: None,
+        warnings: Vec::new(),
         first_failed_slo: None,
         interrupted: false,
     }
+}
+
+/// The offered load of the profile as written, at the stages' length, actions/s.
+fn nominal_offered(cfg: &CapacityConfig) -> Option<f64> {
+    let mut p = cfg.base.profile.clone();
+    if let Some(d) = cfg.stage {
+        p.duration = rcload_api::Dur(d);
+    }
+    let secs = p.duration.0.as_secs_f64();
+    (secs > 0.0).then(|| crate::schedule::estimate(&p, cfg.base.seed).total as f64 / secs)
 }
 
 fn stage_dir(index: usize, level: f64) -> String {
@@ -71,6 +85,7 @@ pub async fn run(
         TargetSpec::Url(u) => u.clone(),
     };
     let mut report = new_report(&cfg, target, nominal);
+    report.nominal_offered_per_s = nominal_offered(&cfg);
     let mut verdicts: Vec<Verdict> = Vec::new();
     let mut first_health: Option<Duration> = None;
     let mut retried = 0;
@@ -84,6 +99,11 @@ pub async fn run(
         }
         let mut profile = vary::apply(&cfg.base.profile, &cfg.vary, level)
             .map_err(|e| RunError::Setup(format!("level {level}: {e}")))?;
+        for w in vary::capped(&cfg.base.profile, &cfg.vary, level) {
+            if !report.warnings.contains(&w) {
+                report.warnings.push(w);
+            }
+        }
         if let Some(d) = cfg.stage {
             profile.duration = rcload_api::Dur(d);
         }

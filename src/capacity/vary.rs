@@ -47,6 +47,34 @@ fn scale_percent(p: &mut Option<Percent>, k: f64) {
     }
 }
 
+/// What the model cannot give as asked at `level`: shares of a shift change that would pass
+/// 100 % and are capped there (the level then offers less than its name says).
+pub fn capped(p: &Profile, vary: &Vary, level: f64) -> Vec<String> {
+    let Vary::Scale = vary else {
+        return Vec::new();
+    };
+    let mut out = Vec::new();
+    for (i, e) in p.events.iter().enumerate() {
+        if e.kind != EventKind::ShiftChange {
+            continue;
+        }
+        let consoles = e.consoles.unwrap_or(Percent { fraction: 1.0 });
+        for (field, share) in [("consoles", Some(consoles)), ("terminals", e.terminals)] {
+            if let Some(s) = share
+                && s.fraction * level > 1.0 + 1e-9
+            {
+                out.push(format!(
+                    "from scale {:.3} on, events[{i}].{field} ({}) would pass 100 % and is \
+                     capped there: those levels offer less of the shift change than their name says",
+                    (1.0 / s.fraction * 1e3).round() / 1e3,
+                    s
+                ));
+            }
+        }
+    }
+    out
+}
+
 /// The profile at `level`.
 pub fn apply(p: &Profile, vary: &Vary, level: f64) -> Result<Profile, ProfileError> {
     match vary {
@@ -74,57 +102,15 @@ pub fn apply(p: &Profile, vary: &Vary, level: f64) -> Result<Profile, ProfileErr
             crate::profile::with_overrides(&out, &[])
         }
         Vary::Field(path) => {
-            let paths = expand(p, path);
+            // The `--set` grammar: an index or the entries an action or kind names.
             let value = format!("{}", (level * 1e6).round() / 1e6);
-            let overrides = paths
-                .iter()
-                .map(|f| {
-                    let percent = f.starts_with("events.")
-                        && (f.ends_with(".consoles") || f.ends_with(".terminals"));
-                    let v = if percent {
-                        format!("{value}%")
-                    } else {
-                        value.clone()
-                    };
-                    parse_override(&format!("{f}={v}"))
-                })
-                .collect::<Result<Vec<_>, _>>()?;
-            crate::profile::with_overrides(p, &overrides)
+            let percent = path.starts_with("events.")
+                && (path.ends_with(".consoles") || path.ends_with(".terminals"));
+            let v = if percent { format!("{value}%") } else { value };
+            let o = parse_override(&format!("{path}={v}"))?;
+            crate::profile::with_overrides(p, &[o])
         }
     }
-}
-
-/// `traffic.<action>.x` and `events.<kind>.x` as the index paths of every matching entry.
-fn expand(p: &Profile, path: &str) -> Vec<String> {
-    let parts: Vec<&str> = path.splitn(3, '.').collect();
-    if let [list @ ("traffic" | "events"), name, rest] = parts.as_slice()
-        && name.parse::<usize>().is_err()
-    {
-        let idx: Vec<usize> = if *list == "traffic" {
-            p.traffic
-                .iter()
-                .enumerate()
-                .filter(|(_, t)| {
-                    serde_json::to_value(t.action)
-                        .ok()
-                        .is_some_and(|v| v.as_str() == Some(name))
-                })
-                .map(|(i, _)| i)
-                .collect()
-        } else {
-            p.events
-                .iter()
-                .enumerate()
-                .filter(|(_, e)| e.kind.as_str() == *name)
-                .map(|(i, _)| i)
-                .collect()
-        };
-        return idx
-            .into_iter()
-            .map(|i| format!("{list}.{i}.{rest}"))
-            .collect();
-    }
-    vec![path.to_string()]
 }
 
 #[cfg(test)]
@@ -191,5 +177,31 @@ mod tests {
         let s = apply(&p, &Vary::Field("population.terminals".into()), 900.0).unwrap();
         assert_eq!(s.population.terminals, 900);
         assert!(apply(&p, &Vary::Field("population.nothing".into()), 1.0).is_err());
+        // A typo is an error naming what there is, never identical stages.
+        let e = apply(&p, &Vary::Field("traffic.fly.rate".into()), 1.0).unwrap_err();
+        assert!(
+            e.to_string()
+                .contains("`fly` is neither a list index nor the action or kind"),
+            "{e}"
+        );
+        assert!(e.to_string().contains("status"), "{e}");
+    }
+
+    #[test]
+    fn a_share_the_model_caps_is_said() {
+        let p = smoke();
+        assert!(capped(&p, &Vary::Scale, 1.0).is_empty());
+        let sc = p
+            .events
+            .iter()
+            .position(|e| e.kind == EventKind::ShiftChange)
+            .expect("smoke has a shift change");
+        let w = capped(&p, &Vary::Scale, 50.0);
+        assert!(
+            w.iter()
+                .any(|w| w.contains(&format!("events[{sc}].")) && w.contains("capped")),
+            "{w:?}"
+        );
+        assert!(capped(&p, &Vary::Field("traffic.0.rate".into()), 50.0).is_empty());
     }
 }

@@ -10,8 +10,12 @@
 //! - an error rate (errors / count for operations, missed / expected for deliveries)
 //!   regresses when `cand > base * (1 + max_regression)` and `cand - base > 0.001`;
 //! - more talkgroup drops, console disconnects or missed deliveries than the base regress;
-//! - an operation or delivery type the candidate lacks, different profiles, or a generator
-//!   that fell behind are warnings, not regressions.
+//! - each phase is compared on its own as well (rows `<phase>: <operation>`), the teardown
+//!   apart; a phase of the base the candidate lacks regresses;
+//! - an operation or delivery type the base has and the candidate lacks (whole run or phase)
+//!   regresses: the signal was lost;
+//! - different profiles, a generator that fell behind, or an invalid run are warnings; the
+//!   caller fails the gate on an invalid candidate with its own exit code.
 
 use crate::judge::Verdict;
 use crate::report::summary::{DeliverySummary, LatencyMs, OperationSummary, SCHEMA, Summary};
@@ -159,6 +163,10 @@ pub struct Comparison {
     pub regressions: Vec<Regression>,
     /// Things the reader must know to trust the comparison.
     pub warnings: Vec<String>,
+    /// How many base runs the base is the median of (1: one run).
+    pub base_runs: usize,
+    /// With several base runs: their p99 spread (min, max ms) per row name.
+    pub base_spread: median::Spread,
 }
 
 impl Comparison {
@@ -248,6 +256,9 @@ pub fn compare(base: &Summary, candidate: &Summary, opts: &CompareOptions) -> Co
                 "The {which} run was interrupted before the end of its schedule."
             ));
         }
+        if let (Verdict::Invalid, Some(why)) = (s.verdict, s.verdict_reasons.first()) {
+            warnings.push(format!("The {which} run is invalid: {why}."));
+        }
     }
     let (db, dc) = (base.duration_s, candidate.duration_s);
     if db > 0.0 && dc > 0.0 && (dc - db).abs() > 0.1 * db.max(dc) {
@@ -262,12 +273,7 @@ pub fn compare(base: &Summary, candidate: &Summary, opts: &CompareOptions) -> Co
     let (bd, cd) = (&base.deliveries, &candidate.deliveries);
     rows.extend(rows_of("delivery.", bd, cd, delivery_side, opts));
     for r in &rows {
-        if r.count_base > 0 && r.count_cand == 0 {
-            warnings.push(format!(
-                "{}: {} samples in the base, none in the candidate.",
-                r.name, r.count_base
-            ));
-        } else if r.count_base == 0 && r.count_cand > 0 {
+        if r.count_base == 0 && r.count_cand > 0 {
             warnings.push(format!(
                 "{}: not in the base, {} samples in the candidate; not compared.",
                 r.name, r.count_cand
@@ -275,8 +281,24 @@ pub fn compare(base: &Summary, candidate: &Summary, opts: &CompareOptions) -> Co
         }
     }
 
+    let (phase_rows, lost_phases) = phases::phase_rows(base, candidate, opts);
+    rows.extend(phase_rows);
+    // A signal the base had and the candidate lost (no samples of an operation or delivery
+    // type, in the whole run or in a phase) is a regression, not a note.
+    for r in &mut rows {
+        if r.count_base > 0 && r.count_cand == 0 {
+            r.regressions.push(Regression {
+                what: format!("{} missing", r.name),
+                detail: format!(
+                    "{} in the base, none in the candidate: the signal was lost",
+                    r.count_base
+                ),
+            });
+        }
+    }
     let mut regressions: Vec<Regression> =
         rows.iter().flat_map(|r| r.regressions.clone()).collect();
+    regressions.extend(lost_phases);
     let drops = candidate.talkgroup_drops.iter().map(|d| {
         format!(
             "console {} talkgroup {} at {:.1} s ({})",
@@ -340,7 +362,19 @@ pub fn compare(base: &Summary, candidate: &Summary, opts: &CompareOptions) -> Co
         findings,
         regressions,
         warnings,
+        base_runs: 1,
+        base_spread: median::Spread::new(),
     }
+}
+
+/// Compare a candidate against the median of several base runs (the last N nights), with
+/// their spread beside it. `bases` is not empty.
+pub fn compare_many(bases: &[Summary], candidate: &Summary, opts: &CompareOptions) -> Comparison {
+    let (m, spread) = median::median(bases);
+    let mut c = compare(&m, candidate, opts);
+    c.base_runs = bases.len();
+    c.base_spread = spread;
+    c
 }
 
 /// One row per name in either map, sorted.
@@ -481,7 +515,10 @@ pub fn parse_percent(s: &str) -> Result<f64, String> {
     }
 }
 
+pub mod median;
+mod phases;
 mod render;
+pub mod trend;
 use render::{fmt_ms, fmt_pct_change, fmt_rate};
 pub use render::{to_html, to_json, to_markdown};
 
@@ -673,15 +710,82 @@ mod tests {
             names,
             ["call.group", "console.login", "delivery.emergency.alert"]
         );
-        assert_eq!(whats(&c), ["delivery.emergency.alert error rate"]);
-        assert_eq!(c.rows[1].status(), "missing");
+        // A signal the candidate lost is a regression, not a note.
+        assert_eq!(
+            whats(&c),
+            [
+                "console.login missing",
+                "delivery.emergency.alert error rate"
+            ]
+        );
+        assert_eq!(c.rows[1].status(), "REGRESSED");
+        assert!(c.regressions[0].detail.contains("5000 in the base, none"));
         let w = c.warnings.join("\n");
         assert!(w.contains("Different profiles"), "{w}");
         assert!(w.contains("candidate run's generator fell behind"), "{w}");
-        assert!(
-            w.contains("console.login: 5000 samples in the base, none"),
-            "{w}"
+    }
+
+    /// `b` with a phase `shift_change` whose console.login p99 is `p99` ms, and emergency
+    /// alerts (30 delivered) in the whole run.
+    fn with_phase(mut b: Summary, p99: f64) -> Summary {
+        let phase = json!({
+            "start_s": 3000.0, "end_s": 3300.0,
+            "operations": {"console.login": {"count": 400, "errors": 0,
+                                             "latency_ms": lat(10.0, p99, p99)}},
+            "deliveries": {}, "talkgroup_drops": 0, "console_disconnects": 0,
+            "missed_deliveries": 0
+        });
+        b.phases.insert(
+            "shift_change".into(),
+            serde_json::from_value(phase).expect("phase"),
         );
+        b
+    }
+
+    #[test]
+    fn a_regression_only_during_the_shift_change_of_a_quiet_run_fails_the_gate() {
+        let b = with_phase(base(), 40.0);
+        let k = with_phase(base(), 900.0);
+        let c = compare(&b, &k, &CompareOptions::default());
+        assert_eq!(whats(&c), ["shift_change: console.login p99"], "{c:?}");
+        assert!(
+            !row(&c, "console.login").p99.regressed,
+            "the whole run hides it"
+        );
+        // A phase that did not happen in the candidate is a lost signal.
+        let c = compare(&b, &base(), &CompareOptions::default());
+        assert_eq!(whats(&c), ["phase shift_change"], "{c:?}");
+    }
+
+    #[test]
+    fn a_candidate_that_lost_every_emergency_alert_regresses() {
+        let mut b = base();
+        let latency_ms: LatencyMs = serde_json::from_value(lat(50.0, 90.0, 90.0)).unwrap();
+        let d = DeliverySummary {
+            expected: 30,
+            delivered: 30,
+            missed: 0,
+            latency_ms,
+        };
+        b.deliveries.insert("emergency.alert".into(), d);
+        let c = compare(&b, &base(), &CompareOptions::default());
+        assert!(c.regressed(), "{c:?}");
+        assert_eq!(whats(&c), ["delivery.emergency.alert missing"]);
+    }
+
+    #[test]
+    fn several_bases_are_judged_by_their_median_with_the_spread() {
+        let mut bases = vec![base(), base(), base()];
+        for (b, p99) in bases.iter_mut().zip([100.0, 400.0, 110.0]) {
+            op(b, "call.group").latency_ms.p99 = p99;
+        }
+        let mut k = base();
+        op(&mut k, "call.group").latency_ms.p99 = 130.0;
+        let c = compare_many(&bases, &k, &CompareOptions::default());
+        assert_eq!(row(&c, "call.group").p99.base, Some(110.0));
+        assert_eq!(whats(&c), ["call.group p99"], "130 is over 110 + 10 %");
+        assert_eq!(c.base_spread["call.group"], (100.0, 400.0));
+        assert!(to_markdown(&c).contains("Spread of the 3 base runs"));
     }
 
     #[test]

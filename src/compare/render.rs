@@ -136,6 +136,24 @@ fn blocks(c: &Comparison) -> Vec<Block> {
         });
         out.push(Block::Table(head, rows.collect()));
     }
+    if !c.base_spread.is_empty() {
+        out.push(Block::Heading(format!(
+            "Spread of the {} base runs (p99, ms)",
+            c.base_runs
+        )));
+        out.push(Block::Para(
+            "The base above is their median: for each row, the run whose p99 is the median.".into(),
+        ));
+        let rows = c.base_spread.iter().map(|(name, (lo, hi))| {
+            vec![
+                (name.clone(), false),
+                (fmt_ms(*lo), false),
+                (fmt_ms(*hi), false),
+            ]
+        });
+        let head = ["", "lowest", "highest"].map(String::from).to_vec();
+        out.push(Block::Table(head, rows.collect()));
+    }
     out.push(Block::Heading("Findings".into()));
     let rows = c.findings.iter().map(|f| {
         let status = if f.regressed { "REGRESSED" } else { "ok" };
@@ -152,7 +170,7 @@ fn blocks(c: &Comparison) -> Vec<Block> {
 }
 
 /// Escape text for Markdown (also inside table cells).
-fn md(s: &str) -> String {
+pub(super) fn md(s: &str) -> String {
     let mut out = String::with_capacity(s.len());
     for ch in s.chars() {
         match ch {
@@ -210,7 +228,7 @@ pub fn to_markdown(c: &Comparison) -> String {
 }
 
 /// Escape text for HTML element content and attribute values.
-fn esc(s: &str) -> String {
+pub(super) fn esc(s: &str) -> String {
     let mut out = String::with_capacity(s.len());
     for ch in s.chars() {
         match ch {

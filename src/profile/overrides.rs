@@ -16,7 +16,9 @@ pub struct Override {
 }
 
 /// Parse `path=value`. Paths use dots; a key with dots goes in brackets
-/// (`slo[console.login].p99=2s`); a list item is its index (`traffic.0.rate=80/s`).
+/// (`slo[console.login].p99=2s`); a list item is its index (`traffic.0.rate=80/s`), or the
+/// action or kind of every entry it names (`traffic.status.rate=80/s`,
+/// `events.shift_change.terminals=60%`).
 pub fn parse_override(expr: &str) -> Result<Override, ProfileError> {
     let err = |message: String| ProfileError::Override {
         expr: expr.to_string(),
@@ -74,19 +76,46 @@ fn set(
             set(child, rest, value)
         }
         serde_json::Value::Array(items) => {
-            let i: usize = first
-                .parse()
-                .map_err(|_| format!("`{first}` is not a list index"))?;
-            let len = items.len();
-            let child = items
-                .get_mut(i)
-                .ok_or_else(|| format!("index {i} is out of range (the list has {len} items)"))?;
-            set(child, rest, value)
+            if let Ok(i) = first.parse::<usize>() {
+                let len = items.len();
+                let child = items.get_mut(i).ok_or_else(|| {
+                    format!("index {i} is out of range (the list has {len} items)")
+                })?;
+                return set(child, rest, value);
+            }
+            // By name: every entry whose `action` (traffic) or `kind` (events) it is.
+            let named: Vec<usize> = (0..items.len())
+                .filter(|i| entry_name(&items[*i]) == Some(first.as_str()))
+                .collect();
+            if named.is_empty() {
+                let mut names: Vec<&str> = items.iter().filter_map(entry_name).collect();
+                names.dedup();
+                return Err(format!(
+                    "`{first}` is neither a list index nor the action or kind of an entry \
+                     (the entries: {})",
+                    if names.is_empty() {
+                        "none".to_string()
+                    } else {
+                        names.join(", ")
+                    }
+                ));
+            }
+            for i in named {
+                set(&mut items[i], rest, value.clone())?;
+            }
+            Ok(())
         }
         _ => Err(format!(
             "`{first}` is below a value that is not a map or list"
         )),
     }
+}
+
+/// A list entry's name: a traffic entry's `action`, an event's `kind`.
+fn entry_name(item: &serde_json::Value) -> Option<&str> {
+    item.get("action")
+        .or_else(|| item.get("kind"))
+        .and_then(|v| v.as_str())
 }
 
 /// Apply overrides in order.

@@ -7,7 +7,7 @@ pub(crate) mod chart_style;
 pub mod charts;
 pub mod events;
 #[cfg(test)]
-mod fixtures;
+pub(crate) mod fixtures;
 pub mod hlog;
 pub mod html;
 pub mod junit;

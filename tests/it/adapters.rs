@@ -93,10 +93,20 @@ fn api_v1_through_its_mapping_gives_the_builtin_drivers_results() {
     let dir = TempDir::new("adapter-equivalence");
     let profile = dir.write("equivalence.yaml", EQUIVALENCE);
     let profile = profile.display().to_string();
-    // No objectives: the two runs are compared figure by figure.
+    // No objectives: the two runs are compared count by count (not latency by latency: a
+    // generator a busy machine held back is not what this checks, so lateness may be 1 s).
     let builtin = rcload_in(
         dir.path(),
-        &["run", &profile, "--out", "builtin", "-q", "--allow-no-slo"],
+        &[
+            "run",
+            &profile,
+            "--out",
+            "builtin",
+            "-q",
+            "--allow-no-slo",
+            "--max-lateness-ms",
+            "1000",
+        ],
     );
     builtin.expect_code(0);
     let v1 = adapter("api-v1.yaml");
@@ -111,6 +121,8 @@ fn api_v1_through_its_mapping_gives_the_builtin_drivers_results() {
             "mapped",
             "-q",
             "--allow-no-slo",
+            "--max-lateness-ms",
+            "1000",
         ],
     );
     mapped.expect_code(0);
@@ -678,7 +690,14 @@ slo:
     assert_eq!(run.code, Some(0), "{run}");
     let text = std::fs::read_to_string(dir.path().join("cap/capacity.json")).unwrap_or_default();
     let r: serde_json::Value = serde_json::from_str(&text).unwrap_or_default();
-    let stages = r["stages"].as_array().cloned().unwrap_or_default();
+    // The stages that count (one whose generator fell behind is measured again).
+    let stages: Vec<serde_json::Value> = r["stages"]
+        .as_array()
+        .cloned()
+        .unwrap_or_default()
+        .into_iter()
+        .filter(|s| s["measured_again"] != true)
+        .collect();
     assert_eq!(stages.len(), 2, "{run}\n{r}");
     for st in &stages {
         assert_eq!(st["passed"], true, "{run}\n{r}");

@@ -263,6 +263,9 @@ fn a_stage_whose_generator_fell_behind_is_measured_again() {
             "1",
             "--to",
             "1",
+            // One level only: no search below it.
+            "--floor",
+            "1",
             "--stage",
             "2s",
             "--retries",
@@ -334,7 +337,7 @@ fn the_realistic_shift_change_fails_on_fragile_2023_and_has_a_margin_on_healthy(
         a
     };
     let fragile_args = args(&[
-        "--from", "1", "--to", "1", "--steps", "1", "--out", "fragile",
+        "--from", "1", "--to", "1", "--steps", "1", "--floor", "1", "--out", "fragile",
     ]);
     let healthy_args = args(&[
         "--set",

@@ -16,6 +16,7 @@ mod coordinated_omission;
 mod damaged;
 mod detect_faults;
 mod detect_run;
+mod gate;
 mod hostile;
 mod incident;
 mod mock_vendor_x;
