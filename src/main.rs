@@ -198,6 +198,12 @@ async fn capacity(a: rcload::cli::CapacityArgs) -> ExitCode {
 /// mapping file.
 async fn adapter_check(a: AdapterCheckArgs) -> ExitCode {
     use rcload::targets::mapped::{MappedTarget, check};
+    if a.talkgroups.len() != 2 {
+        return usage_error(&format!(
+            "--talkgroups: two talkgroups, GSSI,GSSI (e.g. 100001,100002), not {}",
+            a.talkgroups.len()
+        ));
+    }
     let setup = match config::load_adapter(&a.adapter) {
         Ok(s) => s,
         Err(e) => return usage_error(&e),
@@ -430,8 +436,13 @@ where
 
 fn profiles() -> ExitCode {
     let mut s = String::new();
+    // The length comes from the profile itself, never from a description that can go stale.
     for (name, about, _) in rcload::profile::BUILTIN {
-        s.push_str(&format!("{name:<18} {about}\n"));
+        let length = rcload::profile::read_source(name)
+            .and_then(|src| rcload::profile::load(&src, &[]))
+            .map(|p| p.duration.to_string())
+            .unwrap_or_else(|_| "?".into());
+        s.push_str(&format!("{name:<20} {length:>6}  {about}\n"));
     }
     out(&s);
     ExitCode::SUCCESS

@@ -354,10 +354,7 @@ pub async fn run(
     shared.apply_outcomes(fx);
     // The consoles' streams are closed; end what the run left open on the target.
     let (teardown, left_without_teardown) = match config.teardown {
-        Some(t) => (
-            Some(teardown::run(&shared, &slots, t).await),
-            Left::default(),
-        ),
+        Some(t) => (Some(teardown::run(&shared, t).await), Left::default()),
         None => (None, Left::of(&shared.world().leftovers())),
     };
     EngineReport {

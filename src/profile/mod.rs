@@ -26,27 +26,27 @@ use std::path::Path;
 pub const BUILTIN: &[(&str, &str, &str)] = &[
     (
         "smoke",
-        "small shift change and emergency burst in about 20 s (default of `rcload run`)",
+        "small shift change and emergency burst (default of `rcload run`)",
         include_str!("../../profiles/smoke.yaml"),
     ),
     (
         "shift-change",
-        "afternoon shift change in 13 control rooms at C2000 scale, 10 min",
+        "afternoon shift change in 13 control rooms at C2000 scale",
         include_str!("../../profiles/shift-change.yaml"),
     ),
     (
         "incident-2023-05-11",
-        "replay of the 11 May 2023 afternoon shift change against the fragile-2023 mock, 7 min",
+        "replay of the 11 May 2023 afternoon shift change against the fragile-2023 mock",
         include_str!("../../profiles/incident-2023-05-11.yaml"),
     ),
     (
         "emergency-burst",
-        "a burst of emergency calls on a few talkgroups over steady load, 3 min",
+        "a burst of emergency calls on a few talkgroups over steady load",
         include_str!("../../profiles/emergency-burst.yaml"),
     ),
     (
         "nightly-soak",
-        "8 h following the day's rates, with the shift changes at 07:00, 15:00 and 23:00 that fall in it",
+        "the day's rates, with the shift changes at 07:00, 15:00 and 23:00 that fall in it",
         include_str!("../../profiles/nightly-soak.yaml"),
     ),
 ];

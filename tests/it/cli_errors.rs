@@ -143,10 +143,34 @@ fn profiles_are_listed_and_all_validate() {
     let d = TempDir::new("profiles");
     let r = rcload_in(d.path(), &["profiles"]);
     r.expect_code(0);
-    for name in ["smoke", "shift-change", "emergency-burst"] {
+    for name in [
+        "smoke",
+        "shift-change",
+        "emergency-burst",
+        "incident-2023-05-11",
+    ] {
         r.stdout_has(name);
         rcload_in(d.path(), &["validate", name]).expect_code(0);
     }
+    // Lengths come from the profiles themselves.
+    assert!(
+        r.stdout
+            .lines()
+            .any(|l| l.starts_with("shift-change ") && l.contains(" 10m ")),
+        "{r}"
+    );
+}
+
+#[test]
+fn a_capacity_search_of_a_path_that_is_not_there_exits_2_before_any_stage() {
+    let d = TempDir::new("vary-typo");
+    rcload_in(
+        d.path(),
+        &["capacity", "smoke", "--vary", "traffic.fly.rate"],
+    )
+    .expect_code(2)
+    .stderr_has("`fly` is neither a list index nor the action or kind of an entry");
+    assert!(!d.path().join("reports").exists(), "no stage ran");
 }
 
 #[test]
