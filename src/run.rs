@@ -369,7 +369,7 @@ pub async fn run(cfg: RunConfig, stop: watch::Receiver<bool>) -> Result<RunResul
         Writers {
             rec: Recorder::new(phases.len()).with_phase_apart(teardown.map(|t| t.phase)),
             events,
-            interval: IntervalRecorder::new(),
+            interval: IntervalRecorder::new().with_phase_apart(teardown.map(|t| t.phase)),
             hlog,
             csv,
             phases: phases.clone(),

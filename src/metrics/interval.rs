@@ -108,11 +108,26 @@ pub struct IntervalRecorder {
     missed: u64,
     skipped: u64,
     throttled: u64,
+    /// A phase whose requests go under their own tags, `teardown.<op>`, apart from the run's
+    /// (the teardown: not the profile's load; summary.json keeps them apart too).
+    apart: Option<usize>,
+}
+
+/// The hlog tag of a teardown request's latency: `teardown.console.logout`.
+pub fn teardown_tag(op: &str) -> String {
+    format!("{}.{op}", crate::profile::TEARDOWN)
 }
 
 impl IntervalRecorder {
     pub fn new() -> Self {
         IntervalRecorder::default()
+    }
+
+    /// Record phase `phase`'s requests under `teardown.<op>` only (no service time, no
+    /// lateness, not in the row's counts).
+    pub fn with_phase_apart(mut self, phase: Option<usize>) -> Self {
+        self.apart = phase;
+        self
     }
 
     /// The series of `tag`, made on first use in an interval (its name is allocated only
@@ -141,6 +156,7 @@ impl IntervalRecorder {
         match o {
             Outcome::Op {
                 op,
+                phase,
                 lateness_us,
                 latency_us,
                 service_us,
@@ -148,6 +164,10 @@ impl IntervalRecorder {
                 probe,
                 ..
             } => {
+                if self.apart == Some(*phase) {
+                    self.add(&teardown_tag(op.name()), *latency_us, error.is_some());
+                    return;
+                }
                 if lateness_us.is_some() {
                     self.completed += 1;
                 }
@@ -207,6 +227,8 @@ impl IntervalRecorder {
         now: &GaugeReading,
     ) -> Closed {
         let taken = std::mem::take(self);
+        // The counts start again; what the recorder keeps apart stays apart.
+        self.apart = taken.apart;
         let mut cells = BTreeMap::new();
         for key in cell_keys() {
             if let Some(s) = taken.series.get(&key) {
@@ -319,5 +341,31 @@ mod tests {
         let next = r.close(2_000_000, 3_000_000, "steady", &now, &now);
         assert!(next.hists.is_empty() && next.row.cells.is_empty());
         assert_eq!((next.row.offered, next.row.completed), (0, 0));
+    }
+
+    #[test]
+    fn the_teardown_has_its_own_tags_and_is_not_in_the_rows_counts() {
+        let mut r = IntervalRecorder::new().with_phase_apart(Some(2));
+        let mut logout = op(Op::ConsoleLogout, 4_000, None, false);
+        if let Outcome::Op { phase, .. } = &mut logout {
+            *phase = 2;
+        }
+        let g = GaugeReading::default();
+        // An interval closed before: the recorder keeps the teardown apart after it too.
+        assert!(r.close(0, 1_000_000, "steady", &g, &g).row.completed == 0);
+        r.record(&logout);
+        r.record(&op(Op::ConsoleLogout, 1_000, None, false));
+        let c = r.close(1_000_000, 2_000_000, "steady", &g, &g);
+        assert_eq!(c.row.completed, 1, "only the load's request");
+        let tags: Vec<&str> = c.hists.iter().map(|(t, _)| t.as_str()).collect();
+        assert_eq!(
+            tags,
+            [
+                "console.logout",
+                "generator.lateness",
+                "service.console.logout",
+                "teardown.console.logout"
+            ]
+        );
     }
 }

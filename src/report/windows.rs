@@ -28,6 +28,9 @@ pub fn scoped_key(key: &str, q: Option<f64>) -> ScopedKey {
 
 struct Spec<'a> {
     key: &'a str,
+    /// The hlog tag read: the key, or `teardown.<key>` for `during: teardown` (the teardown's
+    /// requests are kept under their own tags).
+    tag: String,
     stats: Vec<Option<f64>>,
     window_s: Option<f64>,
     /// `[start, end)` seconds of the phases in scope; `None`: the whole run.
@@ -144,7 +147,7 @@ pub fn evaluate(hlog_path: &Path, slo: &Slo, phases: &[Phase]) -> Result<Scoped,
             specs.iter_mut().for_each(|s| s.advance(end));
         }
         open = Some((iv.start_s, iv.start_s + iv.len_s));
-        for s in specs.iter_mut().filter(|s| s.key == iv.tag) {
+        for s in specs.iter_mut().filter(|s| s.tag == iv.tag) {
             s.take(&iv);
         }
         Ok(())
@@ -169,8 +172,13 @@ fn spec<'a>(key: &'a str, l: &LatencyLimits, phases: &[Phase]) -> Spec<'a> {
             .find(|p| p.kind == crate::profile::PhaseKind::Teardown)
             .map(|t| vec![(0.0, span(t).0)]),
     };
+    let tag = match l.during.as_deref() {
+        Some(crate::profile::TEARDOWN) => crate::metrics::interval::teardown_tag(key),
+        _ => key.to_string(),
+    };
     Spec {
         key,
+        tag,
         worst: vec![None; stats.len()],
         stats,
         window_s: l.window.map(|w| w.as_secs_f64()),
