@@ -64,7 +64,7 @@ fn run_with(
 ) -> (Option<i32>, String, Duration) {
     let start = Instant::now();
     let mut run = Command::new(env!("CARGO_BIN_EXE_rcload"))
-        .args([
+        .args(common::with_test_lateness(&[
             "run",
             "p.yaml",
             "--target",
@@ -74,7 +74,7 @@ fn run_with(
             "-q",
             "--timeout",
             "1s",
-        ])
+        ]))
         .args(["--grace", "3s"])
         .current_dir(dir)
         .stdin(Stdio::null())
