@@ -316,12 +316,16 @@ impl Validity {
 /// no objective failed: when one did, the run is a plain fail, and they are listed after
 /// the failures ([`assess`]).
 pub fn invalid_reasons(v: &Validity, results: &[SloResult]) -> Vec<String> {
-    let (own, target) = reasons(v, results);
+    let r = reasons(v, results);
     let failed = results.iter().any(|r| !r.passed && !r.no_samples);
-    if own.is_empty() && failed {
+    if r.own.is_empty() && failed {
         return Vec::new();
     }
-    own.into_iter().chain(target).collect()
+    r.own
+        .into_iter()
+        .chain(r.skipped)
+        .chain(r.unjudged)
+        .collect()
 }
 
 /// The verdict and why, first reason first: what makes the run invalid; or the objectives
@@ -329,28 +333,24 @@ pub fn invalid_reasons(v: &Validity, results: &[SloResult]) -> Vec<String> {
 /// objectives without samples); nothing for a pass.
 pub fn assess(v: &Validity, results: &[SloResult]) -> (Verdict, Vec<String>) {
     let invalid = invalid_reasons(v, results);
-    if !invalid.is_empty() {
-        return (Verdict::Invalid, invalid);
+    let verdict = verdict(results, &invalid);
+    let mut why = verdict_reasons(results, &invalid);
+    // A fail also says how many actions were skipped (the objectives without samples are
+    // among its failures already).
+    if verdict == Verdict::Fail {
+        why.extend(reasons(v, results).skipped);
     }
-    let failed: Vec<String> = results
-        .iter()
-        .filter(|r| !r.passed)
-        .map(failure_text)
-        .collect();
-    if failed.is_empty() {
-        return (Verdict::Pass, Vec::new());
-    }
-    let (_, target) = reasons(v, results);
-    let unjudged = results.iter().any(|r| r.no_samples);
-    let also = target
-        .into_iter()
-        // The objectives without samples are in the failures already.
-        .filter(|t| !(unjudged && t.contains("had no samples to judge")));
-    (Verdict::Fail, failed.into_iter().chain(also).collect())
+    (verdict, why)
 }
 
-/// The reasons about rcload itself, and those a failing target also causes.
-fn reasons(v: &Validity, results: &[SloResult]) -> (Vec<String>, Vec<String>) {
+/// The reasons about rcload itself (`own`), and those a failing target also causes.
+struct Reasons {
+    own: Vec<String>,
+    skipped: Option<String>,
+    unjudged: Option<String>,
+}
+
+fn reasons(v: &Validity, results: &[SloResult]) -> Reasons {
     let mut own = Vec::new();
     if v.rebuilt {
         own.push(
@@ -379,35 +379,39 @@ fn reasons(v: &Validity, results: &[SloResult]) -> (Vec<String>, Vec<String>) {
                 .to_string(),
         );
     }
-    let mut target = Vec::new();
-    if v.scheduled > 0 && v.skipped as f64 > v.max_skipped * v.scheduled as f64 {
-        target.push(format!(
-            "{} of {} scheduled actions ({:.1} %) were skipped, over the {:.1} % allowed: \
+    let skipped =
+        (v.scheduled > 0 && v.skipped as f64 > v.max_skipped * v.scheduled as f64).then(|| {
+            format!(
+                "{} of {} scheduled actions ({:.1} %) were skipped, over the {:.1} % allowed: \
              their console or terminal was not in the state they need, so the target did not \
              get the load the profile asks for",
-            v.skipped,
-            v.scheduled,
-            100.0 * v.skipped as f64 / v.scheduled as f64,
-            100.0 * v.max_skipped
-        ));
-    }
-    let unjudged: Vec<&str> = results
+                v.skipped,
+                v.scheduled,
+                100.0 * v.skipped as f64 / v.scheduled as f64,
+                100.0 * v.max_skipped
+            )
+        });
+    let names: Vec<&str> = results
         .iter()
         .filter(|r| r.no_samples)
         .map(|r| r.name.as_str())
         .collect();
-    if !unjudged.is_empty() {
-        target.push(format!(
+    let unjudged = (!names.is_empty()).then(|| {
+        format!(
             "{} had no samples to judge: {}",
-            if unjudged.len() == 1 {
+            if names.len() == 1 {
                 "1 objective".to_string()
             } else {
-                format!("{} objectives", unjudged.len())
+                format!("{} objectives", names.len())
             },
-            unjudged.join(", ")
-        ));
+            names.join(", ")
+        )
+    });
+    Reasons {
+        own,
+        skipped,
+        unjudged,
     }
-    (own, target)
 }
 
 /// `invalid` when there is a reason ([`invalid_reasons`]), else `pass` when every objective
