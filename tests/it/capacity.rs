@@ -293,10 +293,10 @@ fn a_stage_whose_generator_fell_behind_is_measured_again() {
     assert!(md.contains("| 2 | 1 | not counted |"), "{md}");
 }
 
-/// `profiles/capacity-shift-change.yaml` with a smaller population in 55-second stages.
+/// `profiles/capacity-shift-change.yaml` with a smaller population in 42-second stages.
 const SCALED_DOWN: &[&str] = &[
     "--stage",
-    "55s",
+    "42s",
     "--set",
     "population.control_rooms=2",
     "--set",
@@ -304,17 +304,17 @@ const SCALED_DOWN: &[&str] = &[
     "--set",
     "setup.over=15s",
     "--set",
-    "events.0.at=20s",
+    "events.0.at=17s",
     "--set",
-    "events.0.logout_over=15s",
+    "events.0.logout_over=10s",
     "--set",
-    "events.0.handover=10s",
+    "events.0.handover=8s",
     "--set",
-    "events.1.at=35s",
+    "events.1.at=28s",
     "--set",
     "events.1.over=5s",
     "--set",
-    "events.1.hold=10s",
+    "events.1.hold=8s",
     "--set",
     "checks.audit_every=10s",
     "--set",
@@ -351,12 +351,13 @@ fn the_realistic_shift_change_fails_on_fragile_2023_and_has_a_margin_on_healthy(
     let healthy_args = args(&[
         "--set",
         "mock.preset=healthy",
+        // Twice the realistic level: a margin of 2 when it passes.
         "--from",
-        "1",
+        "2",
         "--to",
         "2",
         "--steps",
-        "2",
+        "1",
         // Two searches run side by side here: a stage whose generator fell behind is measured
         // again twice before it counts.
         "--retries",

@@ -183,7 +183,7 @@ fn a_stalled_target_gives_heartbeat_timeouts_and_timeouts_and_the_run_ends() {
 #[test]
 #[ignore = "second tier (scripts/test): a real-time end-to-end run"]
 fn no_false_positives_on_a_healthy_mock() {
-    // The shift-change profile scaled to 200 consoles and 5,000 terminals, two minutes.
+    // The shift-change profile scaled to 200 consoles and 5,000 terminals, 80 seconds.
     let d = TempDir::new("healthy");
     let r = rcload_in(
         d.path(),
@@ -193,7 +193,7 @@ fn no_false_positives_on_a_healthy_mock() {
             "--out",
             "out",
             "--duration",
-            "2m",
+            "80s",
             "--set",
             "population.control_rooms=10",
             "--set",
@@ -201,15 +201,19 @@ fn no_false_positives_on_a_healthy_mock() {
             "--set",
             "population.terminals=5000",
             "--set",
-            "setup.over=20s",
+            "setup.over=15s",
             "--set",
-            "events.0.at=35s",
+            "events.0.at=25s",
             "--set",
-            "events.0.logout_over=30s",
+            "events.0.logout_over=20s",
             "--set",
-            "events.0.handover=10s",
+            "events.0.handover=8s",
             "--set",
-            "events.1.at=80s",
+            "events.1.at=50s",
+            "--set",
+            "events.1.over=10s",
+            "--set",
+            "events.1.hold=15s",
         ],
     );
     r.expect_code(0);
