@@ -472,9 +472,7 @@ fn validate(a: &ValidateArgs) -> ExitCode {
         "profile {} ({source}): seed {}, duration {}\n",
         p.name, p.seed, p.duration
     );
-    let n = |count: u64, one: &str, many: &str| {
-        format!("{count} {}", if count == 1 { one } else { many })
-    };
+    let n = rcload::text::plural;
     s.push_str(&format!(
         "population: {}, {}, {}, {} ({} monitored per console)\n\nphases:\n",
         n(u64::from(pop.rooms), "control room", "control rooms"),

@@ -399,7 +399,7 @@ pub async fn run(cfg: RunConfig, stop: watch::Receiver<bool>) -> Result<RunResul
     }
 
     // Windowed and phase-scoped objectives are judged on the interval histograms just written.
-    let scoped = crate::report::windows::evaluate(&hlog_path, &cfg.profile.slo, &phases)
+    let windows = crate::report::windows::evaluate(&hlog_path, &cfg.profile.slo, &phases)
         .unwrap_or_else(|e| {
             eprintln!("rcload: warning: windowed objectives could not be judged: {e}");
             Default::default()
@@ -411,7 +411,7 @@ pub async fn run(cfg: RunConfig, stop: watch::Receiver<bool>) -> Result<RunResul
             seed: cfg.seed,
             target: target_name,
             adapter,
-            scoped,
+            windows,
             phases: &phases,
             population: &population,
             engine: &report,

@@ -88,6 +88,13 @@ pub fn median(bases: &[Summary]) -> (Summary, Spread) {
             &mut spread,
         );
     }
+    let windows: Vec<_> = bases.iter().map(|b| &b.worst_windows).collect();
+    m.worst_windows = median_map(
+        &windows,
+        |w| (w.samples > 0).then_some(w.latency_ms.p99),
+        &super::windows::prefix(m.worst_window_s),
+        &mut spread,
+    );
     let pick = |count: fn(&Summary) -> f64| {
         let values: Vec<f64> = bases.iter().map(count).collect();
         &bases[median_index(&values)]

@@ -12,6 +12,8 @@
 //! - more talkgroup drops, console disconnects or missed deliveries than the base regress;
 //! - each phase is compared on its own as well (rows `<phase>: <operation>`), the teardown
 //!   apart; a phase of the base the candidate lacks regresses;
+//! - so is each operation's and delivery type's worst minute (rows `worst 1m: <operation>`,
+//!   from the summary's `worst_windows`), so a bad minute of a quiet night regresses;
 //! - an operation or delivery type the base has and the candidate lacks (whole run or phase)
 //!   regresses: the signal was lost;
 //! - different profiles, a generator that fell behind, or an invalid run are warnings; the
@@ -296,6 +298,10 @@ pub fn compare(base: &Summary, candidate: &Summary, opts: &CompareOptions) -> Co
             });
         }
     }
+    // Added after the lost-signal rule: an operation missing in a run is its whole-run row's.
+    let (window_rows, window_warning) = windows::window_rows(base, candidate, opts);
+    rows.extend(window_rows);
+    warnings.extend(window_warning);
     let mut regressions: Vec<Regression> =
         rows.iter().flat_map(|r| r.regressions.clone()).collect();
     regressions.extend(lost_phases);
@@ -519,6 +525,7 @@ pub mod median;
 mod phases;
 mod render;
 pub mod trend;
+mod windows;
 use render::{fmt_ms, fmt_pct_change, fmt_rate};
 pub use render::{to_html, to_json, to_markdown};
 
@@ -532,14 +539,18 @@ mod tests {
         json!({"p50": p50, "p90": p50, "p99": p99, "p999": p999, "max": p999, "mean": p50})
     }
 
-    /// A summary with the given operations: (name, count, p50, p99, p999) in ms.
+    /// A summary with the given operations: (name, count, p50, p99, p999) in ms, each as
+    /// fast in its worst minute as over the whole run.
     fn summary(ops: &[(&str, u64, f64, f64, f64)]) -> Summary {
         let mut operations = serde_json::Map::new();
+        let mut worst = serde_json::Map::new();
         for &(name, count, p50, p99, p999) in ops {
             let l = lat(p50, p99, p999);
             let o = json!({"count": count, "ok": count, "errors": {},
                            "latency_ms": l, "service_ms": l});
             operations.insert(name.to_string(), o);
+            let w = json!({"start_s": 0.0, "samples": count / 60, "latency_ms": l});
+            worst.insert(name.to_string(), w);
         }
         serde_json::from_value(json!({
             "schema": "rcload.summary/1", "rcload_version": "0.0.0", "profile": "soak", "seed": 7,
@@ -555,7 +566,8 @@ mod tests {
             "console_downtime_s": {"total": 0.0, "consoles": {}}, "missed_deliveries": 0,
             "probes": {"calls": 0, "errors": 0, "expected": 0, "delivered": 0, "missed": 0,
                        "latency_ms": lat(0.0, 0.0, 0.0)},
-            "slo": [], "verdict": "PASS", "warnings": [], "process": {"peak_rss_mb": null}
+            "slo": [], "verdict": "PASS", "warnings": [], "process": {"peak_rss_mb": null},
+            "worst_window_s": 60.0, "worst_windows": worst
         }))
         .expect("synthetic summary deserializes")
     }
@@ -583,7 +595,8 @@ mod tests {
     fn identical_runs_do_not_regress() {
         let c = compare(&base(), &base(), &CompareOptions::default());
         assert!(!c.regressed() && c.warnings.is_empty(), "{c:?}");
-        assert_eq!(c.rows.len(), 2);
+        // Two operations, whole run and worst minute.
+        assert_eq!(c.rows.len(), 4);
         assert!(to_markdown(&c).starts_with("# rcload compare: OK"));
     }
 
@@ -707,9 +720,11 @@ mod tests {
         let c = compare(&b, &k, &CompareOptions::default());
         let names: Vec<&str> = c.rows.iter().map(|r| r.name.as_str()).collect();
         assert_eq!(
-            names,
+            names[..3],
             ["call.group", "console.login", "delivery.emergency.alert"]
         );
+        // Then the worst minutes (here as in the base).
+        assert!(names[3..].iter().all(|n| n.starts_with("worst 1m: ")));
         // A signal the candidate lost is a regression, not a note.
         assert_eq!(
             whats(&c),

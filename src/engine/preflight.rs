@@ -41,9 +41,8 @@ impl Found {
                 names.push(format!("and {} more", items.len() - NAMED));
             }
             Some(format!(
-                "{} {} ({})",
-                items.len(),
-                if items.len() == 1 { one } else { many },
+                "{} ({})",
+                crate::text::plural(items.len() as u64, one, many),
                 names.join(", ")
             ))
         }

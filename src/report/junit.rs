@@ -9,10 +9,11 @@
 //!
 //! Cases carry no time of their own (`0`); the suite carries the run's duration.
 
-use super::markdown::{observed_and_limit, phases_in_time_order, plural};
+use super::markdown::{observed_and_limit, phases_in_time_order};
 use super::summary::{ConsoleDisconnect, TalkgroupDrop};
 use super::{ReportError, Summary};
 use crate::judge::{SloResult, Verdict};
+use crate::text::plural;
 use quick_junit::{NonSuccessKind, Property, Report, TestCase, TestCaseStatus, TestSuite};
 use std::fmt::Write;
 use std::time::Duration;

@@ -5,6 +5,7 @@
 use super::Summary;
 use super::summary::{ConsoleDisconnect, PhaseSummary, TalkgroupDrop};
 use crate::judge::{SloResult, Verdict};
+use crate::text::plural;
 use std::fmt::Write;
 
 /// How many talkgroup drops and how many console disconnects are listed.
@@ -273,11 +274,6 @@ pub(crate) fn phases_in_time_order(s: &Summary) -> Vec<(&String, &PhaseSummary)>
     let mut phases: Vec<_> = s.phases.iter().collect();
     phases.sort_by(|a, b| a.1.start_s.total_cmp(&b.1.start_s).then(a.0.cmp(b.0)));
     phases
-}
-
-/// `n thing` / `n things`.
-pub(crate) fn plural(n: u64, one: &str, many: &str) -> String {
-    format!("{n} {}", if n == 1 { one } else { many })
 }
 
 /// `v` with at most `decimals` decimals, trailing zeros dropped.

@@ -857,7 +857,7 @@ fn rebuild(
             seed: info.seed,
             target: info.target.clone(),
             adapter: info.adapter.clone(),
-            scoped: super::windows::evaluate(&dir.join(HLOG), &profile.slo, &phases)?,
+            windows: super::windows::evaluate(&dir.join(HLOG), &profile.slo, &phases)?,
             phases: &phases,
             population: &population,
             engine: &engine,

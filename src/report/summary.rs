@@ -301,9 +301,27 @@ pub struct Summary {
     pub missed_deliveries: u64,
     pub probes: ProbeSummary,
     pub slo: Vec<SloResult>,
+    /// Per operation and delivery type (`delivery.<type>`), its worst minute: the
+    /// `worst_window_s` window of the load with the highest p99 (the teardown apart). Empty in
+    /// files written before it was added.
+    #[serde(default)]
+    pub worst_windows: BTreeMap<String, WorstWindow>,
+    #[serde(default)]
+    pub worst_window_s: f64,
     /// Things the reader must know to trust the figures (generator behind, interrupted, ...).
     pub warnings: Vec<String>,
     pub process: ProcessSummary,
+}
+
+/// An operation's or delivery type's worst window (interval histograms merged over it).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct WorstWindow {
+    /// When it started, seconds from t=0.
+    pub start_s: f64,
+    /// Samples in it: calls made, or deliveries that arrived.
+    pub samples: u64,
+    pub latency_ms: LatencyMs,
 }
 
 /// What the summary needs besides the recorder.
@@ -312,8 +330,9 @@ pub struct RunFacts<'a> {
     pub seed: u64,
     pub target: String,
     pub adapter: Option<AdapterSummary>,
-    /// Figures of windowed and phase-scoped objectives (`report::windows`).
-    pub scoped: super::windows::Scoped,
+    /// Figures of windowed and phase-scoped objectives, and the worst windows
+    /// (`report::windows`).
+    pub windows: super::windows::Figures,
     pub phases: &'a [Phase],
     pub population: &'a Population,
     pub engine: &'a EngineReport,
@@ -404,6 +423,7 @@ pub fn build(rec: &Recorder, facts: &RunFacts<'_>) -> Summary {
         |key, q, limits| {
             if limits.is_scoped() {
                 facts
+                    .windows
                     .scoped
                     .get(&super::windows::scoped_key(key, q))
                     .copied()
@@ -571,6 +591,20 @@ pub fn build(rec: &Recorder, facts: &RunFacts<'_>) -> Summary {
             latency_ms: LatencyMs::of(&rec.probes.deliveries.latency),
         },
         slo,
+        worst_windows: facts
+            .windows
+            .worst
+            .iter()
+            .map(|(tag, (start_s, h))| {
+                let w = WorstWindow {
+                    start_s: (start_s * 1000.0).round() / 1000.0,
+                    samples: h.len(),
+                    latency_ms: LatencyMs::of(h),
+                };
+                (tag.clone(), w)
+            })
+            .collect(),
+        worst_window_s: super::windows::WORST_WINDOW.as_secs_f64(),
         warnings,
         process: ProcessSummary {
             peak_rss_mb: facts.peak_rss_mb,
@@ -640,26 +674,16 @@ fn teardown_warning(t: &TeardownSummary, rebuilt: bool) -> Option<String> {
     if left == 0 {
         return None;
     }
+    use crate::text::plural;
     let what = format!(
-        "{} {}, {} {} and {} {}",
-        t.left_consoles,
-        if t.left_consoles == 1 {
-            "console logged in"
-        } else {
-            "consoles logged in"
-        },
-        t.left_terminals,
-        if t.left_terminals == 1 {
-            "terminal registered"
-        } else {
+        "{}, {} and {}",
+        plural(t.left_consoles, "console logged in", "consoles logged in"),
+        plural(
+            t.left_terminals,
+            "terminal registered",
             "terminals registered"
-        },
-        t.left_calls,
-        if t.left_calls == 1 {
-            "call open"
-        } else {
-            "calls open"
-        },
+        ),
+        plural(t.left_calls, "call open", "calls open"),
     );
     Some(if !t.ran {
         format!("No teardown (--no-teardown): the run left {what} on the target.")

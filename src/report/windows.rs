@@ -5,6 +5,10 @@
 //!
 //! A delivery objective's windowed figure is over the deliveries that arrived (the whole-run
 //! figure also counts the missed ones as later than any).
+//!
+//! The same pass finds, for every operation and delivery type, its worst minute
+//! ([`WORST_WINDOW`], the window of the highest p99) whatever the objectives: the summary keeps
+//! it, and `rcload compare` gates on it, so a bad minute cannot hide in eight quiet hours.
 
 use super::ReportError;
 use super::hlog;
@@ -22,12 +26,27 @@ pub type ScopedKey = (String, Option<u64>);
 /// (seconds from t=0).
 pub type Scoped = BTreeMap<ScopedKey, (Observed, Option<f64>)>;
 
+/// The length of the window of [`Figures::worst`].
+pub const WORST_WINDOW: std::time::Duration = std::time::Duration::from_secs(60);
+
+/// Per operation (`console.login`) and delivery type (`delivery.emergency.alert`): when its
+/// worst window ([`WORST_WINDOW`], the highest p99; a run shorter than that is one window)
+/// started, seconds from t=0, and the histogram of that window. The teardown is not in it.
+pub type Worst = BTreeMap<String, (f64, Histogram<u64>)>;
+
+/// What one pass over `latency.hlog` finds.
+#[derive(Debug, Default)]
+pub struct Figures {
+    pub scoped: Scoped,
+    pub worst: Worst,
+}
+
 pub fn scoped_key(key: &str, q: Option<f64>) -> ScopedKey {
     (key.to_string(), q.map(|q| (q * 1e6).round() as u64))
 }
 
-struct Spec<'a> {
-    key: &'a str,
+struct Spec {
+    key: String,
     /// The hlog tag read: the key, or `teardown.<key>` for `during: teardown` (the teardown's
     /// requests are kept under their own tags).
     tag: String,
@@ -40,6 +59,9 @@ struct Spec<'a> {
     /// Per statistic: the worst value (µs), the window's mean (µs, to break ties: the window
     /// most inside a bad stretch) and when the window started.
     worst: Vec<Option<(u64, f64, f64)>>,
+    /// Keep the histogram of the first statistic's worst window here.
+    worst_hist: Option<Histogram<u64>>,
+    keep_hist: bool,
     full_seen: bool,
 }
 
@@ -54,7 +76,7 @@ fn value(h: &Histogram<u64>, q: Option<f64>) -> u64 {
     }
 }
 
-impl Spec<'_> {
+impl Spec {
     fn in_scope(&self, start_s: f64) -> bool {
         self.ranges
             .as_ref()
@@ -70,6 +92,9 @@ impl Spec<'_> {
             let v = value(&self.sum, *q);
             if self.worst[i].is_none_or(|(w, m, _)| v > w || (v == w && mean > m)) {
                 self.worst[i] = Some((v, mean, at_s));
+                if i == 0 && self.keep_hist {
+                    self.worst_hist = Some(self.sum.clone());
+                }
             }
         }
     }
@@ -120,24 +145,44 @@ impl Spec<'_> {
                 ),
                 None => (Observed::NoSamples, None),
             };
-            out.insert(scoped_key(self.key, *q), seen);
+            out.insert(scoped_key(&self.key, *q), seen);
+        }
+    }
+
+    /// The worst window's start and histogram, when there was a sample.
+    fn finish_worst(mut self, out: &mut Worst) {
+        if !self.full_seen {
+            let at = self.deque.front().map(|(s, _)| *s);
+            self.judge_sum(at.unwrap_or(0.0));
+        }
+        if let (Some(h), Some(Some((_, _, at)))) = (self.worst_hist, self.worst.first()) {
+            out.insert(self.key, (*at, h));
         }
     }
 }
 
-/// The figures of every windowed or phase-scoped latency objective of `slo`, from the run's
-/// `latency.hlog`. Nothing to do (no file read) when there are none.
-pub fn evaluate(hlog_path: &Path, slo: &Slo, phases: &[Phase]) -> Result<Scoped, ReportError> {
-    let mut specs: Vec<Spec<'_>> = slo
+/// Whether `tag` is an operation's or a delivery type's (not lateness, service times, probes
+/// or the teardown).
+fn is_load_tag(tag: &str) -> bool {
+    rcload_api::Op::from_name(tag).is_some() || tag.starts_with("delivery.")
+}
+
+/// The figures of every windowed or phase-scoped latency objective of `slo`, and every
+/// operation's and delivery type's worst window, from the run's `latency.hlog`, in one pass.
+pub fn evaluate(hlog_path: &Path, slo: &Slo, phases: &[Phase]) -> Result<Figures, ReportError> {
+    let mut specs: Vec<Spec> = slo
         .latency
         .iter()
         .filter(|(_, l)| l.is_scoped())
         .map(|(key, l)| spec(key, l, phases))
         .collect();
-    let mut out = Scoped::new();
-    if specs.is_empty() {
-        return Ok(out);
-    }
+    let worst_limits = LatencyLimits {
+        p99: Some(rcload_api::Dur(WORST_WINDOW)),
+        window: Some(rcload_api::Dur(WORST_WINDOW)),
+        ..LatencyLimits::default()
+    };
+    // Made when a tag is first seen: its intervals before then had no samples.
+    let mut worst: BTreeMap<String, Spec> = BTreeMap::new();
     // The end of the interval being read; when the next one starts, the run has reached it.
     let mut open: Option<(f64, f64)> = None;
     hlog::for_each(hlog_path, |iv| {
@@ -145,23 +190,37 @@ pub fn evaluate(hlog_path: &Path, slo: &Slo, phases: &[Phase]) -> Result<Scoped,
             && (iv.start_s - start).abs() > 1e-9
         {
             specs.iter_mut().for_each(|s| s.advance(end));
+            worst.values_mut().for_each(|s| s.advance(end));
         }
         open = Some((iv.start_s, iv.start_s + iv.len_s));
         for s in specs.iter_mut().filter(|s| s.tag == iv.tag) {
+            s.take(&iv);
+        }
+        if !worst.contains_key(&iv.tag) && is_load_tag(&iv.tag) {
+            let mut s = spec(&iv.tag, &worst_limits, phases);
+            s.keep_hist = true;
+            worst.insert(iv.tag.clone(), s);
+        }
+        if let Some(s) = worst.get_mut(&iv.tag) {
             s.take(&iv);
         }
         Ok(())
     })?;
     if let Some((_, end)) = open {
         specs.iter_mut().for_each(|s| s.advance(end));
+        worst.values_mut().for_each(|s| s.advance(end));
     }
+    let mut out = Figures::default();
     for s in specs {
-        s.finish(&mut out);
+        s.finish(&mut out.scoped);
+    }
+    for s in worst.into_values() {
+        s.finish_worst(&mut out.worst);
     }
     Ok(out)
 }
 
-fn spec<'a>(key: &'a str, l: &LatencyLimits, phases: &[Phase]) -> Spec<'a> {
+fn spec(key: &str, l: &LatencyLimits, phases: &[Phase]) -> Spec {
     let stats: Vec<Option<f64>> = l.entries().into_iter().map(|(_, q, _)| q).collect();
     let span = |p: &Phase| (p.start_us as f64 / 1e6, p.end_us as f64 / 1e6);
     let ranges = match &l.during {
@@ -177,9 +236,11 @@ fn spec<'a>(key: &'a str, l: &LatencyLimits, phases: &[Phase]) -> Spec<'a> {
         _ => key.to_string(),
     };
     Spec {
-        key,
+        key: key.to_string(),
         tag,
         worst: vec![None; stats.len()],
+        worst_hist: None,
+        keep_hist: false,
         stats,
         window_s: l.window.map(|w| w.as_secs_f64()),
         ranges,

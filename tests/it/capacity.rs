@@ -68,6 +68,15 @@ fn tool(var: &str, fallback: &str) -> Option<PathBuf> {
     None
 }
 
+/// `rcload capacity p.yaml ARGS --out cap` in `dir`, on the known-capacity profile.
+fn search(dir: &TempDir, args: &[&str]) -> common::Run {
+    dir.write("p.yaml", &profile());
+    let mut all = vec!["capacity", "p.yaml"];
+    all.extend_from_slice(args);
+    all.extend_from_slice(&["--out", "cap"]);
+    common::rcload_in(dir.path(), &all)
+}
+
 fn report(dir: &Path) -> serde_json::Value {
     let text = std::fs::read_to_string(dir.join("capacity.json")).expect("capacity.json");
     serde_json::from_str(&text).expect("capacity.json parses")
@@ -81,12 +90,9 @@ fn report(dir: &Path) -> serde_json::Value {
 fn the_reported_capacity_is_where_the_queueing_model_breaks() {
     let _turn = TURN.lock().unwrap_or_else(|p| p.into_inner());
     let dir = TempDir::new("capacity");
-    dir.write("p.yaml", &profile());
-    let run = common::rcload_in(
-        dir.path(),
+    let run = search(
+        &dir,
         &[
-            "capacity",
-            "p.yaml",
             "--vary",
             "scale",
             "--from",
@@ -101,8 +107,6 @@ fn the_reported_capacity_is_where_the_queueing_model_breaks() {
             "4%",
             "--retries",
             "2",
-            "--out",
-            "cap",
         ],
     );
     run.expect_code(0);
@@ -253,12 +257,9 @@ fn an_interrupted_capacity_search_reports_the_stages_done() {
 fn a_stage_whose_generator_fell_behind_is_measured_again() {
     let _turn = TURN.lock().unwrap_or_else(|p| p.into_inner());
     let dir = TempDir::new("capacity-again");
-    dir.write("p.yaml", &profile());
-    let run = common::rcload_in(
-        dir.path(),
+    let run = search(
+        &dir,
         &[
-            "capacity",
-            "p.yaml",
             "--from",
             "1",
             "--to",
@@ -272,8 +273,6 @@ fn a_stage_whose_generator_fell_behind_is_measured_again() {
             "2",
             "--max-lateness-ms",
             "0",
-            "--out",
-            "cap",
         ],
     );
     run.expect_code(1);
@@ -291,6 +290,45 @@ fn a_stage_whose_generator_fell_behind_is_measured_again() {
     run.stderr_has("stage 3 level 1: FAIL");
     let md = std::fs::read_to_string(dir.path().join("cap/capacity.md")).unwrap_or_default();
     assert!(md.contains("| 2 | 1 | not counted |"), "{md}");
+}
+
+/// A search whose lowest level fails goes on downward, halving to `--floor`, and states the
+/// capacity found there: from 6 (1.5 times the capacity: fails) to 3 (passes).
+#[test]
+#[ignore = "second tier (scripts/test): a real-time end-to-end run"]
+fn a_search_whose_lowest_level_fails_finds_the_capacity_below_it() {
+    let _turn = TURN.lock().unwrap_or_else(|p| p.into_inner());
+    let dir = TempDir::new("capacity-floor");
+    let run = search(
+        &dir,
+        &[
+            "--from",
+            "6",
+            "--to",
+            "6",
+            "--steps",
+            "1",
+            "--stage",
+            "3s",
+            "--retries",
+            "2",
+        ],
+    );
+    run.expect_code(0);
+    let r = report(&dir.path().join("cap"));
+    let levels: Vec<f64> = r["stages"]
+        .as_array()
+        .map(|s| {
+            s.iter()
+                .filter(|s| s["measured_again"] != true)
+                .filter_map(|s| s["level"].as_f64())
+                .collect()
+        })
+        .unwrap_or_default();
+    assert_eq!(levels, [6.0, 3.0], "{run}\n{r}");
+    assert_eq!(r["max_passing"], 3.0, "{r}");
+    assert_eq!(r["first_failing"], 6.0, "{r}");
+    run.stdout_has("Passes up to scale = 3; fails at 6.");
 }
 
 /// `profiles/capacity-shift-change.yaml` with a smaller population in 42-second stages.

@@ -34,6 +34,8 @@ fn good_profile_validates_and_prints_the_schedule() {
     rcload_in(d.path(), &["validate", "p.yaml"])
         .expect_code(0)
         .stdout_has("terminal.status")
+        // One of a thing is singular.
+        .stdout_has("population: 1 control room, 2 consoles, 10 terminals, 3 talkgroups")
         .stdout_has("peak offered rate")
         .stdout_has("setup");
 }

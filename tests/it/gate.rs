@@ -1,6 +1,7 @@
 //! The nightly gate through the real binary, on summary.json files: a lost signal, a
-//! regression only during the shift change, an invalid candidate; `rcload trend` over three
-//! runs writes its files. Quick: no run, only files.
+//! regression only during the shift change, one only in a bad minute outside any event, an
+//! invalid candidate; `rcload trend` over three runs writes its files. Quick: no run, only
+//! files.
 
 use crate::common;
 use common::{TempDir, rcload_in};
@@ -10,9 +11,19 @@ fn lat(p99: f64) -> Value {
     json!({"p50": 10.0, "p90": 20.0, "p99": p99, "p999": p99, "max": p99, "mean": 12.0})
 }
 
-/// A night: 20,000 statuses (p99 40 ms), a shift change whose logins have p99 `login_p99`,
-/// and `alerts` emergency alerts delivered.
+/// A night: 20,000 statuses (p99 40 ms; in their worst minute `status_worst_p99`), a shift
+/// change whose logins have p99 `login_p99`, and `alerts` emergency alerts delivered.
 fn night(started: &str, login_p99: f64, alerts: u64, verdict: &str) -> String {
+    night_with(started, login_p99, alerts, verdict, 45.0)
+}
+
+fn night_with(
+    started: &str,
+    login_p99: f64,
+    alerts: u64,
+    verdict: &str,
+    status_worst_p99: f64,
+) -> String {
     let mut deliveries = serde_json::Map::new();
     if alerts > 0 {
         deliveries.insert(
@@ -51,7 +62,10 @@ fn night(started: &str, login_p99: f64, alerts: u64, verdict: &str) -> String {
         "console_downtime_s": {"total": 0.0, "consoles": {}}, "missed_deliveries": 0,
         "probes": {"calls": 0, "errors": 0, "expected": 0, "delivered": 0, "missed": 0,
             "latency_ms": lat(0.0)},
-        "slo": [], "warnings": [], "process": {"peak_rss_mb": null}
+        "slo": [], "warnings": [], "process": {"peak_rss_mb": null},
+        "worst_window_s": 60.0,
+        "worst_windows": {"terminal.status": {"start_s": 3600.0, "samples": 2000,
+            "latency_ms": lat(status_worst_p99)}}
     })
     .to_string()
 }
@@ -79,6 +93,10 @@ fn the_gate_fails_on_a_lost_signal_a_shift_change_regression_and_an_invalid_run(
         "invalid.json",
         &night("2026-11-29T02:00:00.000Z", 50.0, 30, "invalid"),
     );
+    d.write(
+        "minute.json",
+        &night_with("2026-11-29T02:00:00.000Z", 50.0, 30, "pass", 400.0),
+    );
     rcload_in(d.path(), &["compare", "base.json", "same.json"]).expect_code(0);
     rcload_in(d.path(), &["compare", "base.json", "lost.json"])
         .expect_code(1)
@@ -86,6 +104,11 @@ fn the_gate_fails_on_a_lost_signal_a_shift_change_regression_and_an_invalid_run(
     rcload_in(d.path(), &["compare", "base.json", "shift.json"])
         .expect_code(1)
         .stdout_has("shift\\_change: console.login p99");
+    // Statuses slow for one minute of eight hours: the whole run's p99 hides it (as here: 40
+    // ms in both), the worst minute does not.
+    rcload_in(d.path(), &["compare", "base.json", "minute.json"])
+        .expect_code(1)
+        .stdout_has("worst 1m: terminal.status p99");
     rcload_in(d.path(), &["compare", "base.json", "invalid.json"])
         .expect_code(4)
         .stderr_has("the candidate run is invalid: the generator fell behind");

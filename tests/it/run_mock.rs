@@ -125,3 +125,45 @@ fn check_schema(path: &std::path::Path) {
     }
     assert!(!common::summary_schema().is_valid(&broken));
 }
+
+/// Colour only on a terminal, and never with `NO_COLOR` (no-color.org): the same run through
+/// a pseudo-terminal (`script`, util-linux) draws its progress bar in colour, with
+/// `NO_COLOR=1` without, and piped (as in every other test) without any escape code.
+#[test]
+#[ignore = "second tier (scripts/test): a real-time end-to-end run"]
+fn colour_only_on_a_terminal_and_never_with_no_color() {
+    let d = TempDir::new("colour");
+    d.write("p.yaml", &BURST.replace("duration: 8s", "duration: 5s"));
+    let exe = env!("CARGO_BIN_EXE_rcload");
+    let through_a_terminal = |out: &str, no_color: Option<&str>| -> String {
+        let line = format!(
+            "{exe} run p.yaml --out {out} --max-lateness-ms {}",
+            common::TEST_MAX_LATENESS_MS
+        );
+        let mut c = std::process::Command::new("script");
+        c.args(["-qfec", &line, "/dev/null"])
+            .current_dir(d.path())
+            .env("TERM", "xterm")
+            .env_remove("NO_COLOR")
+            .stdin(std::process::Stdio::null());
+        if let Some(v) = no_color {
+            c.env("NO_COLOR", v);
+        }
+        let o = c.output().expect("script (util-linux) runs");
+        let text = String::from_utf8_lossy(&o.stdout).into_owned();
+        assert!(o.status.success(), "{line}: {:?}\n{text}", o.status);
+        text
+    };
+    // Foreground colours (SGR 30-37) of the bar; the bar's cursor movements are not colour.
+    let coloured = |t: &str| (30..=37).any(|c| t.contains(&format!("\x1b[{c}m")));
+    let tty = through_a_terminal("tty", None);
+    assert!(coloured(&tty), "no colour on a terminal: {tty:?}");
+    let no_color = through_a_terminal("no-color", Some("1"));
+    assert!(!coloured(&no_color), "colour with NO_COLOR=1: {no_color:?}");
+    let piped = rcload_in(d.path(), &["run", "p.yaml", "--out", "piped"]);
+    piped.expect_code(0);
+    assert!(
+        !piped.stdout.contains('\x1b') && !piped.stderr.contains('\x1b'),
+        "escape codes when piped\n{piped}"
+    );
+}

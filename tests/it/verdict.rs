@@ -193,7 +193,11 @@ fn a_run_rcload_knows_is_not_valid_exits_4_and_says_why_first() {
 #[ignore = "second tier (scripts/test): a real-time end-to-end run"]
 fn the_same_run_twice_against_one_mock_passes_twice_and_leaves_nothing() {
     let d = TempDir::new("twice");
-    d.write("p.yaml", &profile(true));
+    // A `mock:` section has no effect on a run against a target: it says so.
+    d.write(
+        "p.yaml",
+        &format!("{}mock:\n  preset: fragile-2023\n", profile(true)),
+    );
     let mock = Mock::start();
     let url = mock.url();
     for out in ["first", "second"] {
@@ -201,8 +205,15 @@ fn the_same_run_twice_against_one_mock_passes_twice_and_leaves_nothing() {
             d.path(),
             &["run", "p.yaml", "--target", &url, "--out", out, "-q"],
         );
-        r.expect_code(0);
+        r.expect_code(0).stderr_has(
+            "warning: The profile's `mock:` section (preset, capacity, faults) is ignored",
+        );
         let s = summary(&d.path().join(out));
+        assert!(
+            s.warnings.iter().any(|w| w.contains("`mock:` section")),
+            "{:?}",
+            s.warnings
+        );
         assert!(
             s.teardown.ran && s.teardown.requests > 0,
             "{:?}\n{r}",
