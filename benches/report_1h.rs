@@ -65,6 +65,8 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         lateness_limit_ms: 10.0,
         max_skipped: rcload::judge::MAX_SKIPPED_SHARE,
         allow_no_slo: false,
+        transport: None,
+        consent: None,
         phases: PhaseBand::of(&phases),
         command: vec!["benchmark".into()],
         platform: std::env::consts::OS.into(),

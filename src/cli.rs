@@ -130,6 +130,8 @@ pub struct AdapterCheckArgs {
     /// on the first and moves to the second.
     #[arg(long, value_delimiter = ',', default_values_t = [100_001u32, 100_002u32], value_name = "GSSI,GSSI")]
     pub talkgroups: Vec<u32>,
+    #[command(flatten)]
+    pub reach: ReachArgs,
 }
 
 /// Options that choose and change a profile.
@@ -160,6 +162,34 @@ pub struct ProfileArgs {
     pub clock_start: Option<String>,
 }
 
+/// Which target a run may load and how it is reached (docs/security.md): a target on loopback
+/// needs none of these; any other host must be named.
+#[derive(Debug, Args, Clone, Default)]
+pub struct ReachArgs {
+    /// Let the run load this host (a name or an address), besides loopback and the profile's
+    /// `target.allow`. May be repeated.
+    #[arg(long = "allow-target", value_name = "HOST")]
+    pub allow_target: Vec<String>,
+    /// Let the run load a host listed under the profile's `target.production`; the run says
+    /// so at its start and in every report.
+    #[arg(long)]
+    pub production: bool,
+    /// Let the run send plain http:// (unencrypted) to a host off loopback.
+    #[arg(long)]
+    pub allow_plain_http: bool,
+    /// Connect to ADDR for HOST:PORT instead of resolving HOST, as curl's --resolve. May be
+    /// repeated.
+    #[arg(long, value_name = "HOST:PORT:ADDR")]
+    pub resolve: Vec<String>,
+    /// Send every connection through this proxy, e.g. `http://proxy.lab:3128`. Without it
+    /// (or --proxy-from-env) connections go straight to the target, whatever the environment.
+    #[arg(long, value_name = "URL", conflicts_with = "proxy_from_env")]
+    pub proxy: Option<String>,
+    /// Use the environment's proxy variables (HTTPS_PROXY, HTTP_PROXY, ALL_PROXY, NO_PROXY).
+    #[arg(long)]
+    pub proxy_from_env: bool,
+}
+
 #[derive(Debug, Args)]
 pub struct RunArgs {
     /// A profile file, or the name of a built-in profile (`rcload profiles`).
@@ -187,6 +217,12 @@ pub struct RunArgs {
     /// Environment variable holding the bearer token (never printed or written).
     #[arg(long, default_value = "RCLOAD_TOKEN", value_name = "NAME")]
     pub token_env: String,
+    /// A file holding the bearer token (its first line; never printed or written), instead of
+    /// the environment variable of --token-env.
+    #[arg(long, value_name = "FILE")]
+    pub token_file: Option<PathBuf>,
+    #[command(flatten)]
+    pub reach: ReachArgs,
     /// Most requests in flight at once; a due action waits when it is full (counted).
     #[arg(long, default_value_t = 10_000, value_name = "N")]
     pub max_in_flight: usize,

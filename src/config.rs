@@ -2,11 +2,13 @@
 //! depends on the environment (files, environment variables, clock) is resolved here, before
 //! any request is sent.
 
-use crate::cli::{ProfileArgs, RunArgs};
+use crate::cli::{ProfileArgs, ReachArgs, RunArgs};
 use crate::engine::{ConsoleChecks, EngineConfig};
 use crate::profile::{self, Override, Profile, ProfileError, parse_override};
 use crate::targets::auth::Credentials;
+use crate::targets::consent::{self, Consent, ConsentError};
 use crate::targets::mapped::{self, AdapterError, Mapping};
+use crate::targets::transport::{Pin, Proxy, Transport, TransportError};
 use rcload_api::parse_duration;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
@@ -67,6 +69,10 @@ pub struct RunConfig {
     pub progress: crate::progress::ProgressMode,
     /// Where to serve live Prometheus metrics.
     pub metrics_listen: Option<std::net::SocketAddr>,
+    /// Pinned names and the proxy, for every connection of the run.
+    pub transport: Transport,
+    /// Why the target may be loaded (`None`: the embedded mock).
+    pub consent: Option<Consent>,
     /// The command line, for run.json.
     pub command: Vec<String>,
 }
@@ -91,6 +97,12 @@ pub enum ConfigError {
     Flag { flag: &'static str, message: String },
     #[error("the environment variable {0} named by --token-env is not set")]
     TokenMissing(String),
+    #[error("--token-file {path}: {message}")]
+    TokenFile { path: String, message: String },
+    #[error(transparent)]
+    Consent(#[from] ConsentError),
+    #[error(transparent)]
+    Transport(#[from] TransportError),
     #[error(transparent)]
     Adapter(#[from] AdapterError),
 }
@@ -220,12 +232,14 @@ impl RunConfig {
                 });
             }
         };
-        let token = match std::env::var(&args.token_env) {
-            Ok(t) if !t.is_empty() => Some(Secret(t)),
-            _ if args.token_env != "RCLOAD_TOKEN" => {
-                return Err(ConfigError::TokenMissing(args.token_env.clone()));
-            }
-            _ => None,
+        let transport = transport_of(&args.reach)?;
+        let consent = match &target {
+            TargetSpec::Url(u) => Some(judge_target(u, &profile.target, &args.reach, &transport)?),
+            TargetSpec::EmbeddedMock => None,
+        };
+        let token = match &args.token_file {
+            Some(path) => Some(token_from_file(path)?),
+            None => token_from_env(&args.token_env)?,
         };
         let progress_every = duration_flag("progress-every", &args.progress_every)?;
         if progress_every < Duration::from_millis(100) {
@@ -255,6 +269,13 @@ impl RunConfig {
         let adapter = adapter_path(args.adapter.as_deref(), &profile, &profile_source)
             .map(|p| load_adapter(&p))
             .transpose()?;
+        // The mapping may send token requests and event streams to other hosts: each one
+        // needs the same consent as the target.
+        if let (Some(a), TargetSpec::Url(_)) = (&adapter, &target) {
+            for u in adapter_hosts(a) {
+                judge_target(&u, &profile.target, &args.reach, &transport)?;
+            }
+        }
         if args.max_in_flight == 0 {
             return Err(ConfigError::Flag {
                 flag: "max-in-flight",
@@ -314,7 +335,97 @@ impl RunConfig {
             interval,
             progress,
             metrics_listen,
+            transport,
+            consent,
             command: std::env::args().collect(),
         })
     }
+}
+
+/// The pins and the proxy of `--resolve`, `--proxy`, `--proxy-from-env`.
+pub fn transport_of(r: &ReachArgs) -> Result<Transport, TransportError> {
+    let pins = r
+        .resolve
+        .iter()
+        .map(|p| Pin::parse(p))
+        .collect::<Result<Vec<_>, _>>()?;
+    let proxy = match (&r.proxy, r.proxy_from_env) {
+        (Some(u), _) => {
+            reqwest::Url::parse(u).map_err(|_| TransportError::Proxy(u.clone()))?;
+            Proxy::Url(u.clone())
+        }
+        (None, true) => Proxy::FromEnv,
+        (None, false) => Proxy::None,
+    };
+    Ok(Transport { pins, proxy })
+}
+
+/// Whether `url` may be loaded under the profile's `target:` lists and the flags (exit 2
+/// before any request when not).
+pub fn judge_target(
+    url: &str,
+    section: &profile::TargetSection,
+    r: &ReachArgs,
+    transport: &Transport,
+) -> Result<Consent, ConsentError> {
+    let rules = consent::Rules {
+        allow: section
+            .allow
+            .iter()
+            .chain(&r.allow_target)
+            .cloned()
+            .collect(),
+        production: section.production.clone(),
+        production_ok: r.production,
+        plain_http_ok: r.allow_plain_http,
+    };
+    consent::judge(url, &rules, |host, port| transport.addresses(host, port))
+}
+
+/// The absolute URLs of a mapping besides the target's: its OAuth token URL and its event
+/// channel, when they name a host (a template is judged on what comes before its first
+/// placeholder: a host written out in full).
+fn adapter_hosts(a: &AdapterSetup) -> Vec<String> {
+    let mut urls = Vec::new();
+    if let Credentials::OAuth2(o) = &a.credentials {
+        urls.push(o.token_url.clone());
+    }
+    if let Some(u) = a.mapping.events.url.source(&a.mapping.env) {
+        urls.push(u);
+    }
+    urls.into_iter()
+        .map(|u| match u.find("{{") {
+            Some(i) => u[..i].to_string(),
+            None => u,
+        })
+        .filter(|u| u.contains("://"))
+        .collect()
+}
+
+/// The token of `--token-env` (unset is no token, unless a name other than the default was
+/// given).
+fn token_from_env(name: &str) -> Result<Option<Secret>, ConfigError> {
+    match std::env::var(name) {
+        Ok(t) if !t.is_empty() => Ok(Some(Secret(t))),
+        _ if name != "RCLOAD_TOKEN" => Err(ConfigError::TokenMissing(name.to_string())),
+        _ => Ok(None),
+    }
+}
+
+/// The first line of `--token-file` (the file's contents are never printed).
+fn token_from_file(path: &Path) -> Result<Secret, ConfigError> {
+    let err = |message: String| ConfigError::TokenFile {
+        path: path.display().to_string(),
+        message,
+    };
+    let meta = std::fs::metadata(path).map_err(|e| err(e.to_string()))?;
+    if meta.len() > 64 * 1024 {
+        return Err(err("larger than 64 KiB: not a token".into()));
+    }
+    let text = std::fs::read_to_string(path).map_err(|e| err(e.to_string()))?;
+    let token = text.lines().next().unwrap_or_default().trim().to_string();
+    if token.is_empty() {
+        return Err(err("is empty".into()));
+    }
+    Ok(Secret(token))
 }

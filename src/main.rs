@@ -237,7 +237,23 @@ async fn adapter_check(a: AdapterCheckArgs) -> ExitCode {
             }
         }
     };
-    let target = match MappedTarget::new(setup.mapping, &base, timeout, &setup.credentials) {
+    let transport = match rcload::config::transport_of(&a.reach) {
+        Ok(t) => t,
+        Err(e) => return usage_error(&e),
+    };
+    if a.target.is_some() {
+        let section = rcload::profile::TargetSection::default();
+        if let Err(e) = rcload::config::judge_target(&base, &section, &a.reach, &transport) {
+            return usage_error(&e);
+        }
+    }
+    let target = match MappedTarget::new(
+        setup.mapping,
+        &base,
+        timeout,
+        &setup.credentials,
+        &transport,
+    ) {
         Ok(t) => t,
         Err(e) => return usage_error(&e),
     };

@@ -260,6 +260,26 @@ pub async fn run(cfg: RunConfig, stop: watch::Receiver<bool>) -> Result<RunResul
         .collect();
     let (t0, started_at) = match &cfg.target {
         TargetSpec::Url(_) => {
+            if cfg.consent == Some(crate::targets::consent::Consent::Production) {
+                let note = format!(
+                    "PRODUCTION: this run loads {target_name}, listed under \
+                     `target.production`, with --production."
+                );
+                eprintln!("rcload: {note}");
+                notes.push(note);
+            }
+            let t = cfg.transport.describe();
+            if t.proxy != "none" || !t.resolve.is_empty() {
+                notes.push(format!(
+                    "Reached through proxy: {}; pinned names: {}.",
+                    t.proxy,
+                    if t.resolve.is_empty() {
+                        "none".to_string()
+                    } else {
+                        t.resolve.join(", ")
+                    }
+                ));
+            }
             if !cfg.profile.mock.is_empty() {
                 notes.push(format!(
                     "The profile's `mock:` section (preset, capacity, faults) is ignored: the \
@@ -330,7 +350,13 @@ pub async fn run(cfg: RunConfig, stop: watch::Receiver<bool>) -> Result<RunResul
         max_skipped: cfg.max_skipped,
         allow_no_slo: cfg.allow_no_slo,
         phases: PhaseBand::of(&phases),
-        command: cfg.command.clone(),
+        transport: matches!(cfg.target, TargetSpec::Url(_)).then(|| cfg.transport.describe()),
+        consent: cfg.consent,
+        command: cfg
+            .command
+            .iter()
+            .map(|a| crate::targets::transport::without_password(a))
+            .collect(),
         platform: format!("{}-{}", std::env::consts::OS, std::env::consts::ARCH),
     };
     let info_json = serde_json::to_vec_pretty(&info)
@@ -580,6 +606,7 @@ pub(crate) fn build_target(
                 timeout: cfg.request_timeout,
                 token: cfg.token.as_ref().map(|s| s.0.clone()),
                 max_event_bytes: cfg.max_event_bytes,
+                transport: cfg.transport.clone(),
             })
             .map_err(|e| RunError::Setup(e.to_string()))?;
             (Arc::new(t), None)
@@ -590,6 +617,7 @@ pub(crate) fn build_target(
                 base_url,
                 cfg.request_timeout,
                 &a.credentials,
+                &cfg.transport,
             )
             .map_err(|e| RunError::Setup(e.to_string()))?
             .with_max_event_bytes(cfg.max_event_bytes);

@@ -105,11 +105,20 @@ pub struct TargetSection {
     /// directory.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub adapter: Option<String>,
+    /// Hosts (names or addresses) this profile may load besides loopback (docs/security.md).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub allow: Vec<String>,
+    /// Production hosts: refused unless the run is given `--production`.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub production: Vec<String>,
 }
 
 impl TargetSection {
     pub fn is_empty(&self) -> bool {
-        self.url.is_none() && self.adapter.is_none()
+        self.url.is_none()
+            && self.adapter.is_none()
+            && self.allow.is_empty()
+            && self.production.is_empty()
     }
 }
 

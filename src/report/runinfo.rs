@@ -41,7 +41,14 @@ pub struct RunInfo {
     #[serde(default)]
     pub allow_no_slo: bool,
     pub phases: Vec<PhaseBand>,
-    /// The command line that started the run.
+    /// How a standalone target was reached: the proxy and the pinned names (absent for the
+    /// embedded mock, and in files written before it was added).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub transport: Option<crate::targets::transport::TransportSummary>,
+    /// Why the target could be loaded: `loopback`, `allowed` (named), `production`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub consent: Option<crate::targets::consent::Consent>,
+    /// The command line that started the run (a URL's password left out).
     pub command: Vec<String>,
     /// OS and architecture of the machine that ran it.
     pub platform: String,
@@ -138,6 +145,8 @@ mod tests {
             lateness_limit_ms: 50.0,
             max_skipped: 0.05,
             allow_no_slo: false,
+            transport: None,
+            consent: None,
             phases: vec![PhaseBand {
                 name: "setup".into(),
                 start_s: 0.0,

@@ -24,6 +24,8 @@ pub struct HttpConfig {
     /// The largest event of a console's stream, bytes; a larger one ends the stream as a
     /// protocol error.
     pub max_event_bytes: usize,
+    /// Pinned names and the proxy.
+    pub transport: super::transport::Transport,
 }
 
 /// API v1 over HTTP.
@@ -58,7 +60,10 @@ impl HttpTarget {
             v.set_sensitive(true);
             headers.insert(AUTHORIZATION, v);
         }
-        let client = reqwest::Client::builder()
+        let client = config
+            .transport
+            .client_builder()
+            .map_err(|e| HttpSetupError::Client(e.to_string()))?
             .default_headers(headers)
             .connect_timeout(config.timeout)
             .tcp_nodelay(true)

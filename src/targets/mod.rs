@@ -6,9 +6,11 @@
 
 pub mod auth;
 pub mod body;
+pub mod consent;
 pub mod http;
 pub mod mapped;
 pub mod sse;
+pub mod transport;
 
 use futures::future::BoxFuture;
 use futures::stream::BoxStream;

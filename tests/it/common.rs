@@ -127,9 +127,16 @@ impl Drop for TempDir {
 
 /// `rcload mock --listen 127.0.0.1:0` as a child process, and its URL.
 pub fn start_mock() -> (std::process::Child, String) {
+    start_mock_with(&[], &[])
+}
+
+/// `rcload mock --listen 127.0.0.1:0 ARGS` with the environment `env`, and its URL.
+pub fn start_mock_with(args: &[&str], env: &[(&str, &str)]) -> (std::process::Child, String) {
     use std::io::BufRead;
     let mut child = Command::new(env!("CARGO_BIN_EXE_rcload"))
         .args(["mock", "--listen", "127.0.0.1:0"])
+        .args(args)
+        .envs(env.iter().copied())
         .stdin(Stdio::null())
         .stdout(Stdio::piped())
         .stderr(Stdio::null())

@@ -12,6 +12,7 @@ mod common;
 mod adapters;
 mod capacity;
 mod cli_errors;
+mod consent;
 mod coordinated_omission;
 mod damaged;
 mod detect_faults;

@@ -133,7 +133,8 @@ fn target(base: &str) -> anyhow::Result<MappedTarget> {
         client_auth: ClientAuth::Basic,
         refresh_before: None,
     });
-    Ok(MappedTarget::new(m, base, WAIT, &creds)?)
+    let transport = rcload::targets::transport::Transport::default();
+    Ok(MappedTarget::new(m, base, WAIT, &creds, &transport)?)
 }
 
 /// The mock's tokens die after 500 ms but say they live 1 s: rcload uses one the system has

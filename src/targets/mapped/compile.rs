@@ -61,6 +61,14 @@ pub enum Tpl {
 }
 
 impl Tpl {
+    /// The text as written: the literal, or the template's source.
+    pub fn source(&self, env: &Environment<'static>) -> Option<String> {
+        match self {
+            Tpl::Literal(s) => Some(s.clone()),
+            Tpl::Named(name) => env.get_template(name).ok().map(|t| t.source().to_string()),
+        }
+    }
+
     pub fn render(
         &self,
         env: &Environment<'static>,

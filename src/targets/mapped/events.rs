@@ -353,8 +353,33 @@ async fn websocket(
     let config = tokio_tungstenite::tungstenite::protocol::WebSocketConfig::default()
         .max_message_size(Some(inner.max_event_bytes))
         .max_frame_size(Some(inner.max_event_bytes));
-    let connect =
-        tokio_tungstenite::connect_async_tls_with_config(req, Some(config), true, connector);
+    // A pinned name (`--resolve`) is connected to its address here: the WebSocket client
+    // resolves by itself otherwise.
+    let pinned = reqwest::Url::parse(&url).ok().and_then(|u| {
+        let host = u
+            .host_str()?
+            .trim_start_matches('[')
+            .trim_end_matches(']')
+            .to_string();
+        let port = u.port_or_known_default()?;
+        inner.transport.pin(&host, port).map(|p| (p.addr, p.port))
+    });
+    let connect = async {
+        match pinned {
+            Some(addr) => {
+                let tcp = tokio::net::TcpStream::connect(addr)
+                    .await
+                    .map_err(tokio_tungstenite::tungstenite::Error::Io)?;
+                let _ = tcp.set_nodelay(true);
+                tokio_tungstenite::client_async_tls_with_config(req, tcp, Some(config), connector)
+                    .await
+            }
+            None => {
+                tokio_tungstenite::connect_async_tls_with_config(req, Some(config), true, connector)
+                    .await
+            }
+        }
+    };
     let (ws, _) = tokio::time::timeout(inner.timeout, connect)
         .await
         .map_err(|_| TargetError::Timeout)?

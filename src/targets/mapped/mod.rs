@@ -72,6 +72,8 @@ pub(crate) struct Inner {
     code_in_key: bool,
     /// The largest event message of a console's channel, bytes.
     pub(crate) max_event_bytes: usize,
+    /// Pinned names (the WebSocket channel connects by itself).
+    pub(crate) transport: crate::targets::transport::Transport,
 }
 
 /// The mapping-driven target.
@@ -89,6 +91,11 @@ pub enum MappedSetupError {
     Auth(#[from] super::auth::AuthSetupError),
     #[error("cannot build the HTTP client: {0}")]
     Client(String),
+    #[error(
+        "the mapping's event channel is a WebSocket, which rcload does not open through a \
+         proxy yet: leave out --proxy / --proxy-from-env"
+    )]
+    WebsocketProxy,
 }
 
 fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
@@ -101,12 +108,20 @@ impl MappedTarget {
         base_url: &str,
         timeout: Duration,
         credentials: &Credentials,
+        transport: &crate::targets::transport::Transport,
     ) -> Result<Self, MappedSetupError> {
         let base = base_url.trim_end_matches('/').to_string();
         if !(base.starts_with("http://") || base.starts_with("https://")) {
             return Err(MappedSetupError::Scheme(base_url.to_string()));
         }
-        let client = reqwest::Client::builder()
+        if mapping.events.transport == spec::Transport::Websocket
+            && transport.proxy != crate::targets::transport::Proxy::None
+        {
+            return Err(MappedSetupError::WebsocketProxy);
+        }
+        let client = transport
+            .client_builder()
+            .map_err(|e| MappedSetupError::Client(e.to_string()))?
             .connect_timeout(timeout)
             .tcp_nodelay(true)
             .pool_idle_timeout(Duration::from_secs(30))
@@ -137,6 +152,7 @@ impl MappedTarget {
                 own_rx: Mutex::new(Some(own_rx)),
                 code_in_key,
                 max_event_bytes: crate::targets::body::DEFAULT_MAX_EVENT_BYTES,
+                transport: transport.clone(),
             }),
         })
     }

@@ -22,6 +22,7 @@ fn target(name: &str) -> MappedTarget {
         "http://127.0.0.1:9",
         Duration::from_secs(1),
         &Credentials::None,
+        &crate::targets::transport::Transport::default(),
     )
     .unwrap()
 }
@@ -126,6 +127,7 @@ fn an_unsupported_action_is_reported_as_such() {
         "http://127.0.0.1:9",
         Duration::from_secs(1),
         &Credentials::None,
+        &crate::targets::transport::Transport::default(),
     )
     .unwrap();
     assert!(!t.supports(Op::TerminalAffiliate));
