@@ -188,6 +188,32 @@ pub struct ReachArgs {
     /// Use the environment's proxy variables (HTTPS_PROXY, HTTP_PROXY, ALL_PROXY, NO_PROXY).
     #[arg(long)]
     pub proxy_from_env: bool,
+    /// Trust the CA certificates of this PEM bundle, besides the built-in roots.
+    #[arg(long, value_name = "FILE")]
+    pub ca_cert: Option<PathBuf>,
+    /// Offer this client certificate chain (PEM) for mutual TLS; needs --client-key.
+    #[arg(long, value_name = "FILE", requires = "client_key")]
+    pub client_cert: Option<PathBuf>,
+    /// The private key of --client-cert (PEM; never printed).
+    #[arg(long, value_name = "FILE", requires = "client_cert")]
+    pub client_key: Option<PathBuf>,
+    /// Connect to the target's address but ask for, and verify, this name (SNI and the
+    /// certificate's name; it is also the Host header).
+    #[arg(long, value_name = "NAME")]
+    pub tls_server_name: Option<String>,
+    /// The lowest TLS version accepted.
+    #[arg(long, value_name = "VERSION", value_parser = ["1.2", "1.3"])]
+    pub min_tls: Option<String>,
+    /// Accept any certificate of the target (lab targets only: refused for a production
+    /// target, and said in every report).
+    #[arg(long)]
+    pub insecure: bool,
+    /// Speak HTTP/2 (ALPN h2 over TLS, prior knowledge over plain http); HTTP/1.1 by default.
+    #[arg(long)]
+    pub http2: bool,
+    /// The local address connections are made from, e.g. `10.0.0.5`.
+    #[arg(long, value_name = "ADDR")]
+    pub bind: Option<String>,
 }
 
 #[derive(Debug, Args)]
@@ -311,6 +337,23 @@ pub struct MockArgs {
     /// vendor-x: lifetime of the tokens it issues, e.g. `60s`.
     #[arg(long, default_value = "1h", value_name = "DURATION")]
     pub token_lifetime: String,
+    /// Serve TLS with this certificate chain (PEM); needs --tls-key. HTTP/2 and HTTP/1.1 by
+    /// ALPN.
+    #[arg(long, value_name = "FILE", requires = "tls_key")]
+    pub tls_cert: Option<PathBuf>,
+    /// The private key of --tls-cert (PEM).
+    #[arg(long, value_name = "FILE", requires = "tls_cert")]
+    pub tls_key: Option<PathBuf>,
+    /// Require a client certificate that chains to one of these CAs (PEM): mutual TLS.
+    #[arg(long, value_name = "FILE", requires = "tls_cert")]
+    pub client_ca: Option<PathBuf>,
+    /// A request's headers must arrive within this, and a connection may idle this long
+    /// between requests; then it is closed (and counted). The TLS handshake too.
+    #[arg(long, default_value = "60s", value_name = "DURATION")]
+    pub header_timeout: String,
+    /// Client connections open at once; more are closed as soon as accepted (and counted).
+    #[arg(long, default_value_t = 20_000, value_name = "N")]
+    pub max_connections: usize,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]

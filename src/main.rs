@@ -36,7 +36,11 @@ fn main() -> ExitCode {
         .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()) && config::no_color_unset())
         .with_env_filter(
             tracing_subscriber::EnvFilter::try_from_default_env()
-                .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("warn")),
+                // The platform verifier logs each refused certificate: the run's own error
+                // says it (naming the cause).
+                .unwrap_or_else(|_| {
+                    tracing_subscriber::EnvFilter::new("warn,rustls_platform_verifier=off")
+                }),
         )
         .init();
     match cli.command {
@@ -237,14 +241,21 @@ async fn adapter_check(a: AdapterCheckArgs) -> ExitCode {
             }
         }
     };
-    let transport = match rcload::config::transport_of(&a.reach) {
+    let section = rcload::profile::TargetSection::default();
+    let mut transport = match rcload::config::transport_of(&a.reach, &section, None) {
         Ok(t) => t,
         Err(e) => return usage_error(&e),
     };
+    let mut base = base;
     if a.target.is_some() {
-        let section = rcload::profile::TargetSection::default();
         if let Err(e) = rcload::config::judge_target(&base, &section, &a.reach, &transport) {
             return usage_error(&e);
+        }
+        if let Some(name) = &a.reach.tls_server_name {
+            match rcload::config::with_server_name(&base, name, &mut transport) {
+                Ok(u) => base = u,
+                Err(e) => return usage_error(&e),
+            }
         }
     }
     let target = match MappedTarget::new(
@@ -614,6 +625,26 @@ async fn run(cfg: RunConfig) -> ExitCode {
     }
 }
 
+/// The mock's TLS configuration from `--tls-cert`, `--tls-key` and `--client-ca`.
+fn mock_tls(a: &MockArgs) -> Result<Option<std::sync::Arc<rustls::ServerConfig>>, String> {
+    let (Some(cert), Some(key)) = (&a.tls_cert, &a.tls_key) else {
+        return Ok(None);
+    };
+    let read = |flag: &str, p: &std::path::Path| {
+        std::fs::read(p).map_err(|e| format!("{flag} {}: {e}", p.display()))
+    };
+    let cert = read("--tls-cert", cert)?;
+    let key = read("--tls-key", key)?;
+    let ca = a
+        .client_ca
+        .as_deref()
+        .map(|p| read("--client-ca", p))
+        .transpose()?;
+    rcload_mock::server_config(&cert, &key, ca.as_deref())
+        .map(|c| Some(std::sync::Arc::new(c)))
+        .map_err(|e| e.to_string())
+}
+
 async fn mock(a: MockArgs) -> ExitCode {
     let token = match &a.token_env {
         Some(name) => match std::env::var(name) {
@@ -642,12 +673,25 @@ async fn mock(a: MockArgs) -> ExitCode {
             Err(e) => return usage_error(&e),
         }
     }
+    let tls = match mock_tls(&a) {
+        Ok(t) => t,
+        Err(e) => return usage_error(&e),
+    };
+    let header_timeout = match rcload_api::parse_duration(&a.header_timeout) {
+        Ok(d) if !d.is_zero() => d,
+        Ok(_) => return usage_error(&"--header-timeout: must be more than zero"),
+        Err(e) => return usage_error(&format!("--header-timeout: {e}")),
+    };
+    if a.max_connections == 0 {
+        return usage_error(&"--max-connections: must be at least 1");
+    }
     let listener = match tokio::net::TcpListener::bind(&a.listen).await {
         Ok(l) => l,
         Err(e) => return usage_error(&format!("--listen {}: {e}", a.listen)),
     };
     if let Ok(addr) = listener.local_addr() {
-        out(&format!("rcload mock listening on http://{addr}\n"));
+        let scheme = if tls.is_some() { "https" } else { "http" };
+        out(&format!("rcload mock listening on {scheme}://{addr}\n"));
     }
     let shutdown = async {
         let _ = tokio::signal::ctrl_c().await;
@@ -685,6 +729,11 @@ async fn mock(a: MockArgs) -> ExitCode {
         fault_epoch: None,
         dialect,
         oauth,
+        tls,
+        limits: rcload_mock::ConnLimits {
+            header_timeout,
+            max_connections: a.max_connections,
+        },
     };
     match rcload_mock::serve(listener, config, shutdown).await {
         Ok(()) => ExitCode::SUCCESS,

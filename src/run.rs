@@ -268,6 +268,13 @@ pub async fn run(cfg: RunConfig, stop: watch::Receiver<bool>) -> Result<RunResul
                 eprintln!("rcload: {note}");
                 notes.push(note);
             }
+            if cfg.transport.tls.insecure {
+                notes.push(
+                    "INSECURE: the target's certificate was not checked (--insecure); a lab \
+                     target only."
+                        .to_string(),
+                );
+            }
             let t = cfg.transport.describe();
             if t.proxy != "none" || !t.resolve.is_empty() {
                 notes.push(format!(

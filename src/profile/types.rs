@@ -111,14 +111,29 @@ pub struct TargetSection {
     /// Production hosts: refused unless the run is given `--production`.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub production: Vec<String>,
+    /// How the target is reached, as the flags of the same names (the flag wins); file
+    /// paths are taken from the profile's directory (docs/security.md).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub ca_cert: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub client_cert: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub client_key: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub tls_server_name: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub min_tls: Option<String>,
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub http2: bool,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub proxy: Option<String>,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub resolve: Vec<String>,
 }
 
 impl TargetSection {
     pub fn is_empty(&self) -> bool {
-        self.url.is_none()
-            && self.adapter.is_none()
-            && self.allow.is_empty()
-            && self.production.is_empty()
+        *self == TargetSection::default()
     }
 }
 

@@ -25,7 +25,65 @@ pub(crate) fn root_cause(e: &(dyn std::error::Error + 'static)) -> String {
         msg = format!("{msg}: {s}");
         cur = s.source();
     }
-    msg
+    match tls_cause(e) {
+        Some(why) => format!("{why} ({msg})"),
+        None => msg,
+    }
+}
+
+/// What a TLS failure in `e`'s chain means, in the user's words, with the flag that helps.
+/// (An I/O error hides the error it wraps from `source()`: it is looked into as well.)
+pub(crate) fn tls_cause(e: &(dyn std::error::Error + 'static)) -> Option<String> {
+    let mut cur = Some(e);
+    while let Some(x) = cur {
+        // I/O errors may wrap each other before the TLS error.
+        let mut inner = Some(x);
+        while let Some(i) = inner {
+            if let Some(r) = i.downcast_ref::<rustls::Error>() {
+                return Some(explain_tls(r));
+            }
+            inner = i
+                .downcast_ref::<std::io::Error>()
+                .and_then(|io| io.get_ref())
+                .map(|i| i as &(dyn std::error::Error + 'static));
+        }
+        cur = x.source();
+    }
+    None
+}
+
+fn explain_tls(e: &rustls::Error) -> String {
+    use rustls::{AlertDescription as A, CertificateError as C, Error as E};
+    match e {
+        E::InvalidCertificate(C::UnknownIssuer) => {
+            "TLS: the target's certificate is not signed by a CA rcload trusts (give its CA \
+             with --ca-cert)"
+                .into()
+        }
+        E::InvalidCertificate(C::Expired | C::ExpiredContext { .. }) => {
+            "TLS: the target's certificate has expired".into()
+        }
+        E::InvalidCertificate(C::NotValidYet | C::NotValidYetContext { .. }) => {
+            "TLS: the target's certificate is not valid yet".into()
+        }
+        E::InvalidCertificate(C::NotValidForName | C::NotValidForNameContext { .. }) => {
+            "TLS: the target's certificate is not valid for the name rcload asked for \
+             (--tls-server-name names another)"
+                .into()
+        }
+        E::AlertReceived(A::CertificateRequired) => {
+            "TLS: the target requires a client certificate (give --client-cert and \
+             --client-key)"
+                .into()
+        }
+        E::AlertReceived(A::BadCertificate | A::UnknownCA | A::CertificateUnknown) => {
+            "TLS: the target did not accept the client certificate".into()
+        }
+        E::AlertReceived(A::ProtocolVersion) => {
+            "TLS: the target and rcload share no TLS version (--min-tls)".into()
+        }
+        other => format!("TLS: {other}"),
+    }
 }
 
 /// The largest answer body rcload reads, bytes (4 MiB): API v1's answers are under 1 KB, a

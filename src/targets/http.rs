@@ -62,7 +62,7 @@ impl HttpTarget {
         }
         let client = config
             .transport
-            .client_builder()
+            .client_builder_for(base.starts_with("https://"))
             .map_err(|e| HttpSetupError::Client(e.to_string()))?
             .default_headers(headers)
             .connect_timeout(config.timeout)

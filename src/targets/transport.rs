@@ -1,10 +1,13 @@
 //! How rcload reaches a target, the same for every connection of a run (requests, event
 //! streams, token requests, `adapter check`): names pinned to addresses (`--resolve
-//! HOST:PORT:ADDR`, as curl has it) and the proxy (none unless said: `--proxy URL`, or
-//! `--proxy-from-env` for the environment's `HTTPS_PROXY`/`HTTP_PROXY`/`NO_PROXY`).
+//! HOST:PORT:ADDR`, as curl has it), the proxy (none unless said: `--proxy URL`, or
+//! `--proxy-from-env` for the environment's `HTTPS_PROXY`/`HTTP_PROXY`/`NO_PROXY`), TLS (a CA
+//! bundle added to the built-in roots, a client certificate, the lowest version, `--insecure`),
+//! HTTP/2 and the source address.
 
 use serde::Serialize;
 use std::net::{IpAddr, SocketAddr, ToSocketAddrs};
+use std::sync::Arc;
 
 /// A name pinned to an address: `--resolve HOST:PORT:ADDR`.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
@@ -31,6 +34,44 @@ pub enum Proxy {
 pub struct Transport {
     pub pins: Vec<Pin>,
     pub proxy: Proxy,
+    pub tls: Tls,
+    /// HTTP/2: by ALPN over TLS, by prior knowledge over plain http. Default HTTP/1.1.
+    pub http2: bool,
+    /// The local address connections are made from.
+    pub bind: Option<IpAddr>,
+}
+
+/// The lowest TLS version accepted.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, serde::Deserialize)]
+pub enum MinTls {
+    #[serde(rename = "1.2")]
+    V1_2,
+    #[serde(rename = "1.3")]
+    V1_3,
+}
+
+/// A client certificate chain and its private key, PEM (the key is a secret: never printed).
+#[derive(Clone, PartialEq, Eq)]
+pub struct ClientIdentity {
+    pub cert_pem: Vec<u8>,
+    pub key_pem: Vec<u8>,
+}
+
+impl std::fmt::Debug for ClientIdentity {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("ClientIdentity(***)")
+    }
+}
+
+/// TLS settings of every connection.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Tls {
+    /// CA certificates (PEM) trusted besides the built-in roots.
+    pub ca_pem: Option<Vec<u8>>,
+    pub identity: Option<ClientIdentity>,
+    pub min: Option<MinTls>,
+    /// Accept any certificate (lab targets only).
+    pub insecure: bool,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -39,6 +80,12 @@ pub enum TransportError {
     Resolve(String),
     #[error("--proxy `{0}`: expected a URL such as http://proxy.lab:3128")]
     Proxy(String),
+    #[error("--ca-cert: {0}")]
+    Ca(String),
+    #[error("--client-cert/--client-key: {0}")]
+    Identity(String),
+    #[error("TLS: {0}")]
+    Tls(String),
 }
 
 impl Pin {
@@ -86,7 +133,46 @@ impl Transport {
     /// port; rcload's consent and `--resolve` are per port, and a run reaches one port per
     /// name, so that is the same.
     pub fn client_builder(&self) -> Result<reqwest::ClientBuilder, TransportError> {
+        self.client_builder_for(true)
+    }
+
+    /// The same, for a base URL over TLS (`tls`) or plain http (HTTP/2 by prior knowledge
+    /// then).
+    pub fn client_builder_for(&self, tls: bool) -> Result<reqwest::ClientBuilder, TransportError> {
         let mut b = reqwest::Client::builder();
+        if let Some(pem) = &self.tls.ca_pem {
+            let certs = reqwest::Certificate::from_pem_bundle(pem)
+                .map_err(|e| TransportError::Ca(e.to_string()))?;
+            if certs.is_empty() {
+                return Err(TransportError::Ca("no PEM certificate in it".into()));
+            }
+            b = b.tls_certs_merge(certs);
+        }
+        if let Some(id) = &self.tls.identity {
+            let mut pem = id.key_pem.clone();
+            pem.push(b'\n');
+            pem.extend_from_slice(&id.cert_pem);
+            let identity = reqwest::Identity::from_pem(&pem)
+                .map_err(|e| TransportError::Identity(e.to_string()))?;
+            b = b.identity(identity);
+        }
+        if let Some(min) = self.tls.min {
+            b = b.tls_version_min(match min {
+                MinTls::V1_2 => reqwest::tls::Version::TLS_1_2,
+                MinTls::V1_3 => reqwest::tls::Version::TLS_1_3,
+            });
+        }
+        if self.tls.insecure {
+            b = b.tls_danger_accept_invalid_certs(true);
+        }
+        b = match (self.http2, tls) {
+            (false, _) => b.http1_only(),
+            (true, true) => b,
+            (true, false) => b.http2_prior_knowledge(),
+        };
+        if let Some(addr) = self.bind {
+            b = b.local_address(addr);
+        }
         for p in &self.pins {
             b = b.resolve(&p.host, SocketAddr::new(p.addr, p.port));
         }
@@ -98,6 +184,52 @@ impl Transport {
             Proxy::FromEnv => b,
         };
         Ok(b)
+    }
+
+    /// The TLS configuration of a WebSocket event channel: the built-in roots and
+    /// `--ca-cert`, the client certificate, the lowest version, `--insecure`.
+    pub fn websocket_tls(&self) -> Result<Arc<rustls::ClientConfig>, TransportError> {
+        use rustls::pki_types::pem::PemObject;
+        use rustls::pki_types::{CertificateDer, PrivateKeyDer};
+        let provider = Arc::new(rustls::crypto::aws_lc_rs::default_provider());
+        let versions: &[&rustls::SupportedProtocolVersion] = match self.tls.min {
+            Some(MinTls::V1_3) => &[&rustls::version::TLS13],
+            _ => &[&rustls::version::TLS13, &rustls::version::TLS12],
+        };
+        let mut roots = rustls::RootCertStore::empty();
+        roots.extend(webpki_roots::TLS_SERVER_ROOTS.iter().cloned());
+        if let Some(pem) = &self.tls.ca_pem {
+            for c in CertificateDer::pem_slice_iter(pem) {
+                let c = c.map_err(|e| TransportError::Ca(e.to_string()))?;
+                roots
+                    .add(c)
+                    .map_err(|e| TransportError::Ca(e.to_string()))?;
+            }
+        }
+        let builder = rustls::ClientConfig::builder_with_provider(Arc::clone(&provider))
+            .with_protocol_versions(versions)
+            .map_err(|e| TransportError::Tls(e.to_string()))?;
+        let builder = if self.tls.insecure {
+            builder
+                .dangerous()
+                .with_custom_certificate_verifier(Arc::new(AnyCertificate(provider)))
+        } else {
+            builder.with_root_certificates(roots)
+        };
+        let config = match &self.tls.identity {
+            None => builder.with_no_client_auth(),
+            Some(id) => {
+                let chain = CertificateDer::pem_slice_iter(&id.cert_pem)
+                    .collect::<Result<Vec<_>, _>>()
+                    .map_err(|e| TransportError::Identity(e.to_string()))?;
+                let key = PrivateKeyDer::from_pem_slice(&id.key_pem)
+                    .map_err(|e| TransportError::Identity(e.to_string()))?;
+                builder
+                    .with_client_auth_cert(chain, key)
+                    .map_err(|e| TransportError::Identity(e.to_string()))?
+            }
+        };
+        Ok(Arc::new(config))
     }
 
     /// What run.json and the report say of it (a proxy's credentials left out).
@@ -113,7 +245,71 @@ impl Transport {
                 .iter()
                 .map(|p| format!("{}:{} -> {}", p.host, p.port, p.addr))
                 .collect(),
+            http: if self.http2 { "2" } else { "1.1" }.to_string(),
+            ca_cert: self.tls.ca_pem.is_some(),
+            client_certificate: self.tls.identity.is_some(),
+            min_tls: self.tls.min,
+            insecure: self.tls.insecure,
+            bind: self.bind,
         }
+    }
+}
+
+/// `--insecure`: every certificate is accepted (signatures are still checked).
+#[derive(Debug)]
+struct AnyCertificate(Arc<rustls::crypto::CryptoProvider>);
+
+type VerifySignature = fn(
+    &[u8],
+    &rustls::pki_types::CertificateDer<'_>,
+    &rustls::DigitallySignedStruct,
+    &rustls::crypto::WebPkiSupportedAlgorithms,
+) -> Result<rustls::client::danger::HandshakeSignatureValid, rustls::Error>;
+
+impl AnyCertificate {
+    fn signature(
+        &self,
+        verify: VerifySignature,
+        message: &[u8],
+        cert: &rustls::pki_types::CertificateDer<'_>,
+        dss: &rustls::DigitallySignedStruct,
+    ) -> Result<rustls::client::danger::HandshakeSignatureValid, rustls::Error> {
+        verify(message, cert, dss, &self.0.signature_verification_algorithms)
+    }
+}
+
+impl rustls::client::danger::ServerCertVerifier for AnyCertificate {
+    fn verify_server_cert(
+        &self,
+        _end_entity: &rustls::pki_types::CertificateDer<'_>,
+        _intermediates: &[rustls::pki_types::CertificateDer<'_>],
+        _server_name: &rustls::pki_types::ServerName<'_>,
+        _ocsp_response: &[u8],
+        _now: rustls::pki_types::UnixTime,
+    ) -> Result<rustls::client::danger::ServerCertVerified, rustls::Error> {
+        Ok(rustls::client::danger::ServerCertVerified::assertion())
+    }
+
+    fn verify_tls12_signature(
+        &self,
+        message: &[u8],
+        cert: &rustls::pki_types::CertificateDer<'_>,
+        dss: &rustls::DigitallySignedStruct,
+    ) -> Result<rustls::client::danger::HandshakeSignatureValid, rustls::Error> {
+        self.signature(rustls::crypto::verify_tls12_signature, message, cert, dss)
+    }
+
+    fn verify_tls13_signature(
+        &self,
+        message: &[u8],
+        cert: &rustls::pki_types::CertificateDer<'_>,
+        dss: &rustls::DigitallySignedStruct,
+    ) -> Result<rustls::client::danger::HandshakeSignatureValid, rustls::Error> {
+        self.signature(rustls::crypto::verify_tls13_signature, message, cert, dss)
+    }
+
+    fn supported_verify_schemes(&self) -> Vec<rustls::SignatureScheme> {
+        self.0.signature_verification_algorithms.supported_schemes()
     }
 }
 
@@ -124,6 +320,22 @@ pub struct TransportSummary {
     pub proxy: String,
     /// The pinned names, `host:port -> address`.
     pub resolve: Vec<String>,
+    /// The HTTP version asked for: `1.1`, or `2` (`--http2`).
+    #[serde(default)]
+    pub http: String,
+    /// A CA bundle was added to the built-in roots (`--ca-cert`).
+    #[serde(default)]
+    pub ca_cert: bool,
+    /// A client certificate was offered (mTLS).
+    #[serde(default)]
+    pub client_certificate: bool,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub min_tls: Option<MinTls>,
+    /// `--insecure`: the target's certificate was not checked.
+    #[serde(default)]
+    pub insecure: bool,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub bind: Option<IpAddr>,
 }
 
 /// A command-line word with the password of any URL in it left out (`--proxy
@@ -173,7 +385,7 @@ mod tests {
         }
         let t = Transport {
             pins: vec![p],
-            proxy: Proxy::None,
+            ..Transport::default()
         };
         assert_eq!(
             t.addresses("rc-gateway.test", 8443),
@@ -189,8 +401,8 @@ mod tests {
     #[test]
     fn a_proxy_is_described_without_its_password() {
         let t = Transport {
-            pins: Vec::new(),
             proxy: Proxy::Url("http://user:s3cret@proxy.lab:3128".into()),
+            ..Transport::default()
         };
         let d = t.describe();
         assert_eq!(d.proxy, "http://proxy.lab:3128/");

@@ -125,6 +125,30 @@ impl Drop for TempDir {
     }
 }
 
+/// A small profile (`name`): two consoles, twenty terminals, statuses at 10/s for 3 s, no
+/// errors allowed. For tests about how rcload reaches a target, not about load.
+pub fn small_profile(name: &str) -> String {
+    format!(
+        "name: {name}
+seed: 3
+duration: 3s
+population:
+  control_rooms: 1
+  consoles_per_room: 2
+  terminals: 20
+  talkgroups_per_room: 3
+  monitored_per_console: 2
+setup:
+  over: 1s
+traffic:
+  - action: status
+    rate: 10/s
+slo:
+  error_rate: 0%
+"
+    )
+}
+
 /// `rcload mock --listen 127.0.0.1:0` as a child process, and its URL.
 pub fn start_mock() -> (std::process::Child, String) {
     start_mock_with(&[], &[])
@@ -152,7 +176,10 @@ pub fn start_mock_with(args: &[&str], env: &[(&str, &str)]) -> (std::process::Ch
         .last()
         .unwrap_or_else(|| panic!("no address in {line:?}"))
         .to_string();
-    assert!(url.starts_with("http://127.0.0.1:"), "{line}");
+    assert!(
+        url.starts_with("http://127.0.0.1:") || url.starts_with("https://127.0.0.1:"),
+        "{line}"
+    );
     (child, url)
 }
 

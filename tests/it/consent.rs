@@ -6,24 +6,6 @@ use crate::common;
 use common::{TempDir, rcload_in, summary};
 use std::net::TcpListener;
 
-const PROFILE: &str = "name: consent-test
-seed: 3
-duration: 3s
-population:
-  control_rooms: 1
-  consoles_per_room: 2
-  terminals: 20
-  talkgroups_per_room: 3
-  monitored_per_console: 2
-setup:
-  over: 1s
-traffic:
-  - action: status
-    rate: 10/s
-slo:
-  error_rate: 0%
-";
-
 /// A listener on a loopback port that must see no connection.
 fn untouched_port() -> (TcpListener, u16) {
     let l = TcpListener::bind("127.0.0.1:0").expect("bind");
@@ -51,7 +33,7 @@ fn assert_untouched(l: &TcpListener, context: &common::Run) {
 #[test]
 fn a_name_off_loopback_is_refused_before_any_request_until_it_is_named() {
     let d = TempDir::new("consent");
-    d.write("p.yaml", PROFILE);
+    d.write("p.yaml", &common::small_profile("consent-test"));
     let (listener, port) = untouched_port();
     let target = format!("http://rc-gateway.test:{port}");
     let pin = format!("rc-gateway.test:{port}:127.0.0.1");
@@ -91,7 +73,10 @@ fn a_production_host_needs_production_and_plain_http_off_loopback_its_flag() {
     let d = TempDir::new("consent-prod");
     d.write(
         "p.yaml",
-        &format!("{PROFILE}target:\n  allow: [gw.example]\n  production: [rc-prod.example]\n"),
+        &format!(
+            "{}target:\n  allow: [gw.example]\n  production: [rc-prod.example]\n",
+            common::small_profile("consent-test")
+        ),
     );
     let (listener, port) = untouched_port();
     let prod = format!("https://rc-prod.example:{port}");
@@ -128,7 +113,7 @@ fn a_production_host_needs_production_and_plain_http_off_loopback_its_flag() {
 fn a_named_target_goes_through_and_its_token_is_in_no_output() {
     const TOKEN: &str = "tok-7f3a9c41e2-never-printed";
     let d = TempDir::new("consent-run");
-    d.write("p.yaml", PROFILE);
+    d.write("p.yaml", &common::small_profile("consent-test"));
     d.write("token", &format!("{TOKEN}\n"));
     let (mut mock, url) = common::start_mock_with(
         &["--token-env", "RCLOAD_TEST_MOCK_TOKEN"],

@@ -25,4 +25,5 @@ mod reports;
 mod run_mock;
 mod slo_windows;
 mod soak;
+mod tls;
 mod verdict;

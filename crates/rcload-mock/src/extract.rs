@@ -135,6 +135,17 @@ pub(crate) fn bearer_token(headers: &HeaderMap) -> Option<&str> {
     auth_credentials(headers, "Bearer")
 }
 
+/// Whether `given` is the secret `expected`, in time that does not depend on where they
+/// differ (a timing side channel would let a client find the secret byte by byte).
+pub(crate) fn same_secret(given: &str, expected: &str) -> bool {
+    let (g, e) = (given.as_bytes(), expected.as_bytes());
+    let mut diff = u8::from(g.len() != e.len());
+    for (i, b) in e.iter().enumerate() {
+        diff |= b ^ g.get(i).copied().unwrap_or(!*b);
+    }
+    diff == 0
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -147,6 +158,15 @@ mod tests {
             HeaderValue::from_bytes(value).expect("header value"),
         );
         headers
+    }
+
+    #[test]
+    fn a_secret_matches_only_itself() {
+        assert!(same_secret("s3cret", "s3cret"));
+        for other in ["s3cre", "s3cret!", "S3cret", "", "x3cret"] {
+            assert!(!same_secret(other, "s3cret"), "{other}");
+        }
+        assert!(same_secret("", ""));
     }
 
     #[test]

@@ -13,10 +13,12 @@
 //! This module holds the public interface ([`MockConfig`], [`router`], [`spawn`], [`serve`]).
 //! The configuration is in `spec`, the worker queue in `capacity`, the model and fan-out in
 //! `state`, the handlers in `routes`, `GET /metrics` in `metrics`, validating extractors in
-//! `extract`, the JSON errors in `error`, the event-stream body in `sse` and fault injection
-//! (breaking on purpose at known times) in `faults`.
+//! `extract`, the JSON errors in `error`, the event-stream body in `sse`, fault injection
+//! (breaking on purpose at known times) in `faults`, the accept loop with its limits in `conn`
+//! and TLS in `tls`.
 
 mod capacity;
+mod conn;
 mod error;
 mod extract;
 mod fault_spec;
@@ -26,8 +28,10 @@ mod routes;
 mod spec;
 mod sse;
 mod state;
+mod tls;
 mod vendorx;
 
+pub use conn::ConnLimits;
 pub use fault_spec::{
     FAULT_REASON, FaultFile, FaultKind, FaultRecord, FaultSpec, Selector, check_faults,
     describe_problems, fault_operations, parse_fault_file,
@@ -36,21 +40,17 @@ pub use spec::{
     Capacity, DEFAULT_PRESET, DEFAULT_SERVICE, MockSpec, Overflow, PRESETS, ServiceTime,
     parse_mock_spec, presets,
 };
+pub use tls::{TlsSetupError, server_config};
 
 use std::future::Future;
 use std::io;
 use std::net::SocketAddr;
-use std::pin::pin;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use axum::extract::DefaultBodyLimit;
-use axum::serve::Listener;
-use hyper_util::rt::{TokioExecutor, TokioIo};
-use hyper_util::server::conn::auto::Builder;
-use hyper_util::service::TowerToHyperService;
 use tokio::net::TcpListener;
-use tokio::sync::{oneshot, watch};
+use tokio::sync::oneshot;
 use tokio::task::JoinHandle;
 
 use fault_spec::FaultLog;
@@ -123,6 +123,10 @@ pub struct MockConfig {
     pub dialect: Dialect,
     /// vendor-x only: require OAuth2 client credentials (`None`: no authentication).
     pub oauth: Option<OAuthClient>,
+    /// Serve TLS with this configuration ([`server_config`]); `None`: plain TCP.
+    pub tls: Option<Arc<rustls::ServerConfig>>,
+    /// Bounds on what one client may hold.
+    pub limits: ConnLimits,
 }
 
 /// The whole app with fresh in-memory state.
@@ -274,72 +278,20 @@ async fn serve_with_log(
             log,
         )))
     });
-    serve_connections(listener, app, async move {
-        shutdown.await;
-        state.shutdown();
-    })
+    let stats = state.conn_stats();
+    conn::serve_connections(
+        listener,
+        app,
+        config.tls.clone(),
+        config.limits,
+        stats,
+        async move {
+            shutdown.await;
+            state.shutdown();
+        },
+    )
     .await;
     Ok(())
-}
-
-/// Serves `app` on every connection accepted until `signal` resolves; then stops accepting,
-/// shuts every connection down gracefully (requests in progress are answered, idle ones are
-/// closed) and returns once all are done. This is `axum::serve(..).with_graceful_shutdown(..)`
-/// (same accept loop, same shutdown), but with HTTP/1 half-close allowed: a client that shuts
-/// down its write half after its request still gets the answer (hyper would otherwise take the
-/// end of the stream for an aborted request and drop the connection).
-async fn serve_connections(
-    mut listener: TcpListener,
-    app: axum::Router,
-    signal: impl Future<Output = ()> + Send + 'static,
-) {
-    // Connections watch `signal_tx.closed()`: the receiver is dropped when `signal` resolves.
-    let (signal_tx, signal_rx) = watch::channel(());
-    tokio::spawn(async move {
-        signal.await;
-        drop(signal_rx);
-    });
-    // Each connection holds a `close_rx` until it is done.
-    let (close_tx, close_rx) = watch::channel(());
-    loop {
-        // axum's accept: retries at once on a connection error, after 1 s on any other.
-        let (tcp, _remote) = tokio::select! {
-            accepted = Listener::accept(&mut listener) => accepted,
-            () = signal_tx.closed() => break,
-        };
-        if let Err(e) = tcp.set_nodelay(true) {
-            tracing::debug!(error = %e, "could not set TCP_NODELAY");
-        }
-        let service = TowerToHyperService::new(app.clone());
-        let signal_tx = signal_tx.clone();
-        let close_rx = close_rx.clone();
-        tokio::spawn(async move {
-            let mut builder = Builder::new(TokioExecutor::new());
-            builder.http1().half_close(true);
-            let conn = builder.serve_connection_with_upgrades(TokioIo::new(tcp), service);
-            let mut conn = pin!(conn);
-            let mut signal_closed = pin!(signal_tx.closed());
-            let mut shutting_down = false;
-            loop {
-                tokio::select! {
-                    result = conn.as_mut() => {
-                        if let Err(e) = result {
-                            tracing::trace!(error = %e, "connection ended with an error");
-                        }
-                        break;
-                    }
-                    () = &mut signal_closed, if !shutting_down => {
-                        shutting_down = true;
-                        conn.as_mut().graceful_shutdown();
-                    }
-                }
-            }
-            drop(close_rx);
-        });
-    }
-    drop(close_rx);
-    drop(listener);
-    close_tx.closed().await;
 }
 
 /// Aborts a task when dropped.

@@ -27,7 +27,11 @@ type Labels = Vec<(&'static str, &'static str)>;
 
 /// The handler.
 pub(crate) async fn metrics(State(state): State<Arc<MockState>>) -> Response {
-    let text = render(&state.queue_stats(), &state.model_stats());
+    let text = render(
+        &state.queue_stats(),
+        &state.model_stats(),
+        &state.conn_stats(),
+    );
     match text {
         Ok(body) => (
             [(header::CONTENT_TYPE, prometheus_text::CONTENT_TYPE)],
@@ -69,9 +73,32 @@ fn counter_by(
     registry.register(name, help, f);
 }
 
+/// The connection gauge and counters.
+fn register_conns(r: &mut Registry, c: &crate::conn::ConnStats) {
+    gauge(
+        r,
+        "connections_open",
+        "Client connections open",
+        c.open.load(std::sync::atomic::Ordering::Relaxed),
+    );
+    counter_by(
+        r,
+        "connections_cut",
+        "Client connections the mock closed: headers or the next request not read within the \
+         header timeout (slow or idle), a failed or slow TLS handshake, over the connection cap",
+        "reason",
+        &c.cuts(),
+    );
+}
+
 /// The whole exposition.
-fn render(q: &QueueStats, m: &ModelStats) -> Result<String, std::fmt::Error> {
+fn render(
+    q: &QueueStats,
+    m: &ModelStats,
+    c: &crate::conn::ConnStats,
+) -> Result<String, std::fmt::Error> {
     let mut r = Registry::with_prefix("rcload_mock");
+    register_conns(&mut r, c);
     gauge(
         &mut r,
         "workers",
@@ -215,7 +242,7 @@ mod tests {
         };
         m.counters.kicks_slow_consumer = 1;
         m.counters.drops_fault = 2;
-        let text = render(&q, &m).unwrap();
+        let text = render(&q, &m, &crate::conn::ConnStats::default()).unwrap();
         for line in [
             "# HELP rcload_mock_queue_depth Requests waiting for an API worker.",
             "# TYPE rcload_mock_queue_depth gauge",

@@ -16,7 +16,9 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::{delete, get, post, put};
 
 use super::error::ApiError;
-use super::extract::{CallId, ConsoleId, Issi, JsonBody, bearer_token, check_tetra_id, is_v1};
+use super::extract::{
+    CallId, ConsoleId, Issi, JsonBody, bearer_token, check_tetra_id, is_v1, same_secret,
+};
 use super::faults::RouteOp::{Known, StartCall};
 use super::faults::tag;
 use super::metrics;
@@ -115,7 +117,8 @@ fn can_be_sent(token: &str) -> bool {
 
 /// The bearer check of `/v1`: the scheme in any case (`bearer`, `BEARER`), then the token.
 async fn auth(State(expected): State<Arc<str>>, req: Request, next: Next) -> Response {
-    if is_v1(&req) && bearer_token(req.headers()) != Some(&*expected) {
+    let given = bearer_token(req.headers()).unwrap_or_default();
+    if is_v1(&req) && !same_secret(given, &expected) {
         return ApiError::unauthorized().into_response();
     }
     next.run(req).await

@@ -155,6 +155,8 @@ pub(crate) struct MockState {
     drain_rate: Option<f64>,
     /// The most talkgroups one console may monitor.
     max_talkgroups: usize,
+    /// Connections open and cut (the accept loop counts them).
+    conns: Arc<crate::conn::ConnStats>,
 }
 
 #[derive(Debug, Default)]
@@ -263,6 +265,7 @@ impl MockState {
             event_buffer: usize::try_from(cap.event_buffer.max(1)).unwrap_or(65_536),
             drain_rate: cap.console_drain_rate.filter(|r| *r > 0.0),
             max_talkgroups: cap.max_talkgroups_per_console as usize,
+            conns: Arc::default(),
         }
     }
 
@@ -760,6 +763,11 @@ impl MockState {
     /// The worker queue now (for `/metrics`).
     pub(crate) fn queue_stats(&self) -> QueueStats {
         self.queue.stats()
+    }
+
+    /// The connection counts, shared with the accept loop.
+    pub(crate) fn conn_stats(&self) -> Arc<crate::conn::ConnStats> {
+        Arc::clone(&self.conns)
     }
 
     /// The session of `console` if it is logged in (dialects that hand out session ids check

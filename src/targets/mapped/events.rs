@@ -13,7 +13,7 @@ use rcload_api::{CallKind, Event};
 use reqwest::header::{HeaderName, HeaderValue};
 use serde_json::Value;
 use std::collections::VecDeque;
-use std::sync::{Arc, OnceLock};
+use std::sync::Arc;
 use std::time::Instant;
 use tokio::sync::mpsc;
 use tokio_tungstenite::tungstenite::Message;
@@ -302,23 +302,6 @@ async fn sse(
 }
 
 /// TLS for `wss://`, with the Mozilla roots (no system store needed).
-fn tls() -> Option<Arc<rustls::ClientConfig>> {
-    static CONFIG: OnceLock<Option<Arc<rustls::ClientConfig>>> = OnceLock::new();
-    CONFIG
-        .get_or_init(|| {
-            let mut roots = rustls::RootCertStore::empty();
-            roots.extend(webpki_roots::TLS_SERVER_ROOTS.iter().cloned());
-            let provider = Arc::new(rustls::crypto::aws_lc_rs::default_provider());
-            let config = rustls::ClientConfig::builder_with_provider(provider)
-                .with_safe_default_protocol_versions()
-                .ok()?
-                .with_root_certificates(roots)
-                .with_no_client_auth();
-            Some(Arc::new(config))
-        })
-        .clone()
-}
-
 fn ws_error(inner: &Inner, e: tokio_tungstenite::tungstenite::Error) -> TargetError {
     use tokio_tungstenite::tungstenite::Error as E;
     match e {
@@ -344,11 +327,15 @@ async fn websocket(
     for (k, v) in inner.channel_headers(&console).await? {
         req.headers_mut().insert(k, v);
     }
-    let connector = url
-        .starts_with("wss://")
-        .then(tls)
-        .flatten()
-        .map(tokio_tungstenite::Connector::Rustls);
+    let connector = if url.starts_with("wss://") {
+        let tls = inner
+            .transport
+            .websocket_tls()
+            .map_err(|e| TargetError::Protocol(format!("events: {e}")))?;
+        Some(tokio_tungstenite::Connector::Rustls(tls))
+    } else {
+        None
+    };
     // A message or frame over the event size limit ends the stream as a protocol error.
     let config = tokio_tungstenite::tungstenite::protocol::WebSocketConfig::default()
         .max_message_size(Some(inner.max_event_bytes))

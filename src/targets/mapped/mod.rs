@@ -120,7 +120,7 @@ impl MappedTarget {
             return Err(MappedSetupError::WebsocketProxy);
         }
         let client = transport
-            .client_builder()
+            .client_builder_for(base.starts_with("https://"))
             .map_err(|e| MappedSetupError::Client(e.to_string()))?
             .connect_timeout(timeout)
             .tcp_nodelay(true)

@@ -79,7 +79,9 @@ impl Tokens {
     }
 
     fn client_matches(&self, id: &str, secret: &str) -> bool {
-        id == self.client.client_id && secret == self.client.client_secret
+        // Both compared in full, each in constant time.
+        let id_ok = crate::extract::same_secret(id, &self.client.client_id);
+        id_ok & crate::extract::same_secret(secret, &self.client.client_secret)
     }
 }
 

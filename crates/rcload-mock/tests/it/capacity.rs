@@ -210,7 +210,9 @@ async fn latency_and_throughput_follow_the_queue() {
         waited < low.len() as f64 * 0.0083,
         "requests waited {waited:.4} s in all for a worker below capacity"
     );
-    assert!(p99 < Duration::from_millis(50), "p99 {p99:?}");
+    // Measured from outside, the tail holds every pause of a busy machine: the queue's own
+    // wait above says whether requests queued; this bounds only a stuck server.
+    assert!(p99 < Duration::from_millis(500), "p99 {p99:?}");
 
     let high = offer(&m, STATUS, body, 600.0, 1200).await;
     assert!(
@@ -282,7 +284,14 @@ async fn full_queue_answers_503() {
         let v: Value = serde_json::from_str(&s.body).expect("JSON error");
         assert_eq!(v["error"], "overloaded", "{}", s.body);
         assert!(v["message"].as_str().is_some_and(|m| !m.is_empty()));
-        assert!(s.latency < Duration::from_millis(100), "refused at once");
+        // At once: not held for a worker. 100 ms is the figure on a quiet machine; the
+        // bound is 10x that, as every wall-clock bound of tier 2 (a build beside stretched
+        // one refusal past 100 ms).
+        assert!(
+            s.latency < Duration::from_secs(1),
+            "refused at once, not after {:?}",
+            s.latency
+        );
     }
     // the worst wait is bounded by the limit: 20 waiting / 400/s = 50 ms, 55 ms with the service
     // (the bound 10x that)

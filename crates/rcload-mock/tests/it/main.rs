@@ -7,5 +7,6 @@
 mod api;
 mod capacity;
 mod faults;
+mod limits;
 mod metrics;
 mod promtool;

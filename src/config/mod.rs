@@ -2,13 +2,13 @@
 //! depends on the environment (files, environment variables, clock) is resolved here, before
 //! any request is sent.
 
-use crate::cli::{ProfileArgs, ReachArgs, RunArgs};
+use crate::cli::{ProfileArgs, RunArgs};
 use crate::engine::{ConsoleChecks, EngineConfig};
 use crate::profile::{self, Override, Profile, ProfileError, parse_override};
 use crate::targets::auth::Credentials;
-use crate::targets::consent::{self, Consent, ConsentError};
+use crate::targets::consent::{Consent, ConsentError};
 use crate::targets::mapped::{self, AdapterError, Mapping};
-use crate::targets::transport::{Pin, Proxy, Transport, TransportError};
+use crate::targets::transport::{Transport, TransportError};
 use rcload_api::parse_duration;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
@@ -23,6 +23,9 @@ pub enum TargetSpec {
 }
 
 pub use crate::targets::auth::Secret;
+
+mod reach;
+pub use reach::{judge_target, transport_of, with_server_name};
 
 /// A mapping-driven target: the compiled mapping file and the credentials it names.
 #[derive(Debug, Clone)]
@@ -232,10 +235,30 @@ impl RunConfig {
                 });
             }
         };
-        let transport = transport_of(&args.reach)?;
+        let profile_dir = Path::new(&profile_source)
+            .parent()
+            .filter(|d| !profile_source.starts_with("builtin:") && !d.as_os_str().is_empty());
+        let mut transport = transport_of(&args.reach, &profile.target, profile_dir)?;
         let consent = match &target {
             TargetSpec::Url(u) => Some(judge_target(u, &profile.target, &args.reach, &transport)?),
             TargetSpec::EmbeddedMock => None,
+        };
+        if consent == Some(Consent::Production) && transport.tls.insecure {
+            return Err(ConfigError::Flag {
+                flag: "insecure",
+                message: "refused for a production target: its certificate must be checked".into(),
+            });
+        }
+        let server_name = args
+            .reach
+            .tls_server_name
+            .as_ref()
+            .or(profile.target.tls_server_name.as_ref());
+        let target = match (target, server_name) {
+            (TargetSpec::Url(u), Some(name)) => {
+                TargetSpec::Url(with_server_name(&u, name, &mut transport)?)
+            }
+            (t, _) => t,
         };
         let token = match &args.token_file {
             Some(path) => Some(token_from_file(path)?),
@@ -340,46 +363,6 @@ impl RunConfig {
             command: std::env::args().collect(),
         })
     }
-}
-
-/// The pins and the proxy of `--resolve`, `--proxy`, `--proxy-from-env`.
-pub fn transport_of(r: &ReachArgs) -> Result<Transport, TransportError> {
-    let pins = r
-        .resolve
-        .iter()
-        .map(|p| Pin::parse(p))
-        .collect::<Result<Vec<_>, _>>()?;
-    let proxy = match (&r.proxy, r.proxy_from_env) {
-        (Some(u), _) => {
-            reqwest::Url::parse(u).map_err(|_| TransportError::Proxy(u.clone()))?;
-            Proxy::Url(u.clone())
-        }
-        (None, true) => Proxy::FromEnv,
-        (None, false) => Proxy::None,
-    };
-    Ok(Transport { pins, proxy })
-}
-
-/// Whether `url` may be loaded under the profile's `target:` lists and the flags (exit 2
-/// before any request when not).
-pub fn judge_target(
-    url: &str,
-    section: &profile::TargetSection,
-    r: &ReachArgs,
-    transport: &Transport,
-) -> Result<Consent, ConsentError> {
-    let rules = consent::Rules {
-        allow: section
-            .allow
-            .iter()
-            .chain(&r.allow_target)
-            .cloned()
-            .collect(),
-        production: section.production.clone(),
-        production_ok: r.production,
-        plain_http_ok: r.allow_plain_http,
-    };
-    consent::judge(url, &rules, |host, port| transport.addresses(host, port))
 }
 
 /// The absolute URLs of a mapping besides the target's: its OAuth token URL and its event
