@@ -264,7 +264,8 @@ type VerifySignature = fn(
     &rustls::pki_types::CertificateDer<'_>,
     &rustls::DigitallySignedStruct,
     &rustls::crypto::WebPkiSupportedAlgorithms,
-) -> Result<rustls::client::danger::HandshakeSignatureValid, rustls::Error>;
+)
+    -> Result<rustls::client::danger::HandshakeSignatureValid, rustls::Error>;
 
 impl AnyCertificate {
     fn signature(
@@ -274,7 +275,12 @@ impl AnyCertificate {
         cert: &rustls::pki_types::CertificateDer<'_>,
         dss: &rustls::DigitallySignedStruct,
     ) -> Result<rustls::client::danger::HandshakeSignatureValid, rustls::Error> {
-        verify(message, cert, dss, &self.0.signature_verification_algorithms)
+        verify(
+            message,
+            cert,
+            dss,
+            &self.0.signature_verification_algorithms,
+        )
     }
 }
 

@@ -21,6 +21,7 @@ mod gate;
 mod hostile;
 mod incident;
 mod mock_vendor_x;
+mod proxy;
 mod reports;
 mod run_mock;
 mod slo_windows;

@@ -157,6 +157,14 @@ impl MappedTarget {
         })
     }
 
+    /// What one message of `console`'s event channel means (a WebSocket message or a polled
+    /// item, as bytes): JSON, then the mapping's fields; `None` when it is not JSON. What the
+    /// channels do with each message (the fuzzer drives it: `fuzz/`).
+    pub fn decode_message(&self, console: &str, bytes: &[u8]) -> Option<events::Decoded> {
+        let msg: Value = serde_json::from_slice(bytes).ok()?;
+        Some(self.inner.decode(console, &msg, None, Instant::now()))
+    }
+
     /// The largest event message of a console's channel, bytes (before the target is shared).
     pub fn with_max_event_bytes(mut self, max: usize) -> Self {
         if let Some(i) = Arc::get_mut(&mut self.inner) {

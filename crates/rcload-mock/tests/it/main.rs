@@ -6,6 +6,7 @@
 
 mod api;
 mod capacity;
+mod contract;
 mod faults;
 mod limits;
 mod metrics;
