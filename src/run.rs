@@ -357,7 +357,14 @@ pub async fn run(cfg: RunConfig, stop: watch::Receiver<bool>) -> Result<RunResul
         max_skipped: cfg.max_skipped,
         allow_no_slo: cfg.allow_no_slo,
         phases: PhaseBand::of(&phases),
-        transport: matches!(cfg.target, TargetSpec::Url(_)).then(|| cfg.transport.describe()),
+        transport: match &cfg.target {
+            TargetSpec::Url(u) => {
+                let mut t = cfg.transport.describe();
+                t.negotiated = cfg.transport.probe_tls(u, cfg.request_timeout).await;
+                Some(t)
+            }
+            TargetSpec::EmbeddedMock => None,
+        },
         consent: cfg.consent,
         command: cfg
             .command

@@ -57,18 +57,15 @@ pub enum ConsentError {
 /// The host of `url` as written (lower case, an IPv6 address without brackets) and whether
 /// the scheme is plain `http`.
 pub fn host_of(url: &str) -> Result<(String, u16, bool), ConsentError> {
-    let u = reqwest::Url::parse(url).map_err(|_| ConsentError::NoHost(url.to_string()))?;
-    let host = match u.host_str() {
-        Some(h) if !h.is_empty() => h
-            .trim_start_matches('[')
-            .trim_end_matches(']')
-            .to_ascii_lowercase(),
-        _ => return Err(ConsentError::NoHost(url.to_string())),
-    };
-    let port = u
-        .port_or_known_default()
-        .ok_or_else(|| ConsentError::NoHost(url.to_string()))?;
-    Ok((host, port, matches!(u.scheme(), "http" | "ws")))
+    let (host, port) =
+        super::transport::host_port(url).ok_or_else(|| ConsentError::NoHost(url.to_string()))?;
+    let scheme = url
+        .split("://")
+        .next()
+        .unwrap_or_default()
+        .to_ascii_lowercase();
+    let plain = scheme == "http" || scheme == "ws";
+    Ok((host, port, plain))
 }
 
 /// `localhost`, a name under `.localhost` (RFC 6761), or a loopback address.

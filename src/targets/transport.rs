@@ -232,6 +232,48 @@ impl Transport {
         Ok(Arc::new(config))
     }
 
+    /// The TLS version and ALPN protocol the target agrees to, learnt from one handshake of
+    /// its own (as the run's connections make them: pins, CA, client certificate, lowest
+    /// version; ALPN `h2` first with `--http2`). `None` for plain http, through a proxy (the
+    /// proxy's tunnel is not opened for this), or when the handshake fails (the health check
+    /// says why).
+    pub async fn probe_tls(&self, url: &str, timeout: std::time::Duration) -> Option<Negotiated> {
+        if !url.starts_with("https://") || self.proxy != Proxy::None {
+            return None;
+        }
+        let (host, port) = host_port(url)?;
+        let addr = *self.addresses(&host, port).first()?;
+        let mut config = (*self.websocket_tls().ok()?).clone();
+        config.alpn_protocols = if self.http2 {
+            vec![b"h2".to_vec(), b"http/1.1".to_vec()]
+        } else {
+            vec![b"http/1.1".to_vec()]
+        };
+        let name = rustls::pki_types::ServerName::try_from(host).ok()?;
+        let connect = async {
+            let tcp = tokio::net::TcpStream::connect((addr, port)).await.ok()?;
+            let connector = tokio_rustls::TlsConnector::from(Arc::new(config));
+            connector.connect(name, tcp).await.ok()
+        };
+        let tls = tokio::time::timeout(timeout, connect).await.ok()??;
+        let (_, conn) = tls.get_ref();
+        Some(Negotiated {
+            tls_version: conn
+                .protocol_version()
+                .map(|v| match v {
+                    rustls::ProtocolVersion::TLSv1_3 => "1.3".to_string(),
+                    rustls::ProtocolVersion::TLSv1_2 => "1.2".to_string(),
+                    other => format!("{other:?}"),
+                })
+                .unwrap_or_default(),
+            alpn: conn
+                .alpn_protocol()
+                .map(|p| String::from_utf8_lossy(p).into_owned())
+                .unwrap_or_default(),
+            address: SocketAddr::new(addr, port).to_string(),
+        })
+    }
+
     /// What run.json and the report say of it (a proxy's credentials left out).
     pub fn describe(&self) -> TransportSummary {
         TransportSummary {
@@ -251,6 +293,7 @@ impl Transport {
             min_tls: self.tls.min,
             insecure: self.tls.insecure,
             bind: self.bind,
+            negotiated: None,
         }
     }
 }
@@ -319,6 +362,17 @@ impl rustls::client::danger::ServerCertVerifier for AnyCertificate {
     }
 }
 
+/// What one TLS handshake with the target agreed to.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, serde::Deserialize)]
+pub struct Negotiated {
+    /// `1.2` or `1.3`.
+    pub tls_version: String,
+    /// `h2`, `http/1.1`, or empty when the target chose none.
+    pub alpn: String,
+    /// The address connected to.
+    pub address: String,
+}
+
 /// How a run reached its target, as run.json and summary.json record it.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, serde::Deserialize)]
 pub struct TransportSummary {
@@ -342,6 +396,22 @@ pub struct TransportSummary {
     pub insecure: bool,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub bind: Option<IpAddr>,
+    /// What a TLS handshake with the target agreed to, before the load.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub negotiated: Option<Negotiated>,
+}
+
+/// The host of `url` (lower case; an IPv6 address without brackets) and its port (the
+/// scheme's when not written).
+pub fn host_port(url: &str) -> Option<(String, u16)> {
+    let u = reqwest::Url::parse(url).ok()?;
+    let host = u
+        .host_str()
+        .filter(|h| !h.is_empty())?
+        .trim_start_matches('[')
+        .trim_end_matches(']')
+        .to_ascii_lowercase();
+    Some((host, u.port_or_known_default()?))
 }
 
 /// A command-line word with the password of any URL in it left out (`--proxy

@@ -190,10 +190,17 @@ fn runs_over_mtls_and_http2_pass_and_the_client_key_is_in_no_output() {
         }
     }
     let info = std::fs::read_to_string(d.path().join("h2/run.json")).expect("run.json");
-    assert!(
-        info.contains("\"http\": \"2\"") && info.contains("\"client_certificate\": true"),
-        "{info}"
-    );
+    // What was asked, and what the target agreed to.
+    for want in [
+        "\"http\": \"2\"",
+        "\"client_certificate\": true",
+        "\"tls_version\": \"1.3\"",
+        "\"alpn\": \"h2\"",
+    ] {
+        assert!(info.contains(want), "{want} not in\n{info}");
+    }
+    let info = std::fs::read_to_string(d.path().join("mtls/run.json")).expect("run.json");
+    assert!(info.contains("\"alpn\": \"http/1.1\""), "{info}");
     let s = summary(&d.path().join("insecure"));
     assert!(
         s.warnings.iter().any(|w| w.starts_with("INSECURE")),

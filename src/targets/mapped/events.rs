@@ -342,15 +342,8 @@ async fn websocket(
         .max_frame_size(Some(inner.max_event_bytes));
     // A pinned name (`--resolve`) is connected to its address here: the WebSocket client
     // resolves by itself otherwise.
-    let pinned = reqwest::Url::parse(&url).ok().and_then(|u| {
-        let host = u
-            .host_str()?
-            .trim_start_matches('[')
-            .trim_end_matches(']')
-            .to_string();
-        let port = u.port_or_known_default()?;
-        inner.transport.pin(&host, port).map(|p| (p.addr, p.port))
-    });
+    let pinned = crate::targets::transport::host_port(&url)
+        .and_then(|(host, port)| inner.transport.pin(&host, port).map(|p| (p.addr, p.port)));
     let connect = async {
         match pinned {
             Some(addr) => {
