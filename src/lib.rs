@@ -13,6 +13,7 @@ pub mod judge;
 pub mod metrics;
 pub mod profile;
 pub mod progress;
+pub mod reach;
 pub mod report;
 pub mod run;
 pub mod schedule;

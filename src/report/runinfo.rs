@@ -44,10 +44,10 @@ pub struct RunInfo {
     /// How a standalone target was reached: the proxy and the pinned names (absent for the
     /// embedded mock, and in files written before it was added).
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub transport: Option<crate::targets::transport::TransportSummary>,
+    pub transport: Option<crate::reach::TransportSummary>,
     /// Why the target could be loaded: `loopback`, `allowed` (named), `production`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub consent: Option<crate::targets::consent::Consent>,
+    pub consent: Option<crate::reach::Consent>,
     /// The command line that started the run (a URL's password left out).
     pub command: Vec<String>,
     /// OS and architecture of the machine that ran it.

@@ -5,7 +5,7 @@
 //! addresses it resolves to (a name that resolves to loopback is still a name the user must
 //! give; an address listed resolves every name that leads to it). Pure: the caller resolves.
 
-use serde::Serialize;
+pub use crate::reach::Consent;
 use std::net::IpAddr;
 
 /// What may be loaded: the profile's `target:` lists and the flags.
@@ -19,18 +19,6 @@ pub struct Rules {
     pub production_ok: bool,
     /// `--allow-plain-http`.
     pub plain_http_ok: bool,
-}
-
-/// Why a target may be loaded.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, serde::Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum Consent {
-    /// The host is a loopback name or address, and resolves only to loopback.
-    Loopback,
-    /// The host (or an address it resolves to) is in `target.allow` or `--allow-target`.
-    Allowed,
-    /// A production host, with `--production`.
-    Production,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]

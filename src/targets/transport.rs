@@ -5,6 +5,7 @@
 //! bundle added to the built-in roots, a client certificate, the lowest version, `--insecure`),
 //! HTTP/2 and the source address.
 
+pub use crate::reach::{MinTls, Negotiated, TransportSummary};
 use serde::Serialize;
 use std::net::{IpAddr, SocketAddr, ToSocketAddrs};
 use std::sync::Arc;
@@ -39,15 +40,6 @@ pub struct Transport {
     pub http2: bool,
     /// The local address connections are made from.
     pub bind: Option<IpAddr>,
-}
-
-/// The lowest TLS version accepted.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, serde::Deserialize)]
-pub enum MinTls {
-    #[serde(rename = "1.2")]
-    V1_2,
-    #[serde(rename = "1.3")]
-    V1_3,
 }
 
 /// A client certificate chain and its private key, PEM (the key is a secret: never printed).
@@ -360,45 +352,6 @@ impl rustls::client::danger::ServerCertVerifier for AnyCertificate {
     fn supported_verify_schemes(&self) -> Vec<rustls::SignatureScheme> {
         self.0.signature_verification_algorithms.supported_schemes()
     }
-}
-
-/// What one TLS handshake with the target agreed to.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, serde::Deserialize)]
-pub struct Negotiated {
-    /// `1.2` or `1.3`.
-    pub tls_version: String,
-    /// `h2`, `http/1.1`, or empty when the target chose none.
-    pub alpn: String,
-    /// The address connected to.
-    pub address: String,
-}
-
-/// How a run reached its target, as run.json and summary.json record it.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, serde::Deserialize)]
-pub struct TransportSummary {
-    /// `none`, the proxy's URL, or `from the environment`.
-    pub proxy: String,
-    /// The pinned names, `host:port -> address`.
-    pub resolve: Vec<String>,
-    /// The HTTP version asked for: `1.1`, or `2` (`--http2`).
-    #[serde(default)]
-    pub http: String,
-    /// A CA bundle was added to the built-in roots (`--ca-cert`).
-    #[serde(default)]
-    pub ca_cert: bool,
-    /// A client certificate was offered (mTLS).
-    #[serde(default)]
-    pub client_certificate: bool,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub min_tls: Option<MinTls>,
-    /// `--insecure`: the target's certificate was not checked.
-    #[serde(default)]
-    pub insecure: bool,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub bind: Option<IpAddr>,
-    /// What a TLS handshake with the target agreed to, before the load.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub negotiated: Option<Negotiated>,
 }
 
 /// The host of `url` (lower case; an IPv6 address without brackets) and its port (the
