@@ -214,6 +214,10 @@ pub struct ReachArgs {
     /// The local address connections are made from, e.g. `10.0.0.5`.
     #[arg(long, value_name = "ADDR")]
     pub bind: Option<String>,
+    /// At most N requests in flight to one host and N idle connections kept (event channels
+    /// have their own); a request that waits for a connection counts as throttled.
+    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u32).range(1..))]
+    pub max_connections_per_host: Option<u32>,
 }
 
 #[derive(Debug, Args)]

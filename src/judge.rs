@@ -366,9 +366,9 @@ fn reasons(v: &Validity, results: &[SloResult]) -> Reasons {
     }
     if v.fell_behind() {
         own.push(format!(
-            "the generator fell behind: lateness p99 {:.1} ms (limit {:.1} ms), in-flight cap \
-             hit {} times; the target did not get the load the profile asks for and latencies \
-             are not valid",
+            "the generator fell behind: lateness p99 {:.1} ms (limit {:.1} ms), in-flight or \
+             connection cap hit {} times; the target did not get the load the profile asks \
+             for and latencies are not valid",
             v.lateness_p99_ms, v.lateness_limit_ms, v.throttled
         ));
     }

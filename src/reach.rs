@@ -61,6 +61,9 @@ pub struct TransportSummary {
     pub insecure: bool,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub bind: Option<IpAddr>,
+    /// `--max-connections-per-host`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub max_connections_per_host: Option<usize>,
     /// What a TLS handshake with the target agreed to, before the load.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub negotiated: Option<Negotiated>,

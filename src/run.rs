@@ -429,7 +429,21 @@ pub async fn run(cfg: RunConfig, stop: watch::Receiver<bool>) -> Result<RunResul
         teardown,
         ..cfg.engine.clone()
     };
+    let capped = target.clone();
     let report = engine::run(schedule, target, engine_cfg, tx, stop).await;
+    if let Some(n) = cfg.transport.max_per_host {
+        let waits = capped.connection_waits();
+        notes.push(format!(
+            "At most {} per host (--max-connections-per-host): {} waited for one{}.",
+            crate::text::plural(n as u64, "connection", "connections"),
+            crate::text::plural(waits, "request", "requests"),
+            if waits > 0 {
+                ", counted as throttled: the target did not get the schedule"
+            } else {
+                ""
+            }
+        ));
+    }
     let _ = finish_tx.send(());
     let (rec, mut progress) = consumer
         .await

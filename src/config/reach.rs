@@ -109,6 +109,13 @@ pub fn transport_of(
         },
         http2: r.http2 || section.http2,
         bind,
+        max_per_host: match r
+            .max_connections_per_host
+            .or(section.max_connections_per_host)
+        {
+            Some(0) => return Err(TransportError::NoConnections),
+            n => n.map(|n| n as usize),
+        },
     })
 }
 
@@ -187,6 +194,7 @@ mod tests {
             proxy: Some("http://profile.proxy:1".into()),
             min_tls: Some("1.2".into()),
             http2: true,
+            max_connections_per_host: Some(4),
             ..TargetSection::default()
         };
         let r = ReachArgs {
@@ -198,6 +206,7 @@ mod tests {
         assert_eq!(t.proxy, Proxy::Url("http://flag.proxy:2".into()));
         assert_eq!(t.tls.min, Some(MinTls::V1_3));
         assert!(t.http2);
+        assert_eq!(t.max_per_host, Some(4));
         let half = ReachArgs {
             client_key: Some("k.pem".into()),
             ..ReachArgs::default()

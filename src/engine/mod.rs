@@ -204,13 +204,20 @@ pub async fn run(
     });
     let slots = Arc::new(Semaphore::new(cap));
 
+    // Requests that waited for a connection (`--max-connections-per-host`) were held back
+    // like a full in-flight cap holds an action back: each is counted as throttled.
+    let connection_waits = Arc::new(std::sync::atomic::AtomicU64::new(
+        shared.target.connection_waits(),
+    ));
     let sweeper = {
         let shared = shared.clone();
+        let seen = connection_waits.clone();
         tokio::spawn(async move {
             let mut tick = tokio::time::interval(Duration::from_millis(20));
             tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
             for n in 0u64.. {
                 tick.tick().await;
+                throttle_waits(&shared, &seen);
                 let now = shared.now_us();
                 let mut fx = Effects::default();
                 {
@@ -330,6 +337,7 @@ pub async fn run(
         }
     }
     sweeper.abort();
+    throttle_waits(&shared, &connection_waits);
     if let Some(own) = own {
         own.abort();
     }
@@ -365,6 +373,15 @@ pub async fn run(
         load_s,
         teardown,
         left_without_teardown,
+    }
+}
+
+/// A throttled outcome for each connection wait since the last look.
+fn throttle_waits(shared: &Shared, seen: &std::sync::atomic::AtomicU64) {
+    let now = shared.target.connection_waits();
+    let before = seen.swap(now, std::sync::atomic::Ordering::Relaxed);
+    for _ in before..now {
+        shared.emit(Outcome::Throttled);
     }
 }
 

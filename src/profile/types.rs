@@ -129,6 +129,8 @@ pub struct TargetSection {
     pub proxy: Option<String>,
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub resolve: Vec<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub max_connections_per_host: Option<u32>,
 }
 
 impl TargetSection {

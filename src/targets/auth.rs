@@ -101,6 +101,7 @@ pub struct Auth {
 struct OAuthState {
     config: OAuth2,
     client: reqwest::Client,
+    cap: Option<Arc<super::conncap::ConnectionCap>>,
     timeout: Duration,
     token: RwLock<Option<Arc<Token>>>,
     /// One fetch at a time.
@@ -120,6 +121,7 @@ impl Auth {
     pub fn new(
         credentials: &Credentials,
         client: reqwest::Client,
+        cap: Option<Arc<super::conncap::ConnectionCap>>,
         timeout: Duration,
         own: mpsc::UnboundedSender<OwnRequest>,
     ) -> Result<Arc<Self>, AuthSetupError> {
@@ -151,6 +153,7 @@ impl Auth {
                 Some(OAuthState {
                     config: config.clone(),
                     client,
+                    cap,
                     timeout,
                     token: RwLock::new(None),
                     fetching: tokio::sync::Mutex::new(()),
@@ -261,6 +264,7 @@ impl OAuthState {
                 form.push(("client_secret", &c.client_secret.0));
             }
         }
+        let _slot = super::conncap::slot(&self.cap, &c.token_url).await;
         let sent = Instant::now();
         let resp = rb.form(&form).send().await.map_err(super::body::classify)?;
         let status = resp.status();

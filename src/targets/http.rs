@@ -31,6 +31,11 @@ pub struct HttpConfig {
 /// API v1 over HTTP.
 pub struct HttpTarget {
     client: reqwest::Client,
+    /// Event streams have connections of their own, outside the per-host cap.
+    stream_client: reqwest::Client,
+    cap: Option<std::sync::Arc<super::conncap::ConnectionCap>>,
+    /// For a TLS failure's cause (see [`super::transport::Transport::explained`]).
+    transport: super::transport::Transport,
     base: String,
     timeout: Duration,
     max_event_bytes: usize,
@@ -60,21 +65,15 @@ impl HttpTarget {
             v.set_sensitive(true);
             headers.insert(AUTHORIZATION, v);
         }
-        let client = config
+        let (client, stream_client) = config
             .transport
-            .client_builder_for(base.starts_with("https://"))
-            .map_err(|e| HttpSetupError::Client(e.to_string()))?
-            .default_headers(headers)
-            .connect_timeout(config.timeout)
-            .tcp_nodelay(true)
-            .pool_idle_timeout(Duration::from_secs(30))
-            // A redirect is the system's answer, never followed: it could lead the load to a
-            // host the user did not name.
-            .redirect(reqwest::redirect::Policy::none())
-            .build()
-            .map_err(|e| HttpSetupError::Client(e.to_string()))?;
+            .clients(&base, config.timeout, headers)
+            .map_err(HttpSetupError::Client)?;
         Ok(HttpTarget {
             client,
+            stream_client,
+            cap: super::conncap::ConnectionCap::of(&config.transport),
+            transport: config.transport.clone(),
             base,
             timeout: config.timeout,
             max_event_bytes: config.max_event_bytes,
@@ -91,10 +90,10 @@ impl HttpTarget {
         path: String,
         body: Option<serde_json::Value>,
     ) -> Result<bytes::Bytes, TargetError> {
-        let mut rb = self
-            .client
-            .request(method, self.url(&path))
-            .timeout(self.timeout);
+        let url = self.url(&path);
+        // Held until the answer is read: the connection is busy until then.
+        let _slot = super::conncap::slot(&self.cap, &url).await;
+        let mut rb = self.client.request(method, url).timeout(self.timeout);
         if let Some(b) = body {
             rb = rb.json(&b);
         }
@@ -223,7 +222,7 @@ impl HttpTarget {
 
     async fn open_inner(&self, console: &str) -> Result<EventStream, TargetError> {
         let resp = self
-            .client
+            .stream_client
             .get(self.url(&format!("/v1/consoles/{console}/events")))
             .header("accept", "text/event-stream")
             .send();
@@ -328,13 +327,14 @@ impl Target for HttpTarget {
 
     fn health(&self) -> BoxFuture<'_, Result<(), TargetError>> {
         async move {
-            let resp = self
-                .client
-                .get(self.url("/healthz"))
-                .timeout(self.timeout)
-                .send()
-                .await
-                .map_err(classify)?;
+            let url = self.url("/healthz");
+            let resp = match self.client.get(&url).timeout(self.timeout).send().await {
+                Ok(r) => r,
+                Err(e) => {
+                    let e = classify(e);
+                    return Err(self.transport.explained(&url, self.timeout, e).await);
+                }
+            };
             let status = resp.status();
             if status.is_success() {
                 Ok(())
@@ -348,6 +348,10 @@ impl Target for HttpTarget {
 
     fn describe(&self) -> String {
         self.base.clone()
+    }
+
+    fn connection_waits(&self) -> u64 {
+        self.cap.as_ref().map_or(0, |c| c.waits())
     }
 
     fn console_logged_in<'a>(&'a self, console: &'a str) -> BoxFuture<'a, Option<bool>> {

@@ -6,11 +6,13 @@
 
 pub mod auth;
 pub mod body;
+pub mod conncap;
 pub mod consent;
 pub mod http;
 pub mod mapped;
 pub mod sse;
 pub mod transport;
+pub mod tunnel;
 
 use futures::future::BoxFuture;
 use futures::stream::BoxStream;
@@ -239,5 +241,10 @@ pub trait Target: Send + Sync + 'static {
     /// start of a run and records them.
     fn take_own_requests(&self) -> Option<tokio::sync::mpsc::UnboundedReceiver<OwnRequest>> {
         None
+    }
+    /// Requests so far that waited for a connection (`--max-connections-per-host`); the
+    /// engine counts each as throttled.
+    fn connection_waits(&self) -> u64 {
+        0
     }
 }

@@ -40,6 +40,8 @@ pub struct Transport {
     pub http2: bool,
     /// The local address connections are made from.
     pub bind: Option<IpAddr>,
+    /// `--max-connections-per-host`: requests in flight and idle connections per host.
+    pub max_per_host: Option<usize>,
 }
 
 /// A client certificate chain and its private key, PEM (the key is a secret: never printed).
@@ -78,6 +80,8 @@ pub enum TransportError {
     Identity(String),
     #[error("TLS: {0}")]
     Tls(String),
+    #[error("target.max_connections_per_host: at least 1")]
+    NoConnections,
 }
 
 impl Pin {
@@ -165,6 +169,9 @@ impl Transport {
         if let Some(addr) = self.bind {
             b = b.local_address(addr);
         }
+        if let Some(n) = self.max_per_host {
+            b = b.pool_max_idle_per_host(n);
+        }
         for p in &self.pins {
             b = b.resolve(&p.host, SocketAddr::new(p.addr, p.port));
         }
@@ -176,6 +183,35 @@ impl Transport {
             Proxy::FromEnv => b,
         };
         Ok(b)
+    }
+
+    /// A target's two clients for `base` (an http:// or https:// URL): one for requests,
+    /// its idle connections capped by `--max-connections-per-host`, and one for event
+    /// channels, which have connections of their own. Both send `headers`, connect within
+    /// `timeout`, and never follow a redirect: a redirect is the system's answer, and
+    /// following it could lead the load to a host the user did not name.
+    pub fn clients(
+        &self,
+        base: &str,
+        timeout: std::time::Duration,
+        headers: reqwest::header::HeaderMap,
+    ) -> Result<(reqwest::Client, reqwest::Client), String> {
+        let build = |capped: bool| {
+            let mut b = self
+                .client_builder_for(base.starts_with("https://"))
+                .map_err(|e| e.to_string())?;
+            if !capped {
+                b = b.pool_max_idle_per_host(usize::MAX);
+            }
+            b.default_headers(headers.clone())
+                .connect_timeout(timeout)
+                .tcp_nodelay(true)
+                .pool_idle_timeout(std::time::Duration::from_secs(30))
+                .redirect(reqwest::redirect::Policy::none())
+                .build()
+                .map_err(|e| e.to_string())
+        };
+        Ok((build(true)?, build(false)?))
     }
 
     /// The TLS configuration of a WebSocket event channel: the built-in roots and
@@ -266,6 +302,56 @@ impl Transport {
         })
     }
 
+    /// Why a TLS connection to `url` fails, in the user's words, from a handshake of
+    /// rcload's own: a TLS 1.3 server refuses a client certificate only after the handshake
+    /// (reqwest may then see only a closed connection), so this one waits a moment for the
+    /// server's alert after it, sending nothing (a server closing on unread data would reset
+    /// the connection, the alert unread). `None` when nothing fails, for plain http, through
+    /// a proxy, or when the failure is not one of TLS.
+    pub async fn tls_failure(&self, url: &str, timeout: std::time::Duration) -> Option<String> {
+        use tokio::io::AsyncReadExt;
+        if !url.starts_with("https://") || self.proxy != Proxy::None {
+            return None;
+        }
+        let (host, port) = host_port(url)?;
+        let addr = *self.addresses(&host, port).first()?;
+        let name = rustls::pki_types::ServerName::try_from(host).ok()?;
+        let connector = tokio_rustls::TlsConnector::from(self.websocket_tls().ok()?);
+        let handshake = async {
+            let tcp = tokio::net::TcpStream::connect((addr, port)).await.ok()?;
+            Some(connector.connect(name, tcp).await)
+        };
+        let mut tls = match tokio::time::timeout(timeout, handshake).await.ok()?? {
+            Ok(t) => t,
+            Err(e) => return super::body::tls_cause(&e),
+        };
+        let mut byte = [0u8; 1];
+        let after = timeout.min(std::time::Duration::from_secs(2));
+        match tokio::time::timeout(after, tls.read(&mut byte)).await {
+            Ok(Err(e)) => super::body::tls_cause(&e),
+            _ => None,
+        }
+    }
+
+    /// `e`, a failure to reach `url`, with the TLS cause put first when rcload's own
+    /// handshake finds one that the error did not carry.
+    pub async fn explained(
+        &self,
+        url: &str,
+        timeout: std::time::Duration,
+        e: super::TargetError,
+    ) -> super::TargetError {
+        match e {
+            super::TargetError::Connect(m) if !m.starts_with("TLS:") => {
+                match self.tls_failure(url, timeout).await {
+                    Some(why) => super::TargetError::Connect(format!("{why} ({m})")),
+                    None => super::TargetError::Connect(m),
+                }
+            }
+            other => other,
+        }
+    }
+
     /// What run.json and the report say of it (a proxy's credentials left out).
     pub fn describe(&self) -> TransportSummary {
         TransportSummary {
@@ -285,6 +371,7 @@ impl Transport {
             min_tls: self.tls.min,
             insecure: self.tls.insecure,
             bind: self.bind,
+            max_connections_per_host: self.max_per_host,
             negotiated: None,
         }
     }

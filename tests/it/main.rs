@@ -24,6 +24,7 @@ mod mock_vendor_x;
 mod proxy;
 mod reports;
 mod run_mock;
+mod secrets;
 mod slo_windows;
 mod soak;
 mod tls;

@@ -19,7 +19,7 @@ fn write(dir: &TempDir, name: &str, cert: &rcgen::Certificate, key: &KeyPair) {
 /// A CA (`ca`), another CA (`other-ca`), a server certificate for 127.0.0.1 and
 /// rc-gateway.test (`server`), the same expired (`expired`), and a client certificate
 /// (`client`), all under the first CA.
-fn pki(dir: &TempDir) {
+pub(crate) fn pki(dir: &TempDir) {
     let ca = |name: &str| {
         let mut p = CertificateParams::new(Vec::<String>::new()).expect("params");
         p.is_ca = IsCa::Ca(BasicConstraints::Unconstrained);

@@ -260,7 +260,10 @@ async fn sse(
     rejects: Rejects,
 ) -> Result<EventStream, TargetError> {
     let url = inner.channel_url(&console, None)?;
-    let mut rb = inner.client.get(url).header("accept", "text/event-stream");
+    let mut rb = inner
+        .stream_client
+        .get(url)
+        .header("accept", "text/event-stream");
     for (k, v) in inner.channel_headers(&console).await? {
         rb = rb.header(k, v);
     }
@@ -340,25 +343,15 @@ async fn websocket(
     let config = tokio_tungstenite::tungstenite::protocol::WebSocketConfig::default()
         .max_message_size(Some(inner.max_event_bytes))
         .max_frame_size(Some(inner.max_event_bytes));
-    // A pinned name (`--resolve`) is connected to its address here: the WebSocket client
-    // resolves by itself otherwise.
-    let pinned = crate::targets::transport::host_port(&url)
-        .and_then(|(host, port)| inner.transport.pin(&host, port).map(|p| (p.addr, p.port)));
+    // The TCP connection is rcload's own (pins, --bind, the proxy's CONNECT tunnel); the
+    // WebSocket client does TLS and the handshake on it.
     let connect = async {
-        match pinned {
-            Some(addr) => {
-                let tcp = tokio::net::TcpStream::connect(addr)
-                    .await
-                    .map_err(tokio_tungstenite::tungstenite::Error::Io)?;
-                let _ = tcp.set_nodelay(true);
-                tokio_tungstenite::client_async_tls_with_config(req, tcp, Some(config), connector)
-                    .await
-            }
-            None => {
-                tokio_tungstenite::connect_async_tls_with_config(req, Some(config), true, connector)
-                    .await
-            }
-        }
+        let tcp = inner
+            .transport
+            .open_tcp(&url)
+            .await
+            .map_err(tokio_tungstenite::tungstenite::Error::Io)?;
+        tokio_tungstenite::client_async_tls_with_config(req, tcp, Some(config), connector).await
     };
     let (ws, _) = tokio::time::timeout(inner.timeout, connect)
         .await
@@ -413,7 +406,7 @@ impl Poller {
     async fn poll(&mut self) -> Result<(), TargetError> {
         let i = self.inner.clone();
         let url = i.channel_url(&self.console, Some(&self.cursor))?;
-        let mut rb = i.client.get(url).timeout(i.timeout);
+        let mut rb = i.stream_client.get(url).timeout(i.timeout);
         for (k, v) in i.channel_headers(&self.console).await? {
             rb = rb.header(k, v);
         }

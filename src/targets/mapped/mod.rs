@@ -61,6 +61,9 @@ struct Stores {
 pub(crate) struct Inner {
     mapping: Mapping,
     client: reqwest::Client,
+    /// Event channels (SSE, polling) have connections of their own, outside the cap.
+    pub(crate) stream_client: reqwest::Client,
+    pub(crate) cap: Option<Arc<crate::targets::conncap::ConnectionCap>>,
     base: String,
     timeout: Duration,
     auth: Arc<Auth>,
@@ -91,11 +94,6 @@ pub enum MappedSetupError {
     Auth(#[from] super::auth::AuthSetupError),
     #[error("cannot build the HTTP client: {0}")]
     Client(String),
-    #[error(
-        "the mapping's event channel is a WebSocket, which rcload does not open through a \
-         proxy yet: leave out --proxy / --proxy-from-env"
-    )]
-    WebsocketProxy,
 }
 
 fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
@@ -114,21 +112,10 @@ impl MappedTarget {
         if !(base.starts_with("http://") || base.starts_with("https://")) {
             return Err(MappedSetupError::Scheme(base_url.to_string()));
         }
-        if mapping.events.transport == spec::Transport::Websocket
-            && transport.proxy != crate::targets::transport::Proxy::None
-        {
-            return Err(MappedSetupError::WebsocketProxy);
-        }
-        let client = transport
-            .client_builder_for(base.starts_with("https://"))
-            .map_err(|e| MappedSetupError::Client(e.to_string()))?
-            .connect_timeout(timeout)
-            .tcp_nodelay(true)
-            .pool_idle_timeout(Duration::from_secs(30))
-            // Redirects are answers, never followed (they could lead elsewhere).
-            .redirect(reqwest::redirect::Policy::none())
-            .build()
-            .map_err(|e| MappedSetupError::Client(e.to_string()))?;
+        let (client, stream_client) = transport
+            .clients(&base, timeout, reqwest::header::HeaderMap::new())
+            .map_err(MappedSetupError::Client)?;
+        let cap = crate::targets::conncap::ConnectionCap::of(transport);
         let (own_tx, own_rx) = mpsc::unbounded_channel();
         let mut credentials = credentials.clone();
         if let Credentials::OAuth2(o) = &mut credentials
@@ -136,13 +123,15 @@ impl MappedTarget {
         {
             o.token_url = format!("{base}{}", o.token_url);
         }
-        let auth = Auth::new(&credentials, client.clone(), timeout, own_tx)?;
+        let auth = Auth::new(&credentials, client.clone(), cap.clone(), timeout, own_tx)?;
         let window_us = u64::try_from(mapping.events.window.as_micros()).unwrap_or(u64::MAX);
         let code_in_key = mapping.events.fields.code.is_some();
         Ok(MappedTarget {
             inner: Arc::new(Inner {
                 mapping,
                 client,
+                stream_client,
+                cap,
                 base,
                 timeout,
                 auth,
@@ -510,6 +499,8 @@ impl Inner {
     ) -> Result<(StatusCode, bytes::Bytes), TargetError> {
         for attempt in 0..2 {
             let auth = self.auth.header().await?;
+            // Held until the answer is read: the connection is busy until then.
+            let _slot = crate::targets::conncap::slot(&self.cap, url).await;
             let mut rb = self
                 .client
                 .request(action.method.clone(), url)
@@ -720,14 +711,18 @@ impl Target for MappedTarget {
             };
             let method = reqwest::Method::from_bytes(method.as_bytes())
                 .map_err(|_| TargetError::Protocol("health: bad method".into()))?;
-            let mut rb = i
-                .client
-                .request(method, format!("{}{path}", i.base))
-                .timeout(i.timeout);
-            if let Some((k, v)) = i.auth.header().await? {
-                rb = rb.header(k, v);
-            }
-            let resp = rb.send().await.map_err(classify)?;
+            let url = format!("{}{path}", i.base);
+            let mut rb = i.client.request(method, &url).timeout(i.timeout);
+            let sent = async {
+                if let Some((k, v)) = i.auth.header().await? {
+                    rb = rb.header(k, v);
+                }
+                rb.send().await.map_err(classify)
+            };
+            let resp = match sent.await {
+                Ok(r) => r,
+                Err(e) => return Err(i.transport.explained(&url, i.timeout, e).await),
+            };
             let status = resp.status();
             if succeeded(status, &success) {
                 Ok(())
@@ -748,6 +743,10 @@ impl Target for MappedTarget {
 
     fn supports(&self, op: Op) -> bool {
         op == Op::AuthToken || self.inner.mapping.action(op).is_some()
+    }
+
+    fn connection_waits(&self) -> u64 {
+        self.inner.cap.as_ref().map_or(0, |c| c.waits())
     }
 
     fn take_own_requests(&self) -> Option<mpsc::UnboundedReceiver<OwnRequest>> {
