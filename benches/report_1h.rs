@@ -131,6 +131,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
                 let o = Outcome::Delivered {
                     event,
                     phase,
+                    console: (samples % 390) as u32,
                     latency_us: lat.sample(&mut rng) as u64,
                     probe: false,
                 };

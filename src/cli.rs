@@ -39,6 +39,85 @@ pub enum Command {
     /// Work with mapping files (`--adapter`, docs/adapters.md).
     #[command(subcommand)]
     Adapter(AdapterCommand),
+    /// Work with fleet maps (`population: { fleet: fleet.yaml }`, docs/fleet.md).
+    #[command(subcommand)]
+    Fleet(FleetCommand),
+    /// Work with recorded traffic (`traffic: - replay: records.csv`, docs/fleet.md).
+    #[command(subcommand)]
+    Replay(ReplayCommand),
+}
+
+#[derive(Debug, Subcommand)]
+pub enum ReplayCommand {
+    /// Print a records file's span, its rate per minute and its peak minute.
+    Inspect(ReplayInspectArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct ReplayInspectArgs {
+    /// The records file (CSV).
+    #[arg(value_name = "RECORDS")]
+    pub records: PathBuf,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum FleetCommand {
+    /// Write a fleet map (fleet.yaml and its CSV files) from a few figures, with the skew
+    /// real fleets have: uneven rooms, talkgroup popularity after a Zipf-like law, monitored
+    /// sets that overlap.
+    Generate(FleetGenerateArgs),
+    /// Map every ISSI, GSSI, console and room id of a fleet map and its records files to
+    /// synthetic ones, keyed: the same input and key give the same output, and nothing can
+    /// be reversed without the key.
+    Anonymise(FleetAnonymiseArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct FleetAnonymiseArgs {
+    /// The fleet map (fleet.yaml).
+    #[arg(value_name = "FLEET")]
+    pub fleet: PathBuf,
+    /// Records files to map the same way.
+    #[arg(value_name = "RECORDS")]
+    pub records: Vec<PathBuf>,
+    /// A file holding the key (at least 16 bytes; e.g. `head -c 32 /dev/urandom > key`).
+    #[arg(long, value_name = "FILE")]
+    pub key_file: PathBuf,
+    /// The directory to write to (created if needed).
+    #[arg(long, value_name = "DIR")]
+    pub out: PathBuf,
+}
+
+#[derive(Debug, Args)]
+pub struct FleetGenerateArgs {
+    /// Start from a known system's figures (`c2000`: ../shared/DOMAIN.md); the flags below
+    /// change them.
+    #[arg(long, value_parser = ["c2000"])]
+    pub like: Option<String>,
+    /// Control rooms [default: 4, or the system's].
+    #[arg(long)]
+    pub rooms: Option<u32>,
+    /// Consoles over all rooms [default: 40].
+    #[arg(long)]
+    pub consoles: Option<u32>,
+    /// Radio terminals [default: 2000].
+    #[arg(long)]
+    pub terminals: Option<u32>,
+    /// Talkgroups, a tenth of them shared [default: 100].
+    #[arg(long)]
+    pub talkgroups: Option<u32>,
+    /// Talkgroups each console monitors, besides one shared [default: 6].
+    #[arg(long)]
+    pub monitored: Option<u32>,
+    /// Disciplines and their shares of consoles and terminals: `police=0.5,fire=0.3,
+    /// ambulance=0.2`, or names alone for equal shares [default: none].
+    #[arg(long, value_name = "LIST")]
+    pub disciplines: Option<String>,
+    #[arg(long)]
+    pub seed: Option<u64>,
+    /// The directory to write to (created if needed).
+    #[arg(long, value_name = "DIR")]
+    pub out: PathBuf,
 }
 
 #[derive(Debug, Args)]

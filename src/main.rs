@@ -55,6 +55,9 @@ fn main() -> ExitCode {
         Command::Compare(a) => compare(&a),
         Command::Trend(a) => trend(&a),
         Command::Adapter(AdapterCommand::Check(a)) => with_runtime(|| adapter_check(a)),
+        Command::Fleet(rcload::cli::FleetCommand::Generate(a)) => fleet_generate(&a),
+        Command::Fleet(rcload::cli::FleetCommand::Anonymise(a)) => fleet_anonymise(&a),
+        Command::Replay(rcload::cli::ReplayCommand::Inspect(a)) => replay_inspect(&a),
         Command::Capacity(a) => with_runtime(|| capacity(a)),
         Command::Cleanup(a) => match RunConfig::from_args(&a) {
             Ok(cfg) => with_runtime(|| cleanup(cfg)),
@@ -483,13 +486,18 @@ fn validate(a: &ValidateArgs) -> ExitCode {
     for w in rcload::profile::cut_events(&p) {
         eprintln!("warning: {w}");
     }
+    if p.traffic.iter().any(|t| t.replay().is_some()) {
+        for w in Schedule::new(&p, p.seed).replay_notes() {
+            eprintln!("warning: {w}");
+        }
+    }
     if a.profile_args.quiet {
         return ExitCode::SUCCESS;
     }
     // Count the schedule from its rates, in time that does not grow with the run's length; walk
     // it for exact counts and peak only when that is quick.
     const WALK_AT_MOST: u64 = 1_000_000;
-    let pop = rcload::schedule::Population::new(&p.population, p.seed);
+    let pop = rcload::schedule::Population::of(&p, p.seed);
     let mut sum = rcload::schedule::estimate(&p, p.seed);
     if sum.total <= WALK_AT_MOST {
         sum = summarize(Schedule::new(&p, p.seed));
@@ -501,12 +509,16 @@ fn validate(a: &ValidateArgs) -> ExitCode {
     );
     let n = rcload::text::plural;
     s.push_str(&format!(
-        "population: {}, {}, {}, {} ({} monitored per console)\n\nphases:\n",
+        "population: {}, {}, {}, {} ({} monitored by some console){}\n\nphases:\n",
         n(u64::from(pop.rooms), "control room", "control rooms"),
         n(u64::from(pop.console_count()), "console", "consoles"),
         n(u64::from(pop.terminals), "terminal", "terminals"),
         n(u64::from(pop.talkgroup_count()), "talkgroup", "talkgroups"),
-        pop.monitored_per_console
+        pop.monitored_talkgroup_count(),
+        match &p.population.fleet {
+            Some(f) => format!(", from the fleet map {f}"),
+            None => String::new(),
+        }
     ));
     for ph in &sum.phases {
         s.push_str(&format!(
@@ -623,6 +635,130 @@ async fn run(cfg: RunConfig) -> ExitCode {
         }
         Err(e) => usage_error(&e),
     }
+}
+
+/// `rcload fleet generate`: the figures from `--like` and the flags, the fleet written.
+fn fleet_generate(a: &rcload::cli::FleetGenerateArgs) -> ExitCode {
+    use rcload::fleet::generate::{Figures, generate, write};
+    let mut f = match a.like.as_deref() {
+        Some(_) => Figures::c2000(),
+        None => Figures {
+            rooms: 4,
+            consoles: 40,
+            terminals: 2000,
+            talkgroups: 100,
+            disciplines: Vec::new(),
+            monitored: 6,
+            seed: 1,
+        },
+    };
+    f.rooms = a.rooms.unwrap_or(f.rooms);
+    f.consoles = a.consoles.unwrap_or(f.consoles);
+    f.terminals = a.terminals.unwrap_or(f.terminals);
+    f.talkgroups = a.talkgroups.unwrap_or(f.talkgroups);
+    f.monitored = a.monitored.unwrap_or(f.monitored);
+    f.seed = a.seed.unwrap_or(f.seed);
+    if let Some(list) = &a.disciplines {
+        let mut d = Vec::new();
+        for item in list.split(',').map(str::trim).filter(|i| !i.is_empty()) {
+            let (name, share) = item.split_once('=').unwrap_or((item, "1"));
+            match share.trim().parse::<f64>() {
+                Ok(s) => d.push((name.trim().to_string(), s)),
+                Err(_) => return usage_error(&format!("--disciplines: `{item}`: NAME=SHARE")),
+            }
+        }
+        f.disciplines = d;
+    }
+    if let Err(e) = f.check() {
+        return usage_error(&e);
+    }
+    let fleet = generate(&f);
+    match write(&fleet, &a.out) {
+        Ok(files) => {
+            for p in files {
+                out(&format!("{}\n", p.display()));
+            }
+            ExitCode::SUCCESS
+        }
+        Err(e) => usage_error(&format!("{}: {e}", a.out.display())),
+    }
+}
+
+/// `rcload fleet anonymise`: the fleet and its records mapped with the key, written.
+fn fleet_anonymise(a: &rcload::cli::FleetAnonymiseArgs) -> ExitCode {
+    use rcload::fleet::anonymise;
+    let key = match std::fs::read(&a.key_file)
+        .map_err(|e| format!("--key-file {}: {e}", a.key_file.display()))
+        .and_then(|b| anonymise::Key::from_bytes(&b))
+    {
+        Ok(k) => k,
+        Err(e) => return usage_error(&e),
+    };
+    let fleet = match rcload::fleet::load(&a.fleet) {
+        Ok(f) => f,
+        Err(e) => return usage_error(&e),
+    };
+    let mut records = Vec::new();
+    for p in &a.records {
+        let text = match std::fs::read_to_string(p) {
+            Ok(t) => t,
+            Err(e) => return usage_error(&format!("{}: {e}", p.display())),
+        };
+        match anonymise::records(&text, &key) {
+            Ok(out) => records.push((p.display().to_string(), out)),
+            Err((line, m)) => return usage_error(&format!("{}:{line}: {m}", p.display())),
+        }
+    }
+    match anonymise::write(&anonymise::fleet(&fleet, &key), &records, &a.out) {
+        Ok(files) => {
+            for p in files {
+                out(&format!("{}\n", p.display()));
+            }
+            ExitCode::SUCCESS
+        }
+        Err(e) => usage_error(&format!("{}: {e}", a.out.display())),
+    }
+}
+
+/// `rcload replay inspect`: a records file's span, rate per minute and peak.
+fn replay_inspect(a: &rcload::cli::ReplayInspectArgs) -> ExitCode {
+    use rcload::replay::{Inspection, clock, load};
+    let r = match load(&a.records) {
+        Ok(r) => r,
+        Err(e) => return usage_error(&e),
+    };
+    let i = Inspection::of(&r);
+    let mut s = format!(
+        "{}: {} records, {} to {} ({:.1} min)\n",
+        a.records.display(),
+        i.records,
+        clock(i.first_us),
+        clock(i.last_us),
+        (i.last_us - i.first_us) as f64 / 60e6
+    );
+    let actions: Vec<String> = i
+        .by_action
+        .iter()
+        .map(|(k, n)| format!("{} {n}", k.name()))
+        .collect();
+    s.push_str(&format!("by action: {}\n", actions.join(", ")));
+    if let Some((at, n)) = i.peak() {
+        s.push_str(&format!(
+            "peak minute: {} with {n} records ({:.2}/s)\n",
+            clock(at),
+            n as f64 / 60.0
+        ));
+    }
+    s.push_str("per minute:\n");
+    let minute0 = i.first_us / 60_000_000 * 60_000_000;
+    for (k, n) in i.per_minute.iter().enumerate() {
+        s.push_str(&format!(
+            "  {}  {n:>7}\n",
+            clock(minute0 + k as u64 * 60_000_000)
+        ));
+    }
+    out(&s);
+    ExitCode::SUCCESS
 }
 
 /// The mock's TLS configuration from `--tls-cert`, `--tls-key` and `--client-ca`.

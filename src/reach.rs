@@ -68,3 +68,71 @@ pub struct TransportSummary {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub negotiated: Option<Negotiated>,
 }
+
+impl TransportSummary {
+    /// One line for the reports: what was asked and what the target agreed to.
+    pub fn line(&self) -> String {
+        let mut parts = vec![format!("HTTP/{}", self.http)];
+        if let Some(n) = &self.negotiated {
+            let alpn = if n.alpn.is_empty() { "none" } else { &n.alpn };
+            parts.push(format!(
+                "TLS {} (ALPN {alpn}) to {}",
+                n.tls_version, n.address
+            ));
+        }
+        if self.client_certificate {
+            parts.push("client certificate".into());
+        }
+        if self.ca_cert {
+            parts.push("CA bundle added".into());
+        }
+        if let Some(m) = self.min_tls {
+            let v = match m {
+                MinTls::V1_2 => "1.2",
+                MinTls::V1_3 => "1.3",
+            };
+            parts.push(format!("TLS {v} at least"));
+        }
+        if self.insecure {
+            parts.push("INSECURE: certificate not checked".into());
+        }
+        parts.push(format!("proxy {}", self.proxy));
+        if !self.resolve.is_empty() {
+            parts.push(format!("pinned {}", self.resolve.join(", ")));
+        }
+        if let Some(b) = self.bind {
+            parts.push(format!("from {b}"));
+        }
+        if let Some(n) = self.max_connections_per_host {
+            parts.push(format!("at most {n} connections per host"));
+        }
+        parts.join(" · ")
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_report_line_says_what_was_asked_and_agreed() {
+        let t = TransportSummary {
+            proxy: "none".into(),
+            resolve: vec!["gw.test:8443 -> 127.0.0.1".into()],
+            http: "2".into(),
+            client_certificate: true,
+            min_tls: Some(MinTls::V1_3),
+            negotiated: Some(Negotiated {
+                tls_version: "1.3".into(),
+                alpn: "h2".into(),
+                address: "127.0.0.1:8443".into(),
+            }),
+            ..TransportSummary::default()
+        };
+        assert_eq!(
+            t.line(),
+            "HTTP/2 · TLS 1.3 (ALPN h2) to 127.0.0.1:8443 · client certificate · TLS 1.3 at \
+             least · proxy none · pinned gw.test:8443 -> 127.0.0.1"
+        );
+    }
+}

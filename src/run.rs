@@ -258,6 +258,7 @@ pub async fn run(cfg: RunConfig, stop: watch::Receiver<bool>) -> Result<RunResul
         .into_iter()
         .map(|w| format!("The profile's {w}."))
         .collect();
+    notes.extend(schedule.replay_notes().into_iter().map(|w| format!("{w}.")));
     let (t0, started_at) = match &cfg.target {
         TargetSpec::Url(_) => {
             if cfg.consent == Some(crate::targets::consent::Consent::Production) {
@@ -407,7 +408,9 @@ pub async fn run(cfg: RunConfig, stop: watch::Receiver<bool>) -> Result<RunResul
         rx,
         finish_rx,
         Writers {
-            rec: Recorder::new(phases.len()).with_phase_apart(teardown.map(|t| t.phase)),
+            rec: Recorder::new(phases.len())
+                .with_phase_apart(teardown.map(|t| t.phase))
+                .with_groups(crate::metrics::groups::Groups::new(&population)),
             events,
             interval: IntervalRecorder::new().with_phase_apart(teardown.map(|t| t.phase)),
             hlog,

@@ -3,7 +3,7 @@
 //! or any `--set` path such as `traffic.0.rate`). Pure: a profile and a level in, a profile out.
 
 use crate::profile::clock::RateSpec;
-use crate::profile::{EventKind, Profile, ProfileError, parse_override};
+use crate::profile::{EventKind, Profile, ProfileError, TrafficEntry, parse_override};
 use rcload_api::Percent;
 
 /// The varied quantity.
@@ -81,7 +81,11 @@ pub fn apply(p: &Profile, vary: &Vary, level: f64) -> Result<Profile, ProfileErr
         Vary::Scale => {
             let mut out = p.clone();
             for t in &mut out.traffic {
-                scale_rate(&mut t.rate, level);
+                match t {
+                    TrafficEntry::Formula(t) => scale_rate(&mut t.rate, level),
+                    // Recorded traffic at `level` times its speed.
+                    TrafficEntry::Replay(r) => r.speed *= level,
+                }
             }
             for e in &mut out.events {
                 match e.kind {
@@ -134,7 +138,10 @@ mod tests {
     fn scale_multiplies_rates_and_sizes() {
         let p = smoke();
         let s = apply(&p, &Vary::Scale, 2.0).unwrap();
-        assert_eq!(s.traffic[0].rate.peak(), p.traffic[0].rate.peak() * 2.0);
+        assert_eq!(
+            s.traffic[0].formula().unwrap().rate.peak(),
+            p.traffic[0].formula().unwrap().rate.peak() * 2.0
+        );
         let sc = s
             .events
             .iter()
@@ -161,7 +168,7 @@ mod tests {
     fn a_field_by_name_or_index() {
         let p = smoke();
         let s = apply(&p, &Vary::Field("traffic.status.rate".into()), 75.0).unwrap();
-        assert_eq!(s.traffic[0].rate.peak(), 75.0);
+        assert_eq!(s.traffic[0].formula().unwrap().rate.peak(), 75.0);
         let s = apply(
             &p,
             &Vary::Field("events.shift_change.terminals".into()),

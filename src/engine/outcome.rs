@@ -101,6 +101,8 @@ pub enum Outcome {
     Delivered {
         event: Delivery,
         phase: usize,
+        /// The console that received it.
+        console: u32,
         /// From the intended time of the sending action to receipt.
         latency_us: u64,
         probe: bool,

@@ -560,6 +560,7 @@ impl World {
                     fx.outcomes.push(Outcome::Delivered {
                         event: what.event,
                         phase: what.phase,
+                        console,
                         latency_us,
                         probe: what.probe,
                     });

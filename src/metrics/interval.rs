@@ -303,6 +303,7 @@ mod tests {
             probe: false,
         });
         r.record(&Outcome::Delivered {
+            console: 0,
             event: Delivery::Status,
             phase: 0,
             latency_us: 3_000,

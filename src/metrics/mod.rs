@@ -1,6 +1,7 @@
 //! Recorders: consume the engine's outcomes into HdrHistograms per operation, phase and
 //! delivery type. Knows nothing of HTTP or of how results are written.
 
+pub mod groups;
 pub mod interval;
 pub mod live;
 mod recorder;

@@ -136,6 +136,8 @@ pub struct Recorder {
     /// A phase whose requests are kept apart from the whole run's figures and lateness (the
     /// teardown: not the profile's load).
     apart: Option<usize>,
+    /// Deliveries per control room and discipline, when the population is known.
+    pub groups: Option<super::groups::Groups>,
 }
 
 impl Recorder {
@@ -155,7 +157,14 @@ impl Recorder {
             missed: MissedCounts::default(),
             open: HashMap::new(),
             apart: None,
+            groups: None,
         }
+    }
+
+    /// Keep deliveries per control room and discipline too.
+    pub fn with_groups(mut self, groups: super::groups::Groups) -> Self {
+        self.groups = Some(groups);
+        self
     }
 
     /// Keep phase `phase`'s requests out of the whole run's figures and lateness (they are
@@ -214,7 +223,11 @@ impl Recorder {
                 latency_us,
                 probe,
                 phase,
+                console,
             } => {
+                if !*probe && let Some(g) = &mut self.groups {
+                    g.delivered(*console, *latency_us);
+                }
                 if !*probe && let Some(p) = self.phase_deliveries.get_mut(*phase) {
                     let d = p.entry(*event).or_default();
                     d.delivered += 1;
@@ -232,11 +245,15 @@ impl Recorder {
                 event,
                 phase,
                 probe,
+                console,
                 ..
             } => {
                 if *probe {
                     self.probes.deliveries.missed += 1;
                 } else {
+                    if let Some(g) = &mut self.groups {
+                        g.missed(*console);
+                    }
                     self.deliveries.entry(*event).or_default().missed += 1;
                     if let Some(p) = self.phase_deliveries.get_mut(*phase) {
                         p.entry(*event).or_default().missed += 1;
@@ -354,6 +371,7 @@ mod tests {
             });
         }
         r.record(&Outcome::Delivered {
+            console: 0,
             event: Delivery::Status,
             phase: 1,
             latency_us: 2000,

@@ -7,9 +7,9 @@
 //! after the previous one across a change, and a clock time that does not exist that day
 //! (02:30 when clocks go forward) is taken as the moment after the gap.
 
-use super::locate::FieldPath;
-use super::locate::Problem;
 use super::{EventSpec, Profile};
+use crate::locate::FieldPath;
+use crate::locate::Problem;
 use rcload_api::{Dur, Rate, parse_duration, parse_rate};
 use serde::{Deserialize, Deserializer, Serialize, Serializer, de};
 use std::fmt;
@@ -224,6 +224,7 @@ pub fn uses_clock(p: &Profile) -> bool {
         .any(|e| matches!(e.at, At::Clock(_)) || e.repeat.is_some())
         || p.traffic
             .iter()
+            .filter_map(|t| t.formula())
             .any(|t| matches!(t.rate, RateSpec::Daily(_)))
 }
 
@@ -342,7 +343,7 @@ pub fn resolve(p: &Profile, start: jiff::Timestamp) -> Result<Profile, Problem> 
     }
     events.sort_by_key(|e| e.at.as_micros());
     out.events = events;
-    for t in &mut out.traffic {
+    for t in out.traffic.iter_mut().filter_map(|t| t.formula_mut()) {
         if let RateSpec::Daily(points) = &t.rate {
             t.rate = RateSpec::Curve(daily_curve(points, start, &tz, duration_s));
         }
@@ -487,8 +488,8 @@ events:
             "8h",
         );
         let r = resolve(&p, at("2026-06-10T08:00:00")).unwrap();
-        let RateSpec::Curve(c) = &r.traffic[0].rate else {
-            panic!("{:?}", r.traffic[0].rate)
+        let RateSpec::Curve(c) = &r.traffic[0].formula().unwrap().rate else {
+            panic!("{:?}", r.traffic[0])
         };
         let pts: Vec<(f64, f64)> = c.iter().map(|(t, r)| (t.as_secs_f64(), r.per_s)).collect();
         // 08:00 is a third of the way from 06:00 (10/s) to 12:00 (40/s): 20/s.

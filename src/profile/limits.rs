@@ -9,9 +9,9 @@
 //! of the file and of its texts are fixed. `docs/profiles.md#limits` has the table.
 
 use super::ProfileError;
-use super::locate::{FieldPath, KeyIndex, Problem, problem};
 use super::phases::DEFAULT_HOLD_S;
 use super::types::{EventKind, Profile, ProfileLimits, TrafficAction};
+use crate::locate::{FieldPath, KeyIndex, Problem, problem};
 use rcload_api::Dur;
 use std::time::Duration;
 
@@ -314,6 +314,7 @@ pub(super) fn check(p: &Profile) -> Vec<Problem> {
     let mut in_progress_reported = false;
     for (i, t) in p.traffic.iter().enumerate() {
         let tp = root.clone().key("traffic").index(i);
+        let Some(t) = t.formula() else { continue };
         let peak = t.rate.peak();
         if peak > rate_limit {
             out.push(problem(

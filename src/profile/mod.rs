@@ -5,14 +5,14 @@
 
 pub mod clock;
 pub mod limits;
-mod locate;
+
 mod overrides;
 mod phases;
 pub mod time_scale;
 mod types;
 mod validate;
 
-pub use locate::{FieldPath, KeyIndex, Problem};
+pub use crate::locate::{FieldPath, KeyIndex, Problem};
 pub use overrides::{Override, parse_override};
 pub use phases::{
     DEFAULT_HOLD_S, Phase, PhaseKind, TEARDOWN, cut_events, phases_of, secs_to_us, teardown_phase,
@@ -82,6 +82,12 @@ pub enum ProfileError {
     Override { expr: String, message: String },
     #[error("--time-scale: {0}")]
     TimeScale(String),
+    /// The fleet map `population.fleet` names (its file, line and entry).
+    #[error("{0}")]
+    Fleet(#[from] crate::fleet::FleetError),
+    /// A replay's records file (its file, line and record).
+    #[error("{0}")]
+    Records(#[from] crate::replay::RecordsError),
     /// Every problem of the profile, each on its own line (first the first in the file).
     #[error("{}", several_text(.0))]
     Several(Vec<ProfileError>),
@@ -184,9 +190,46 @@ pub fn load_scaled(
         .map(|p| located(source, &index, overrides, p))
         .collect();
     match errors.len() {
-        0 => Ok(profile),
-        1 => Err(errors.remove(0)),
-        _ => Err(ProfileError::Several(errors)),
+        0 => {}
+        1 => return Err(errors.remove(0)),
+        _ => return Err(ProfileError::Several(errors)),
+    }
+    if let Some(f) = &profile.population.fleet {
+        let path = fleet_path(&source.name, f);
+        profile.fleet = Some(std::sync::Arc::new(crate::fleet::load(&path)?));
+    }
+    for t in &mut profile.traffic {
+        if let TrafficEntry::Replay(r) = t {
+            let path = fleet_path(&source.name, &r.replay);
+            let mut records = crate::replay::load(&path)?;
+            records.file = path;
+            r.records = Some(std::sync::Arc::new(records));
+        }
+    }
+    Ok(profile)
+}
+
+/// `to` with what `from`'s files gave it (the fleet, the replays' records): an override
+/// goes through a JSON tree that does not carry them.
+fn keep_files(from: &Profile, mut to: Profile) -> Profile {
+    to.fleet = from.fleet.clone();
+    for (a, b) in from.traffic.iter().zip(to.traffic.iter_mut()) {
+        if let (TrafficEntry::Replay(a), TrafficEntry::Replay(b)) = (a, b)
+            && a.replay == b.replay
+        {
+            b.records = a.records.clone();
+        }
+    }
+    to
+}
+
+/// Where `population.fleet` (`fleet`) is: from the profile's directory when relative (from
+/// the working directory for a built-in profile).
+fn fleet_path(profile: &str, fleet: &str) -> std::path::PathBuf {
+    let f = Path::new(fleet);
+    match Path::new(profile).parent() {
+        Some(dir) if f.is_relative() && !profile.starts_with("builtin:") => dir.join(f),
+        _ => f.to_path_buf(),
     }
 }
 
@@ -195,7 +238,7 @@ fn located(
     source: &Source,
     index: &KeyIndex,
     overrides: &[Override],
-    p: locate::Problem,
+    p: crate::locate::Problem,
 ) -> ProfileError {
     {
         let overridden = overrides
@@ -279,7 +322,7 @@ pub(crate) fn parse_error(
 
 /// A profile with `overrides` applied and checked again (the first problem is returned).
 pub fn with_overrides(p: &Profile, overrides: &[Override]) -> Result<Profile, ProfileError> {
-    let out = overrides::apply(p, overrides)?;
+    let out = keep_files(p, overrides::apply(p, overrides)?);
     if let Some(pr) = validate::check(&out).into_iter().next() {
         return Err(ProfileError::Override {
             expr: overrides

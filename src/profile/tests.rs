@@ -442,3 +442,56 @@ fn limits_round_trip_through_yaml() {
     // Without a `limits:` section, none is written.
     assert!(!to_yaml(&loads(MINIMAL)).contains("limits"));
 }
+
+#[test]
+fn a_replay_entry_is_read_and_a_mixed_one_is_located() {
+    let dir = std::env::temp_dir().join(format!("rcload-replay-profile-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    std::fs::write(
+        dir.join("r.csv"),
+        "time,action,issi\n0,status,1000001\n1.5,status,1000002\n",
+    )
+    .unwrap();
+    let text = format!(
+        "{MINIMAL}traffic:\n  - action: status\n    rate: 2/s\n  - replay: r.csv\n    speed: 2\n    repeat: 3\n"
+    );
+    let source = Source {
+        name: dir.join("p.yaml").display().to_string(),
+        text: text.clone(),
+    };
+    let p = load(&source, &[]).expect("loads");
+    let r = p.traffic[1].replay().expect("a replay");
+    assert_eq!((r.speed, r.repeat), (2.0, 3));
+    assert_eq!(r.records.as_ref().map(|x| x.records.len()), Some(2));
+    // An override keeps the records.
+    let o = parse_override("traffic.0.rate=4/s").unwrap();
+    let q = with_overrides(&p, &[o]).expect("overridden");
+    assert!(q.traffic[1].replay().unwrap().records.is_some());
+    // `rate` does not go with `replay`, and `speed` must be more than 0.
+    let e = err(&format!(
+        "{MINIMAL}traffic:\n  - replay: r.csv\n    rate: 2/s\n"
+    ));
+    assert!(
+        e.contains("test.yaml:10") && e.contains("replay entry"),
+        "{e}"
+    );
+    let e = err(&format!(
+        "{MINIMAL}traffic:\n  - replay: r.csv\n    speed: 0\n"
+    ));
+    assert!(e.contains("traffic[0].speed"), "{e}");
+    // A records file that is not there is named.
+    let e = err(&format!("{MINIMAL}traffic:\n  - replay: nowhere.csv\n"));
+    assert!(e.contains("nowhere.csv"), "{e}");
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+#[test]
+fn a_fleet_profile_takes_no_figures() {
+    let e = err("name: t\nduration: 1m\npopulation:\n  fleet: f.yaml\n  terminals: 10\n");
+    assert!(
+        e.contains("population.fleet") && e.contains("do not go together"),
+        "{e}"
+    );
+    let e = err("name: t\nduration: 1m\npopulation:\n  fleet: nowhere/fleet.yaml\n");
+    assert!(e.contains("nowhere/fleet.yaml"), "{e}");
+}

@@ -24,6 +24,14 @@ pub fn scale(p: &Profile, factor: f64) -> Result<Profile, String> {
     s(&mut p.duration);
     s(&mut p.setup.over);
     for (i, t) in p.traffic.iter_mut().enumerate() {
+        let t = match t {
+            super::types::TrafficEntry::Formula(t) => t,
+            // Recorded traffic keeps pace with the scaled timeline.
+            super::types::TrafficEntry::Replay(r) => {
+                r.speed /= factor;
+                continue;
+            }
+        };
         if let Some(h) = t.hold.as_mut() {
             s(h);
         }
@@ -94,7 +102,11 @@ mod tests {
             assert_eq!(b.over.map(|d| d.0), a.over.map(|d| d.0 / 10));
             assert_eq!(b.hold.map(|d| d.0), a.hold.map(|d| d.0 / 10));
         }
-        assert_eq!(r.traffic[0].rate, p.traffic[0].rate, "rates are as written");
+        assert_eq!(
+            r.traffic[0].formula().unwrap().rate,
+            p.traffic[0].formula().unwrap().rate,
+            "rates are as written"
+        );
         assert_eq!(
             r.checks, p.checks,
             "the checks describe the system, not the day"

@@ -32,7 +32,7 @@ pub struct Profile {
     pub setup: Setup,
     /// Open-model background load, from the end of setup to the end of the run.
     #[serde(default)]
-    pub traffic: Vec<Traffic>,
+    pub traffic: Vec<TrafficEntry>,
     #[serde(default)]
     pub events: Vec<EventSpec>,
     #[serde(default)]
@@ -49,6 +49,9 @@ pub struct Profile {
     /// Raised (or lowered) limits of this profile (`profile::limits`, docs/profiles.md).
     #[serde(default, skip_serializing_if = "ProfileLimits::is_empty")]
     pub limits: ProfileLimits,
+    /// The fleet map `population.fleet` names, loaded with the profile.
+    #[serde(skip)]
+    pub fleet: Option<std::sync::Arc<crate::fleet::Fleet>>,
 }
 
 /// The profile's `limits:` section: each field that is set replaces the default limit of the
@@ -143,11 +146,20 @@ impl TargetSection {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct Population {
+    /// A fleet map (docs/fleet.md), in place of the figures below; a relative path is taken
+    /// from the profile's directory.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub fleet: Option<String>,
+    #[serde(default)]
     pub control_rooms: u32,
+    #[serde(default)]
     pub consoles_per_room: u32,
+    #[serde(default)]
     pub terminals: u32,
+    #[serde(default)]
     pub talkgroups_per_room: u32,
     /// Talkgroups each console monitors, out of its room's.
+    #[serde(default)]
     pub monitored_per_console: u32,
 }
 
@@ -203,6 +215,186 @@ pub struct Traffic {
     /// How long a call lasts (calls only; default 10s).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub hold: Option<Dur>,
+}
+
+/// Records naming an entity the fleet does not have.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ReplayMap {
+    /// Skipped, counted and reported.
+    #[default]
+    None,
+    /// Mapped onto the fleet's by a hash of their id.
+    Hash,
+}
+
+/// Recorded traffic replayed at its recorded offsets (`traffic: - replay: records.csv`).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Replay {
+    /// The records file; a relative path is taken from the profile's directory.
+    pub replay: String,
+    /// 2 replays the records twice as fast.
+    #[serde(default = "one", skip_serializing_if = "is_one")]
+    pub speed: f64,
+    /// The slice of the records replayed: a clock time of the records (`"14:00"`) or
+    /// seconds from the first record.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub from: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub to: Option<String>,
+    /// The slice this many times, one after the other.
+    #[serde(default = "one_time", skip_serializing_if = "is_one_time")]
+    pub repeat: u32,
+    #[serde(default, skip_serializing_if = "is_none_map")]
+    pub map: ReplayMap,
+    /// The records, read with the profile.
+    #[serde(skip)]
+    pub records: Option<std::sync::Arc<crate::replay::Records>>,
+}
+
+fn one() -> f64 {
+    1.0
+}
+fn is_one(x: &f64) -> bool {
+    *x == 1.0
+}
+fn one_time() -> u32 {
+    1
+}
+fn is_one_time(x: &u32) -> bool {
+    *x == 1
+}
+fn is_none_map(m: &ReplayMap) -> bool {
+    *m == ReplayMap::None
+}
+
+/// One entry of `traffic:`: a stream at a rate, or a replay of recorded traffic.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(try_from = "TrafficItem", into = "TrafficItem")]
+pub enum TrafficEntry {
+    Formula(Traffic),
+    Replay(Replay),
+}
+
+impl TrafficEntry {
+    /// The stream at a rate, if this is one.
+    pub fn formula(&self) -> Option<&Traffic> {
+        match self {
+            TrafficEntry::Formula(t) => Some(t),
+            TrafficEntry::Replay(_) => None,
+        }
+    }
+
+    pub fn formula_mut(&mut self) -> Option<&mut Traffic> {
+        match self {
+            TrafficEntry::Formula(t) => Some(t),
+            TrafficEntry::Replay(_) => None,
+        }
+    }
+
+    pub fn replay(&self) -> Option<&Replay> {
+        match self {
+            TrafficEntry::Replay(r) => Some(r),
+            TrafficEntry::Formula(_) => None,
+        }
+    }
+}
+
+/// A `traffic:` entry as written: the fields of both kinds, told apart by `replay`.
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct TrafficItem {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    action: Option<TrafficAction>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    rate: Option<super::clock::RateSpec>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    arrival: Option<Arrival>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    hold: Option<Dur>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    replay: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    speed: Option<f64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    from: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    to: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    repeat: Option<u32>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    map: Option<ReplayMap>,
+}
+
+impl TryFrom<TrafficItem> for TrafficEntry {
+    type Error = String;
+
+    fn try_from(t: TrafficItem) -> Result<Self, String> {
+        match (t.replay, t.action, t.rate) {
+            (Some(replay), None, None) if t.arrival.is_none() && t.hold.is_none() => {
+                Ok(TrafficEntry::Replay(Replay {
+                    replay,
+                    speed: t.speed.unwrap_or(1.0),
+                    from: t.from,
+                    to: t.to,
+                    repeat: t.repeat.unwrap_or(1),
+                    map: t.map.unwrap_or_default(),
+                    records: None,
+                }))
+            }
+            (Some(_), _, _) => Err(
+                "a replay entry takes `replay`, `speed`, `from`, `to`, `repeat` and `map`, not \
+                 `action`, `rate`, `arrival` or `hold`"
+                    .into(),
+            ),
+            (None, Some(action), Some(rate))
+                if t.speed.is_none()
+                    && t.from.is_none()
+                    && t.to.is_none()
+                    && t.repeat.is_none()
+                    && t.map.is_none() =>
+            {
+                Ok(TrafficEntry::Formula(Traffic {
+                    action,
+                    rate,
+                    arrival: t.arrival.unwrap_or_default(),
+                    hold: t.hold,
+                }))
+            }
+            (None, Some(_), Some(_)) => Err(
+                "`speed`, `from`, `to`, `repeat` and `map` belong to a replay entry (`replay: \
+                 records.csv`)"
+                    .into(),
+            ),
+            (None, None, _) => {
+                Err("missing field `action` (or `replay` for recorded traffic)".into())
+            }
+            (None, Some(_), None) => Err("missing field `rate`".into()),
+        }
+    }
+}
+
+impl From<TrafficEntry> for TrafficItem {
+    fn from(e: TrafficEntry) -> Self {
+        match e {
+            TrafficEntry::Formula(t) => TrafficItem {
+                action: Some(t.action),
+                rate: Some(t.rate),
+                arrival: Some(t.arrival),
+                hold: t.hold,
+                ..TrafficItem::default()
+            },
+            TrafficEntry::Replay(r) => TrafficItem {
+                replay: Some(r.replay),
+                speed: (r.speed != 1.0).then_some(r.speed),
+                from: r.from,
+                to: r.to,
+                repeat: (r.repeat != 1).then_some(r.repeat),
+                map: (r.map != ReplayMap::None).then_some(r.map),
+                ..TrafficItem::default()
+            },
+        }
+    }
 }
 
 /// Kind of a timed event.

@@ -1,8 +1,8 @@
 //! Checks that span fields, run after a profile has parsed. Each problem names its field path;
 //! the caller turns the path into a line and column.
 
-use super::locate::{FieldPath, Problem, problem};
 use super::types::{EMERGENCY_BURST_FIELDS, EventKind, EventSpec, Profile, SHIFT_CHANGE_FIELDS};
+use crate::locate::{FieldPath, Problem, problem};
 use rcload_api::{MAX_ID, Op};
 
 /// Event types whose delivery rcload measures (SLO key `delivery.<type>`).
@@ -15,9 +15,51 @@ pub const DELIVERY_TYPES: &[&str] = &[
     "terminal.deregistered",
 ];
 
-/// First ISSI given to terminals and first GSSI given to talkgroups.
-pub const FIRST_ISSI: u32 = 1_000_001;
-pub const FIRST_GSSI: u32 = 100_001;
+pub use crate::ids::{FIRST_GSSI, FIRST_ISSI};
+
+/// What is wrong with a `traffic:` replay entry's settings (the file is read later).
+fn replay_problems(r: &super::types::Replay, tp: &FieldPath, out: &mut Vec<Problem>) {
+    if !(r.speed.is_finite() && r.speed > 0.0 && r.speed <= 1000.0) {
+        out.push(problem(
+            tp.clone().key("speed"),
+            format!(
+                "`speed` must be more than 0 and at most 1000, not {}",
+                r.speed
+            ),
+            Some("2 replays the records twice as fast"),
+        ));
+    }
+    if r.repeat == 0 || r.repeat > 10_000 {
+        out.push(problem(
+            tp.clone().key("repeat"),
+            "`repeat` must be 1 to 10000",
+            None,
+        ));
+    }
+    let time = |field: &str, v: &Option<String>, out: &mut Vec<Problem>| match v {
+        Some(t) => {
+            let parsed = crate::replay::parse_time(t);
+            if parsed.is_none() {
+                out.push(problem(
+                    tp.clone().key(field),
+                    format!("`{t}`: a clock time of the records (`\"14:00\"`) or seconds"),
+                    None,
+                ));
+            }
+            parsed
+        }
+        None => None,
+    };
+    if let (Some(from), Some(to)) = (time("from", &r.from, out), time("to", &r.to, out))
+        && from >= to
+    {
+        out.push(problem(
+            tp.clone().key("to"),
+            "`to` must come after `from`",
+            None,
+        ));
+    }
+}
 
 fn set_fields(e: &EventSpec) -> Vec<&'static str> {
     let mut v = Vec::new();
@@ -57,48 +99,69 @@ pub fn check(p: &Profile) -> Vec<Problem> {
     }
     let pop = &p.population;
     let pp = root.clone().key("population");
-    for (name, v) in [
-        ("control_rooms", pop.control_rooms),
-        ("consoles_per_room", pop.consoles_per_room),
-        ("terminals", pop.terminals),
-        ("talkgroups_per_room", pop.talkgroups_per_room),
-        ("monitored_per_console", pop.monitored_per_console),
-    ] {
-        if v == 0 {
+    // A fleet's talkgroups are counted when it is loaded.
+    let talkgroups = match pop.fleet {
+        Some(_) => u64::MAX,
+        None => u64::from(pop.control_rooms) * u64::from(pop.talkgroups_per_room),
+    };
+    if pop.fleet.is_some() {
+        let figures = [
+            pop.control_rooms,
+            pop.consoles_per_room,
+            pop.terminals,
+            pop.talkgroups_per_room,
+            pop.monitored_per_console,
+        ];
+        if figures.iter().any(|v| *v != 0) {
             out.push(problem(
-                pp.clone().key(name),
-                format!("`{name}` must be at least 1"),
+                pp.clone().key("fleet"),
+                "a fleet map and the population's figures do not go together",
+                Some("leave out control_rooms, consoles_per_room, terminals, talkgroups_per_room and monitored_per_console"),
+            ));
+        }
+    } else {
+        for (name, v) in [
+            ("control_rooms", pop.control_rooms),
+            ("consoles_per_room", pop.consoles_per_room),
+            ("terminals", pop.terminals),
+            ("talkgroups_per_room", pop.talkgroups_per_room),
+            ("monitored_per_console", pop.monitored_per_console),
+        ] {
+            if v == 0 {
+                out.push(problem(
+                    pp.clone().key(name),
+                    format!("`{name}` must be at least 1"),
+                    None,
+                ));
+            }
+        }
+        if pop.monitored_per_console > pop.talkgroups_per_room {
+            out.push(problem(
+                pp.clone().key("monitored_per_console"),
+                format!(
+                    "a console cannot monitor {} talkgroups when its room has {}",
+                    pop.monitored_per_console, pop.talkgroups_per_room
+                ),
+                Some("make it at most `talkgroups_per_room`"),
+            ));
+        }
+        if u64::from(FIRST_GSSI) + talkgroups > u64::from(MAX_ID) {
+            out.push(problem(
+                pp.clone().key("talkgroups_per_room"),
+                format!("{talkgroups} talkgroups do not fit in the 24-bit GSSI space"),
                 None,
             ));
         }
-    }
-    if pop.monitored_per_console > pop.talkgroups_per_room {
-        out.push(problem(
-            pp.clone().key("monitored_per_console"),
-            format!(
-                "a console cannot monitor {} talkgroups when its room has {}",
-                pop.monitored_per_console, pop.talkgroups_per_room
-            ),
-            Some("make it at most `talkgroups_per_room`"),
-        ));
-    }
-    let talkgroups = u64::from(pop.control_rooms) * u64::from(pop.talkgroups_per_room);
-    if u64::from(FIRST_GSSI) + talkgroups > u64::from(MAX_ID) {
-        out.push(problem(
-            pp.clone().key("talkgroups_per_room"),
-            format!("{talkgroups} talkgroups do not fit in the 24-bit GSSI space"),
-            None,
-        ));
-    }
-    if u64::from(FIRST_ISSI) + u64::from(pop.terminals) > u64::from(MAX_ID) {
-        out.push(problem(
-            pp.clone().key("terminals"),
-            format!(
-                "{} terminals do not fit in the 24-bit ISSI space",
-                pop.terminals
-            ),
-            None,
-        ));
+        if u64::from(FIRST_ISSI) + u64::from(pop.terminals) > u64::from(MAX_ID) {
+            out.push(problem(
+                pp.clone().key("terminals"),
+                format!(
+                    "{} terminals do not fit in the 24-bit ISSI space",
+                    pop.terminals
+                ),
+                None,
+            ));
+        }
     }
     if p.setup.over > p.duration {
         out.push(problem(
@@ -112,6 +175,13 @@ pub fn check(p: &Profile) -> Vec<Problem> {
     }
     for (i, t) in p.traffic.iter().enumerate() {
         let tp = root.clone().key("traffic").index(i);
+        let t = match t {
+            super::types::TrafficEntry::Formula(t) => t,
+            super::types::TrafficEntry::Replay(r) => {
+                replay_problems(r, &tp, &mut out);
+                continue;
+            }
+        };
         let rates = t.rate.points();
         if t.rate.peak() <= 0.0 || rates.iter().any(|r| *r < 0.0 || !r.is_finite()) {
             out.push(problem(

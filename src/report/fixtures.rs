@@ -158,6 +158,7 @@ pub fn sample(n: usize) -> ReportData {
             .collect(),
         key_series: keys.iter().map(|k| k.to_string()).collect(),
         rebuilt: None,
+        transport: None,
     }
 }
 
@@ -244,4 +245,22 @@ pub fn findings_summary() -> Summary {
         "process": {"peak_rss_mb": null}
     });
     serde_json::from_value(v).expect("sample summary") // ok: test-only fixture (cfg(test) in report/mod.rs)
+}
+
+/// A room's (or discipline's) results with `drops` drops and `missed` misses (and one
+/// disconnect).
+pub fn group(drops: u64, missed: u64) -> super::groups::GroupSummary {
+    super::groups::GroupSummary {
+        consoles: 4,
+        talkgroup_drops: drops,
+        console_disconnects: 1,
+        downtime_s: 21.3,
+        delivered: 100,
+        missed_deliveries: missed,
+        delivery_latency_ms: super::latency::LatencyMs {
+            p50: 10.0,
+            p99: 40.3,
+            ..super::latency::LatencyMs::default()
+        },
+    }
 }

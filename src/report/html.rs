@@ -5,6 +5,7 @@
 
 use super::ReportError;
 use super::charts::Chart;
+use super::groups::{GroupSummary, worst_first};
 use super::model::ReportData;
 use super::summary::{DeliverySummary, LatencyMs, PhaseSummary, Summary};
 use minijinja::{Environment, UndefinedBehavior};
@@ -35,6 +36,7 @@ struct Ctx<'a> {
     profile: &'a str,
     seed: u64,
     target: &'a str,
+    transport: Option<&'a str>,
     started_at: &'a str,
     duration: String,
     version: &'a str,
@@ -51,6 +53,8 @@ struct Ctx<'a> {
     drops: Listing<DropRow<'a>>,
     disconnects: Listing<DisconnectRow<'a>>,
     unexpected: Listing<UnexpectedRow<'a>>,
+    /// The control rooms' table, then the disciplines' (each only when there are some).
+    groups: Vec<GroupTable<'a>>,
     downtime: String,
     missed_deliveries: u64,
     operations: Vec<OpRow<'a>>,
@@ -124,6 +128,30 @@ struct UnexpectedRow<'a> {
 }
 
 #[derive(Serialize)]
+struct GroupTable<'a> {
+    /// `rooms` or `disciplines` (the table's id).
+    id: &'static str,
+    title: &'static str,
+    /// The first column's name.
+    column: &'static str,
+    /// All of them, the worst first.
+    rows: Vec<GroupRow<'a>>,
+}
+
+#[derive(Serialize)]
+struct GroupRow<'a> {
+    id: &'a str,
+    consoles: u64,
+    drops: u64,
+    disconnects: u64,
+    downtime: String,
+    delivered: u64,
+    missed: u64,
+    p50: String,
+    p99: String,
+}
+
+#[derive(Serialize)]
 struct OpRow<'a> {
     name: &'a str,
     count: u64,
@@ -194,6 +222,7 @@ fn context<'a>(data: &'a ReportData, charts: &'a [Chart]) -> Ctx<'a> {
         profile: &s.profile,
         seed: s.seed,
         target: &s.target,
+        transport: data.transport.as_deref(),
         started_at: &s.started_at,
         duration: duration(s.duration_s),
         version: &s.rcload_version,
@@ -249,6 +278,7 @@ fn context<'a>(data: &'a ReportData, charts: &'a [Chart]) -> Ctx<'a> {
             console: &u.console,
             talkgroup: u.talkgroup,
         }),
+        groups: group_tables(s),
         downtime: format!(
             "{} over {} console(s)",
             duration(s.console_downtime_s.total),
@@ -326,6 +356,50 @@ fn delivery_rows(m: &BTreeMap<String, DeliverySummary>) -> Vec<DeliveryRow<'_>> 
             p99: ms(d.latency_ms.p99),
             p999: ms(d.latency_ms.p999),
             max: ms(d.latency_ms.max),
+        })
+        .collect()
+}
+
+/// The rooms' table, then the disciplines', each only when it has rows.
+fn group_tables(s: &Summary) -> Vec<GroupTable<'_>> {
+    [
+        ("rooms", "Control rooms", "room", &s.rooms),
+        ("disciplines", "Disciplines", "discipline", &s.disciplines),
+    ]
+    .into_iter()
+    .filter(|(.., groups)| !groups.is_empty())
+    .map(|(id, title, column, groups)| GroupTable {
+        id,
+        title,
+        column,
+        rows: group_rows(groups),
+    })
+    .collect()
+}
+
+fn group_rows(m: &BTreeMap<String, GroupSummary>) -> Vec<GroupRow<'_>> {
+    worst_first(m)
+        .into_iter()
+        .map(|(id, g)| {
+            // No deliveries arrived: no latency to show.
+            let latency = |v: f64| {
+                if g.delivered > 0 {
+                    ms(v)
+                } else {
+                    "—".to_string()
+                }
+            };
+            GroupRow {
+                id: id.as_str(),
+                consoles: g.consoles,
+                drops: g.talkgroup_drops,
+                disconnects: g.console_disconnects,
+                downtime: duration(g.downtime_s),
+                delivered: g.delivered,
+                missed: g.missed_deliveries,
+                p50: latency(g.delivery_latency_ms.p50),
+                p99: latency(g.delivery_latency_ms.p99),
+            }
         })
         .collect()
 }
@@ -502,6 +576,39 @@ mod tests {
         let html = page(&data);
         assert!(html.contains("… and 7 more"));
         assert_eq!(html.matches("not recovered").count(), MAX_ROWS + 3);
+    }
+
+    #[test]
+    fn rooms_and_disciplines_worst_first() {
+        let mut data = sample(10);
+        let html = page(&data);
+        assert!(!html.contains(r#"id="rooms""#) && !html.contains("Disciplines"));
+
+        let room = crate::report::fixtures::group;
+        for i in 0..30 {
+            data.summary
+                .rooms
+                .insert(format!("room{i:02}"), room(i % 3, 0));
+        }
+        data.summary.rooms.insert("room<x>".into(), room(5, 2));
+        let html = page(&data);
+        assert!(html.contains(r#"<table id="rooms">"#));
+        assert!(!html.contains("Disciplines"));
+        // All of them, the worst first; ids escaped.
+        assert_eq!(html.matches("<tr><td>room").count(), 31);
+        let at = |s: &str| html.find(s).unwrap_or_else(|| panic!("{s}"));
+        assert!(at("<td>room&lt;x&gt;</td>") < at("<td>room02</td>"));
+        assert!(at("<td>room02</td>") < at("<td>room01</td>"));
+        assert!(at("<td>room01</td>") < at("<td>room00</td>"));
+        assert!(at(r#"<table id="rooms">"#) > at("<h3>Unexpected talkgroups"));
+        assert!(html.contains(r#"<td class="num">21.3 s</td>"#));
+        assert!(html.contains(r#"<td class="num">40.30</td>"#));
+
+        data.summary.disciplines.insert("fire".into(), room(0, 1));
+        let html = page(&data);
+        assert!(html.contains(r#"<table id="disciplines">"#));
+        assert!(html.contains("<th>discipline</th>"));
+        assert!(html.contains("<td>fire</td>"));
     }
 
     #[test]

@@ -1,19 +1,24 @@
 //! `summary.md`: a short Markdown report fit for a CI job summary (GitHub's
 //! `$GITHUB_STEP_SUMMARY`): verdict, run facts, warnings, the SLO table, per-phase key figures,
-//! the first findings and the generator's account. Derived from `summary.json` alone.
+//! the worst control rooms and disciplines, the first findings and the generator's account.
+//! Derived from `summary.json` alone.
 
 use super::Summary;
+use super::groups::{GroupSummary, worst_first};
 use super::summary::{ConsoleDisconnect, PhaseSummary, TalkgroupDrop};
 use crate::judge::{SloResult, Verdict};
 use crate::text::plural;
+use std::collections::BTreeMap;
 use std::fmt::Write;
 
 /// How many talkgroup drops and how many console disconnects are listed.
 const LISTED_FINDINGS: usize = 10;
+/// How many control rooms and how many disciplines are listed, the worst first.
+const LISTED_GROUPS: usize = 20;
 
 /// Render the report. `rebuilt` is a note that the report was rebuilt from a run directory
 /// (what, from where), shown as a blockquote under the run facts.
-pub fn render(summary: &Summary, rebuilt: Option<&str>) -> String {
+pub fn render(summary: &Summary, rebuilt: Option<&str>, transport: Option<&str>) -> String {
     let s = summary;
     let mut o = String::new();
     let _ = writeln!(
@@ -49,6 +54,9 @@ pub fn render(summary: &Summary, rebuilt: Option<&str>) -> String {
             ""
         }
     );
+    if let Some(t) = transport {
+        let _ = writeln!(o, "Transport: {}\n", cell(t));
+    }
     if let Some(note) = rebuilt {
         let _ = writeln!(o, "{}\n", blockquote("**Note:**", note));
     }
@@ -57,6 +65,12 @@ pub fn render(summary: &Summary, rebuilt: Option<&str>) -> String {
     }
     slo_table(&mut o, &s.slo);
     phase_table(&mut o, s);
+    group_table(&mut o, ("Control rooms", "room", "rooms"), &s.rooms);
+    group_table(
+        &mut o,
+        ("Disciplines", "discipline", "disciplines"),
+        &s.disciplines,
+    );
     findings(&mut o, s);
     generator_line(&mut o, s);
     o
@@ -126,6 +140,56 @@ fn phase_table(o: &mut String, s: &Summary) {
         );
     }
     o.push('\n');
+}
+
+/// The table of the worst [`LISTED_GROUPS`] rooms or disciplines; nothing when there are none.
+/// `names` is the heading, the first column's name and the groups' plural.
+fn group_table(o: &mut String, names: (&str, &str, &str), groups: &BTreeMap<String, GroupSummary>) {
+    if groups.is_empty() {
+        return;
+    }
+    let (heading, column, many) = names;
+    let _ = writeln!(o, "### {heading}\n");
+    let _ = writeln!(
+        o,
+        "| {column} | consoles | drops | disconnects | downtime | delivered | missed | delivery p50 | delivery p99 |"
+    );
+    let _ = writeln!(o, "|---|---:|---:|---:|---:|---:|---:|---:|---:|");
+    for (id, g) in worst_first(groups).into_iter().take(LISTED_GROUPS) {
+        group_row(o, id, g);
+    }
+    if groups.len() > LISTED_GROUPS {
+        let _ = writeln!(
+            o,
+            "\n… and {} more {many} (see `summary.json`).",
+            groups.len() - LISTED_GROUPS
+        );
+    }
+    o.push('\n');
+}
+
+fn group_row(o: &mut String, id: &str, g: &GroupSummary) {
+    // No deliveries arrived: no latency to show.
+    let latency = |v: f64| {
+        if g.delivered > 0 {
+            with_unit(v, "ms", 1)
+        } else {
+            "—".to_string()
+        }
+    };
+    let _ = writeln!(
+        o,
+        "| {} | {} | {} | {} | {} | {} | {} | {} | {} |",
+        cell(id),
+        g.consoles,
+        g.talkgroup_drops,
+        g.console_disconnects,
+        with_unit(g.downtime_s, "s", 1),
+        g.delivered,
+        g.missed_deliveries,
+        latency(g.delivery_latency_ms.p50),
+        latency(g.delivery_latency_ms.p99)
+    );
 }
 
 fn findings(o: &mut String, s: &Summary) {
@@ -357,7 +421,7 @@ mod tests {
     #[test]
     fn heading_facts_and_notes() {
         let s = sample();
-        let md = render(&s, Some("rebuilt from runs/2025-01-01\nsecond line"));
+        let md = render(&s, Some("rebuilt from runs/2025-01-01\nsecond line"), None);
         assert!(md.starts_with("## rcload: FAIL ❌\n"), "{md}");
         assert!(md.contains("seed 42"), "{md}");
         assert!(md.contains("`http://127.0.0.1:8080`"), "{md}");
@@ -375,14 +439,14 @@ mod tests {
         let mut pass = sample();
         pass.verdict = Verdict::Pass;
         pass.warnings.clear();
-        let md = render(&pass, None);
+        let md = render(&pass, None, None);
         assert!(md.starts_with("## rcload: PASS ✅\n"), "{md}");
         assert!(!md.contains("> **"), "{md}");
     }
 
     #[test]
     fn slo_table_shows_units_and_percentages() {
-        let md = render(&sample(), None);
+        let md = render(&sample(), None, None);
         assert!(
             md.contains("| objective | limit | observed | result |"),
             "{md}"
@@ -410,7 +474,7 @@ mod tests {
 
     #[test]
     fn phases_in_time_order_with_escaped_cells() {
-        let md = render(&sample(), None);
+        let md = render(&sample(), None, None);
         let warmup = md.find("| warmup |").expect("warmup row");
         let shift = md.find("| shift_change |").expect("shift_change row");
         let after = md
@@ -432,7 +496,7 @@ mod tests {
     #[test]
     fn findings_are_counted_and_the_first_ones_listed() {
         let mut s = sample();
-        let md = render(&s, None);
+        let md = render(&s, None, None);
         assert!(
             md.contains("3 talkgroup drops (2 recovered) · 2 console disconnects (1 recovered) · 2 missed deliveries"),
             "{md}"
@@ -458,22 +522,73 @@ mod tests {
                 ..first.clone()
             })
             .collect();
-        let md = render(&s, None);
+        let md = render(&s, None, None);
         assert!(md.contains("| 5009 |"), "{md}");
         assert!(!md.contains("| 5010 |"), "{md}");
         assert!(md.contains("… and 5 more (see `events.jsonl`)."), "{md}");
     }
 
+    use crate::report::fixtures::group as room;
+
+    #[test]
+    fn rooms_worst_first_after_the_phases() {
+        let mut s = sample();
+        let md = render(&s, None, None);
+        assert!(!md.contains("### Control rooms"), "{md}");
+        assert!(!md.contains("### Disciplines"), "{md}");
+
+        s.rooms.insert("room01".into(), room(0, 0));
+        s.rooms.insert("room02".into(), room(3, 2));
+        let md = render(&s, None, None);
+        assert!(
+            md.contains("| room | consoles | drops | disconnects | downtime | delivered | missed | delivery p50 | delivery p99 |"),
+            "{md}"
+        );
+        let worst = md
+            .find("| room02 | 4 | 3 | 1 | 21.3 s | 100 | 2 | 10 ms | 40.3 ms |")
+            .expect("room02 row");
+        let other = md
+            .find("| room01 | 4 | 0 | 1 | 21.3 s | 100 | 0 | 10 ms | 40.3 ms |")
+            .expect("room01 row");
+        assert!(worst < other, "{md}");
+        let at = |h: &str| md.find(h).unwrap_or_else(|| panic!("{h}\n{md}"));
+        assert!(at("### Phases") < at("### Control rooms"), "{md}");
+        assert!(at("### Control rooms") < at("### Findings"), "{md}");
+        assert!(!md.contains("### Disciplines"), "{md}");
+        assert!(!md.contains("more rooms"), "{md}");
+
+        s.disciplines.insert("fire".into(), room(0, 1));
+        let md = render(&s, None, None);
+        assert!(md.contains("| discipline | consoles |"), "{md}");
+        assert!(md.contains("| fire | 4 | 0 | 1 |"), "{md}");
+    }
+
+    #[test]
+    fn only_the_worst_rooms_are_listed() {
+        let mut s = sample();
+        for i in 0..25 {
+            s.rooms.insert(format!("room{i:02}"), room(i, 0));
+        }
+        let md = render(&s, None, None);
+        assert!(md.contains("| room24 |"), "{md}");
+        assert!(md.contains("| room05 |"), "{md}");
+        assert!(!md.contains("| room04 |"), "{md}");
+        assert!(
+            md.contains("… and 5 more rooms (see `summary.json`)."),
+            "{md}"
+        );
+    }
+
     #[test]
     fn generator_line() {
         let mut s = sample();
-        let md = render(&s, None);
+        let md = render(&s, None, None);
         assert!(
             md.contains("**Generator:** 1000 scheduled / 990 sent (10 skipped) · throttled 0 · lateness p99 3.2 ms (limit 50 ms) · fell behind: no"),
             "{md}"
         );
         s.generator.fell_behind = true;
-        let md = render(&s, None);
+        let md = render(&s, None, None);
         assert!(md.contains("fell behind: **yes**"), "{md}");
     }
 

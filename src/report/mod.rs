@@ -1,4 +1,4 @@
-//! Results: `summary.json` (schema `rcload.summary/2`), `events.jsonl`, the per-interval raw
+//! Results: `summary.json` (schema `rcload.summary/3`), `events.jsonl`, the per-interval raw
 //! data (`latency.hlog`, `timeseries.csv`, `run.json`), and the reports derived from them
 //! (`report.html`, `junit.xml`, `summary.md`), plus the short text table `run` prints.
 
@@ -8,9 +8,11 @@ pub mod charts;
 pub mod events;
 #[cfg(test)]
 pub(crate) mod fixtures;
+pub mod groups;
 pub mod hlog;
 pub mod html;
 pub mod junit;
+pub mod latency;
 pub mod limits;
 pub mod markdown;
 pub mod model;

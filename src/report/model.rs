@@ -72,4 +72,7 @@ pub struct ReportData {
     /// Set when the summary was rebuilt from raw data (the run did not write summary.json):
     /// says what the figures cover.
     pub rebuilt: Option<String>,
+    /// How the target was reached (run.json's `transport`, one line); `None` for the
+    /// embedded mock.
+    pub transport: Option<String>,
 }

@@ -539,6 +539,7 @@ pub fn load_with_note(dir: &Path) -> Result<(ReportData, Option<String>), Report
         rows,
         summary,
         rebuilt,
+        transport: info.transport.as_ref().map(|t| t.line()),
     };
     Ok((data, note))
 }
@@ -903,7 +904,12 @@ pub fn write_reports(dir: &Path, data: &ReportData) -> Result<Vec<PathBuf>, Repo
     put(JUNIT_XML, junit::render(&data.summary)?.as_bytes())?;
     put(
         SUMMARY_MD,
-        markdown::render(&data.summary, data.rebuilt.as_deref()).as_bytes(),
+        markdown::render(
+            &data.summary,
+            data.rebuilt.as_deref(),
+            data.transport.as_deref(),
+        )
+        .as_bytes(),
     )?;
     Ok(written)
 }

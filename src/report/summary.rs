@@ -7,18 +7,17 @@ use crate::metrics::Recorder;
 use crate::profile::Phase;
 use crate::profile::Profile;
 use crate::schedule::{Population, Schedule};
-use hdrhistogram::Histogram;
 use rcload_api::Op;
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 
 /// The schema id written in every summary. Version 2 added the verdict `invalid` and
 /// `verdict_reasons`.
-pub const SCHEMA: &str = "rcload.summary/2";
+pub const SCHEMA: &str = "rcload.summary/3";
 
 /// The major versions this build reads: its own, and 1 (a version-1 file reads as version 2
 /// without reasons).
-pub const READS: [&str; 2] = [SCHEMA, "rcload.summary/1"];
+pub const READS: [&str; 3] = [SCHEMA, "rcload.summary/2", "rcload.summary/1"];
 
 /// Can this build read a summary of schema `found`?
 pub fn readable(found: &str) -> bool {
@@ -27,37 +26,7 @@ pub fn readable(found: &str) -> bool {
         .any(|ours| super::limits::same_schema(found, ours))
 }
 
-/// Latency statistics in milliseconds.
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct LatencyMs {
-    pub p50: f64,
-    pub p90: f64,
-    pub p99: f64,
-    pub p999: f64,
-    pub max: f64,
-    pub mean: f64,
-}
-
-fn ms(us: u64) -> f64 {
-    (us as f64 / 1000.0 * 1000.0).round() / 1000.0
-}
-
-impl LatencyMs {
-    pub fn of(h: &Histogram<u64>) -> Self {
-        if h.is_empty() {
-            return LatencyMs::default();
-        }
-        LatencyMs {
-            p50: ms(h.value_at_quantile(0.50)),
-            p90: ms(h.value_at_quantile(0.90)),
-            p99: ms(h.value_at_quantile(0.99)),
-            p999: ms(h.value_at_quantile(0.999)),
-            max: ms(h.max()),
-            mean: (h.mean() / 1000.0 * 1000.0).round() / 1000.0,
-        }
-    }
-}
+pub use super::latency::{LatencyMs, ms};
 
 /// Generator lateness (intended to sent) in milliseconds.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
@@ -297,6 +266,14 @@ pub struct Summary {
     pub console_disconnects: Vec<ConsoleDisconnect>,
     pub unexpected_talkgroups: Vec<UnexpectedTalkgroup>,
     pub console_downtime_s: Downtime,
+    /// Per control room (by id): its consoles, drops, disconnects, downtime, missed
+    /// deliveries and delivery latency; the rooms add up to the totals. (Absent from files
+    /// before `rcload.summary/3`, and from a summary rebuilt from raw data.)
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub rooms: BTreeMap<String, super::groups::GroupSummary>,
+    /// The same per discipline of a fleet map's consoles (police, fire, ...).
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub disciplines: BTreeMap<String, super::groups::GroupSummary>,
     /// All missed deliveries, the profile's and the probes'.
     pub missed_deliveries: u64,
     pub probes: ProbeSummary,
@@ -418,6 +395,7 @@ pub fn build(rec: &Recorder, facts: &RunFacts<'_>) -> Summary {
     let console = |c: u32| facts.population.console_id(c);
     let end_us = (facts.engine.load_s * 1e6) as u64;
     let downtime = rec.downtime_us(end_us);
+    let (rooms, disciplines) = super::groups::summaries(rec, facts.population, end_us);
     let mut slo = judge::judge(
         &facts.profile.slo,
         |key, q, limits| {
@@ -581,6 +559,8 @@ pub fn build(rec: &Recorder, facts: &RunFacts<'_>) -> Summary {
                 .map(|(c, us)| (console(*c), secs(*us)))
                 .collect(),
         },
+        rooms,
+        disciplines,
         missed_deliveries: rec.missed.total,
         probes: ProbeSummary {
             calls: rec.probes.calls.count,

@@ -1,7 +1,11 @@
 //! The short result table `rcload run` prints on stdout.
 
 use super::Summary;
+use super::groups::worst_first;
 use std::fmt::Write;
+
+/// How many control rooms are listed, the worst first.
+const LISTED_ROOMS: usize = 5;
 
 /// Render the table.
 pub fn render(s: &Summary, run_dir: &str) -> String {
@@ -118,6 +122,7 @@ pub fn render(s: &Summary, run_dir: &str) -> String {
             s.probes.calls, s.probes.errors, s.probes.delivered, s.probes.expected
         );
     }
+    rooms(&mut o, s);
     if !s.slo.is_empty() {
         let _ = writeln!(o, "\nSLO");
         // Long objective names (`delivery.emergency.alert p99 (worst 5m window)`) set the width.
@@ -174,6 +179,38 @@ pub fn render(s: &Summary, run_dir: &str) -> String {
     o
 }
 
+/// `rooms:`, then the worst [`LISTED_ROOMS`] control rooms, one line each; nothing when the
+/// summary has no rooms.
+fn rooms(o: &mut String, s: &Summary) {
+    if s.rooms.is_empty() {
+        return;
+    }
+    let _ = writeln!(o, "\nrooms:");
+    for (id, g) in worst_first(&s.rooms).into_iter().take(LISTED_ROOMS) {
+        let _ = writeln!(
+            o,
+            "  {}: {} consoles, {} drops, {} disconnects, {} missed, {}",
+            id,
+            g.consoles,
+            g.talkgroup_drops,
+            g.console_disconnects,
+            g.missed_deliveries,
+            if g.delivered > 0 {
+                format!("delivery p99 {:.1} ms", g.delivery_latency_ms.p99)
+            } else {
+                "no deliveries".to_string()
+            }
+        );
+    }
+    if s.rooms.len() > LISTED_ROOMS {
+        let _ = writeln!(
+            o,
+            "  ({} more rooms in summary.json)",
+            s.rooms.len() - LISTED_ROOMS
+        );
+    }
+}
+
 /// `last ok at 3.9 s, outage up to 5.6 s, recovered 0.2 s after detection`.
 fn outage_text(last_ok_s: f64, outage_s: f64, recovered: Option<f64>) -> String {
     match recovered {
@@ -198,4 +235,74 @@ pub fn verdict_lines(s: &Summary) -> String {
         let _ = writeln!(o, "  and: {r}");
     }
     o
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::report::fixtures::findings_summary as sample;
+    use crate::report::groups::GroupSummary;
+    use crate::report::summary::LatencyMs;
+
+    fn room(drops: u64, missed: u64) -> GroupSummary {
+        GroupSummary {
+            consoles: 4,
+            talkgroup_drops: drops,
+            console_disconnects: 1,
+            delivered: 100,
+            missed_deliveries: missed,
+            delivery_latency_ms: LatencyMs {
+                p99: 40.3,
+                ..LatencyMs::default()
+            },
+            ..GroupSummary::default()
+        }
+    }
+
+    /// The verdict and the run directory stay the last lines: scripts read them.
+    fn ends_with_verdict_and_run_dir(out: &str) {
+        let lines: Vec<&str> = out.lines().collect();
+        assert!(lines.len() >= 2, "{out}");
+        assert!(lines[lines.len() - 2].starts_with("verdict: FAIL"), "{out}");
+        assert_eq!(lines[lines.len() - 1], "results: runs/x", "{out}");
+    }
+
+    #[test]
+    fn no_rooms_no_block() {
+        let out = render(&sample(), "runs/x");
+        assert!(!out.contains("rooms:"), "{out}");
+        ends_with_verdict_and_run_dir(&out);
+    }
+
+    #[test]
+    fn the_worst_rooms_first() {
+        let mut s = sample();
+        s.rooms.insert("room01".into(), room(0, 0));
+        s.rooms.insert("room02".into(), room(3, 2));
+        s.rooms.insert("room03".into(), GroupSummary::default());
+        let out = render(&s, "runs/x");
+        let worst = out
+            .find("\nrooms:\n  room02: 4 consoles, 3 drops, 1 disconnects, 2 missed, delivery p99 40.3 ms\n")
+            .expect("room02 first");
+        let next = out
+            .find(
+                "\n  room01: 4 consoles, 0 drops, 1 disconnects, 0 missed, delivery p99 40.3 ms\n",
+            )
+            .expect("room01 line");
+        let last = out
+            .find("\n  room03: 0 consoles, 0 drops, 0 disconnects, 0 missed, no deliveries\n")
+            .expect("room03 line");
+        assert!(worst < next && next < last, "{out}");
+        assert!(!out.contains("more rooms"), "{out}");
+        ends_with_verdict_and_run_dir(&out);
+
+        for i in 4..=8 {
+            s.rooms.insert(format!("room{i:02}"), room(0, i));
+        }
+        let out = render(&s, "runs/x");
+        assert!(out.contains("  room08: "), "{out}");
+        assert!(!out.contains("  room01: "), "{out}");
+        assert!(out.contains("  (3 more rooms in summary.json)\n"), "{out}");
+        ends_with_verdict_and_run_dir(&out);
+    }
 }

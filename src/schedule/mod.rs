@@ -9,17 +9,19 @@
 mod action;
 mod arrivals;
 mod population;
+mod replayed;
 mod summary;
 #[cfg(test)]
 mod tests;
 
 pub use action::{Action, ActionKind};
 pub use population::Population;
+pub use replayed::ReplayCounts;
 pub use summary::{ScheduleSummary, estimate, schedule_hash, summarize};
 
 use crate::profile::{
-    DEFAULT_HOLD_S, EventKind, EventSpec, Phase, Profile, Shape, TrafficAction, phases_of,
-    secs_to_us,
+    DEFAULT_HOLD_S, EventKind, EventSpec, Phase, Profile, Shape, TrafficAction, TrafficEntry,
+    phases_of, secs_to_us,
 };
 use arrivals::{Arrivals, below};
 use rand::{RngExt, SeedableRng};
@@ -61,6 +63,12 @@ enum Source {
         next: usize,
         rng: Xoshiro256PlusPlus,
     },
+    /// Recorded traffic (`traffic: - replay:`), its records made into timed items.
+    Replay {
+        items: Vec<(u64, replayed::Replayed)>,
+        next: usize,
+        rng: Xoshiro256PlusPlus,
+    },
     /// Each of `items` once every `period_us`, spread evenly over the period: audits of
     /// consoles, or probe calls on talkgroups. Never empty.
     Periodic {
@@ -86,6 +94,7 @@ impl Source {
             } => (next < count).then(|| (start_us + step_us * f64::from(*next)).round() as u64),
             Source::Traffic { arrivals, .. } => arrivals.peek().map(secs_to_us),
             Source::Timed { items, next, .. } => items.get(*next).map(|(t, _)| *t),
+            Source::Replay { items, next, .. } => items.get(*next).map(|(t, _)| *t),
             Source::Periodic {
                 start_us,
                 period_us,
@@ -115,6 +124,8 @@ struct Model {
 #[derive(Debug)]
 pub struct Schedule {
     pop: Population,
+    /// Each replay entry's index in `traffic`, its file and how its records fared.
+    replays: Vec<(usize, String, ReplayCounts)>,
     phases: Vec<Phase>,
     duration_us: u64,
     sources: Vec<Source>,
@@ -227,7 +238,7 @@ fn event_items(
 impl Schedule {
     /// Compile a validated profile and a seed into a schedule.
     pub fn new(profile: &Profile, seed: u64) -> Self {
-        let pop = Population::new(&profile.population, seed);
+        let pop = Population::of(profile, seed);
         let duration_us = profile.duration.as_micros();
         let phases = phases_of(profile);
         let setup_us = profile.setup.over.as_micros().min(duration_us) as f64;
@@ -249,8 +260,22 @@ impl Schedule {
         });
         let setup_s = setup_us / 1e6;
         let end_s = duration_us as f64 / 1e6;
+        let mut replays = Vec::new();
         for (i, t) in profile.traffic.iter().enumerate() {
             let mut rng = rng_for(seed, 100 + i as u64);
+            let t = match t {
+                TrafficEntry::Formula(t) => t,
+                TrafficEntry::Replay(r) => {
+                    let (items, counts) = replayed::items(r, &pop, setup_us as u64, duration_us);
+                    replays.push((i, r.replay.clone(), counts));
+                    sources.push(Source::Replay {
+                        items,
+                        next: 0,
+                        rng,
+                    });
+                    continue;
+                }
+            };
             let arrivals = match t.rate.curve_s() {
                 None => Arrivals::new(t.arrival, t.rate.peak(), setup_s, end_s, &mut rng),
                 Some(curve) => Arrivals::with_curve(t.arrival, &curve, setup_s, end_s, &mut rng),
@@ -318,6 +343,7 @@ impl Schedule {
         };
         Schedule {
             pop,
+            replays,
             phases,
             duration_us,
             sources,
@@ -334,6 +360,43 @@ impl Schedule {
 
     pub fn population(&self) -> &Population {
         &self.pop
+    }
+
+    /// How each replay entry's records fared: `(index in traffic, file, counts)`.
+    pub fn replays(&self) -> &[(usize, String, ReplayCounts)] {
+        &self.replays
+    }
+
+    /// What the run must say of its replays: records left out or mapped, and items after
+    /// the run's end.
+    pub fn replay_notes(&self) -> Vec<String> {
+        let n = crate::text::plural;
+        let mut out = Vec::new();
+        for (i, file, c) in &self.replays {
+            let head = format!("traffic[{i}] replays {file}");
+            if c.unknown > 0 {
+                out.push(format!(
+                    "{head}: {} of the {} in the slice left out: they name a terminal, console \
+                     or talkgroup the population does not have (`map: hash` maps them onto it)",
+                    n(c.unknown, "record", "records"),
+                    c.in_slice,
+                ));
+            }
+            if c.mapped > 0 {
+                out.push(format!(
+                    "{head}: {} naming an entity the population does not have mapped onto it \
+                     by hash (`map: hash`)",
+                    n(c.mapped, "record", "records"),
+                ));
+            }
+            if c.after_end > 0 {
+                out.push(format!(
+                    "{head}: {} would come after the run's end and are not sent",
+                    n(c.after_end, "replayed record", "replayed records"),
+                ));
+            }
+        }
+        out
     }
 
     pub fn duration_us(&self) -> u64 {
@@ -401,6 +464,73 @@ impl Schedule {
         }
     }
 
+    /// The action of a replayed record, the schedule's model kept up with it.
+    fn replayed(
+        &mut self,
+        at_us: u64,
+        r: replayed::Replayed,
+        rng: &mut Xoshiro256PlusPlus,
+    ) -> ActionKind {
+        use replayed::Replayed as R;
+        match r {
+            R::Status { terminal, code } => ActionKind::Status {
+                terminal,
+                code: code.unwrap_or_else(|| rng.random_range(1..=u16::MAX)),
+            },
+            R::Call {
+                terminal,
+                talkgroup,
+                emergency,
+                hold_us,
+            } => {
+                let g = talkgroup.unwrap_or(self.model.terminal_talkgroup[terminal as usize]);
+                let kind = if emergency {
+                    CallKind::Emergency
+                } else {
+                    CallKind::Group
+                };
+                self.start_call(at_us, kind, terminal, g, hold_us, false)
+            }
+            R::Register {
+                terminal,
+                talkgroup,
+            } => {
+                let t = terminal as usize;
+                if let Some(g) = talkgroup {
+                    self.model.terminal_talkgroup[t] = g;
+                }
+                self.model.terminal_registered[t] = true;
+                ActionKind::Register {
+                    terminal,
+                    talkgroup: self.model.terminal_talkgroup[t],
+                }
+            }
+            R::Deregister { terminal } => {
+                self.model.terminal_registered[terminal as usize] = false;
+                ActionKind::Deregister { terminal }
+            }
+            R::Affiliate {
+                terminal,
+                talkgroup,
+            } => {
+                self.model.terminal_talkgroup[terminal as usize] = talkgroup;
+                ActionKind::Affiliate {
+                    terminal,
+                    talkgroup,
+                }
+            }
+            R::Login { console } => {
+                let shift = &mut self.model.console_shift[console as usize];
+                *shift += 1;
+                ActionKind::Login {
+                    console,
+                    shift: *shift,
+                }
+            }
+            R::Logout { console } => ActionKind::Logout { console },
+        }
+    }
+
     /// Produce the action of source `i` at `at_us` and advance the source.
     fn take(&mut self, i: usize, at_us: u64) -> Option<ActionKind> {
         // Move the source out while it draws, so that the model can be read and changed.
@@ -460,11 +590,14 @@ impl Schedule {
                         false,
                     ),
                     TrafficAction::Affiliate => {
-                        let room = self.pop.terminal_room(terminal);
-                        let n = self.pop.talkgroups_per_room;
-                        let mut g = self.pop.gssi(room, below(rng, n));
-                        if g == talkgroup && n > 1 {
-                            g = self.pop.gssi(room, below(rng, n));
+                        let choices = self.pop.affiliation_choices(terminal);
+                        let n = choices.len() as u32;
+                        let mut g = talkgroup;
+                        if n > 0 {
+                            g = choices[below(rng, n) as usize];
+                            if g == talkgroup && n > 1 {
+                                g = choices[below(rng, n) as usize];
+                            }
                         }
                         self.model.terminal_talkgroup[terminal as usize] = g;
                         ActionKind::Affiliate {
@@ -511,6 +644,11 @@ impl Schedule {
                     }
                     None => None,
                 }
+            }
+            Source::Replay { items, next, rng } => {
+                let item = items.get(*next).map(|(_, r)| *r);
+                *next += 1;
+                item.map(|r| self.replayed(at_us, r, rng))
             }
             Source::Periodic {
                 items,

@@ -167,7 +167,7 @@ impl Stream {
 /// Poisson arrivals and rate curves by their expectation. The peak is the busiest of the
 /// seconds where some stream starts, stops or bends, and of those that hold timed actions.
 pub fn estimate(profile: &Profile, seed: u64) -> ScheduleSummary {
-    let pop = Population::new(&profile.population, seed);
+    let pop = Population::of(profile, seed);
     let phases = phases_of(profile);
     let duration_us = profile.duration.as_micros();
     let setup_us = profile.setup.over.as_micros().min(duration_us) as f64;
@@ -193,6 +193,7 @@ pub fn estimate(profile: &Profile, seed: u64) -> ScheduleSummary {
     ];
     let (setup_s, end_s) = (setup_us / 1e6, duration_us as f64 / 1e6);
     for (i, t) in profile.traffic.iter().enumerate() {
+        let Some(t) = t.formula() else { continue };
         // As the schedule makes them; counting draws nothing more.
         let mut rng = rng_for(seed, 100 + i as u64);
         let arrivals = match t.rate.curve_s() {

@@ -111,9 +111,12 @@ impl TempDir {
         &self.0
     }
 
-    /// Write `text` to `name` in this directory; returns the path.
+    /// Write `text` to `name` in this directory (its directories made); returns the path.
     pub fn write(&self, name: &str, text: &str) -> PathBuf {
         let p = self.0.join(name);
+        if let Some(dir) = p.parent() {
+            let _ = std::fs::create_dir_all(dir);
+        }
         std::fs::write(&p, text).unwrap_or_else(|e| panic!("write {}: {e}", p.display()));
         p
     }

@@ -14,6 +14,7 @@ const MISSED_FOR_DROP: u32 = 3;
 fn world() -> World {
     let pop = Population::new(
         &profile::Population {
+            fleet: None,
             control_rooms: 1,
             consoles_per_room: 2,
             terminals: 4,
@@ -249,7 +250,7 @@ fn a_failed_login_leaves_the_console_off() {
 #[test]
 fn statuses_are_expected_at_the_ready_consoles_that_monitor_the_talkgroup() {
     let mut s = Scenario::new();
-    let tg = s.w.pop.gssi(0, 0);
+    let tg = s.w.pop.gssi_of_index(0);
     s.login(0, 0);
     assert_eq!(
         s.prepare(
@@ -275,7 +276,7 @@ fn statuses_are_expected_at_the_ready_consoles_that_monitor_the_talkgroup() {
 #[test]
 fn an_announced_drop_is_found_once_reattached_and_recovered() {
     let mut s = Scenario::new();
-    let tg = s.w.pop.gssi(0, 0);
+    let tg = s.w.pop.gssi_of_index(0);
     let e0 = s.login(0, 0);
     s.login(1, 0);
     let mut fx = Effects::default();
@@ -362,7 +363,7 @@ fn an_audit_finds_a_missing_talkgroup_but_not_when_it_crossed_an_attach() {
 #[test]
 fn missed_deliveries_add_up_to_a_drop_and_a_delivery_breaks_the_run() {
     let mut s = Scenario::new();
-    let tg = s.w.pop.gssi(0, 1);
+    let tg = s.w.pop.gssi_of_index(1);
     s.login(0, 0);
     s.register(3, tg, 0);
     // miss, miss, delivered, miss, miss: never three in a row.
@@ -387,7 +388,7 @@ fn missed_deliveries_add_up_to_a_drop_and_a_delivery_breaks_the_run() {
 #[test]
 fn a_kick_is_a_disconnect_that_recovers_at_reconnect() {
     let mut s = Scenario::new();
-    let tg = s.w.pop.gssi(0, 0);
+    let tg = s.w.pop.gssi_of_index(0);
     let e0 = s.login(0, 0);
     s.register(1, tg, 0);
     let mut fx = Effects::default();
@@ -417,7 +418,7 @@ fn a_kick_is_a_disconnect_that_recovers_at_reconnect() {
 #[test]
 fn an_old_sessions_events_change_nothing() {
     let mut s = Scenario::new();
-    let tg = s.w.pop.gssi(0, 0);
+    let tg = s.w.pop.gssi_of_index(0);
     let old = s.login(0, 0);
     let (_, out) = s
         .prepare(S, ActionKind::Logout { console: 0 })
@@ -437,7 +438,7 @@ fn an_old_sessions_events_change_nothing() {
 #[test]
 fn what_a_run_leaves_open_is_ended_calls_first_consoles_last() {
     let mut s = Scenario::new();
-    let tg = s.w.pop.gssi(0, 0);
+    let tg = s.w.pop.gssi_of_index(0);
     assert!(s.w.leftovers().is_empty(), "nothing yet");
     s.login(1, 0);
     s.login(0, 0);

@@ -1,0 +1,370 @@
+//! Fleet maps: a real system's own population (docs/fleet.md). A small YAML file names the
+//! disciplines and the control rooms and points at three CSV files: the consoles (id as the
+//! system knows it, room, discipline, the talkgroups it monitors), the talkgroups (GSSI,
+//! name, owning room or shared) and the terminals (ISSI, home talkgroup, discipline).
+//!
+//! Pure data and checks: loading reads the files; everything else is a function of them.
+//! Errors name the file, the line and the entry.
+
+pub mod anonymise;
+pub mod generate;
+
+use serde::Deserialize;
+use std::collections::HashMap;
+use std::path::{Path, PathBuf};
+
+/// A fleet, checked: every reference resolves, no id twice.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct Fleet {
+    pub name: String,
+    pub disciplines: Vec<String>,
+    /// Room ids, in the file's order.
+    pub rooms: Vec<String>,
+    pub consoles: Vec<Console>,
+    pub talkgroups: Vec<Talkgroup>,
+    pub terminals: Vec<Terminal>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Console {
+    pub id: String,
+    /// Index into [`Fleet::rooms`].
+    pub room: u32,
+    /// Index into [`Fleet::disciplines`].
+    pub discipline: Option<u16>,
+    /// GSSIs.
+    pub monitors: Vec<u32>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Talkgroup {
+    pub gssi: u32,
+    pub name: String,
+    /// The owning room (index), `None` when shared.
+    pub room: Option<u32>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Terminal {
+    pub issi: u32,
+    /// GSSI of its home talkgroup.
+    pub home: u32,
+    pub discipline: Option<u16>,
+}
+
+/// What is wrong with a fleet, and where.
+#[derive(Debug, thiserror::Error, PartialEq, Eq)]
+#[error("{}{}: {message}", file.display(), line.map(|l| format!(":{l}")).unwrap_or_default())]
+pub struct FleetError {
+    pub file: PathBuf,
+    pub line: Option<usize>,
+    pub message: String,
+}
+
+/// The YAML file.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct FleetFile {
+    #[serde(default)]
+    name: String,
+    #[serde(default)]
+    disciplines: Vec<String>,
+    rooms: Vec<RoomEntry>,
+    consoles: String,
+    talkgroups: String,
+    terminals: String,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields, untagged)]
+enum RoomEntry {
+    Id(String),
+    Full { id: String },
+}
+
+impl RoomEntry {
+    fn id(&self) -> &str {
+        match self {
+            RoomEntry::Id(id) | RoomEntry::Full { id } => id,
+        }
+    }
+}
+
+/// The largest fleet file, and each CSV file, read (bytes).
+pub const MAX_FILE_BYTES: u64 = 256 << 20;
+
+fn read(path: &Path) -> Result<String, FleetError> {
+    let err = |message: String| FleetError {
+        file: path.to_path_buf(),
+        line: None,
+        message,
+    };
+    let len = std::fs::metadata(path)
+        .map_err(|e| err(e.to_string()))?
+        .len();
+    if len > MAX_FILE_BYTES {
+        return Err(err(format!(
+            "{len} bytes: larger than the {MAX_FILE_BYTES}-byte limit"
+        )));
+    }
+    std::fs::read_to_string(path).map_err(|e| err(e.to_string()))
+}
+
+/// Load and check the fleet of `path` (its CSV files are taken from its directory).
+pub fn load(path: &Path) -> Result<Fleet, FleetError> {
+    let text = read(path)?;
+    let file: FleetFile = serde_saphyr::from_str(&text).map_err(|e| {
+        let full = e.without_snippet().to_string();
+        let message = full.lines().next().unwrap_or("invalid fleet file").trim();
+        let message = match message.rfind(" at line ") {
+            Some(i) => &message[..i],
+            None => message,
+        };
+        FleetError {
+            file: path.to_path_buf(),
+            line: e.location().and_then(|l| usize::try_from(l.line()).ok()),
+            message: message.to_string(),
+        }
+    })?;
+    let dir = path.parent().unwrap_or(Path::new("."));
+    let table = |name: &str| -> Result<(PathBuf, crate::csv::Table), FleetError> {
+        let p = dir.join(name);
+        let text = read(&p)?;
+        let t = crate::csv::parse(&text).map_err(|(line, message)| FleetError {
+            file: p.clone(),
+            line: Some(line),
+            message,
+        })?;
+        Ok((p, t))
+    };
+    let tables = Tables {
+        consoles: table(&file.consoles)?,
+        talkgroups: table(&file.talkgroups)?,
+        terminals: table(&file.terminals)?,
+    };
+    build(path, &text, file, tables)
+}
+
+struct Tables {
+    consoles: (PathBuf, crate::csv::Table),
+    talkgroups: (PathBuf, crate::csv::Table),
+    terminals: (PathBuf, crate::csv::Table),
+}
+
+/// Column `name`'s index in `t`, or an error naming the file.
+fn column(file: &Path, t: &crate::csv::Table, name: &str) -> Result<usize, FleetError> {
+    t.column(name).ok_or_else(|| FleetError {
+        file: file.to_path_buf(),
+        line: Some(1),
+        message: format!(
+            "no `{name}` column (the header has: {})",
+            t.columns.join(",")
+        ),
+    })
+}
+
+fn build(path: &Path, text: &str, file: FleetFile, tables: Tables) -> Result<Fleet, FleetError> {
+    let in_yaml = |field: String, message: String| FleetError {
+        file: path.to_path_buf(),
+        line: crate::locate::KeyIndex::new(text)
+            .locate(&crate::locate::FieldPath::parse(&field))
+            .map(|(line, _)| line),
+        message: format!("{field}: {message}"),
+    };
+    let mut disciplines: HashMap<String, u16> = HashMap::new();
+    for (i, d) in file.disciplines.iter().enumerate() {
+        if disciplines
+            .insert(d.to_ascii_lowercase(), i as u16)
+            .is_some()
+        {
+            return Err(in_yaml(format!("disciplines[{i}]"), format!("`{d}` twice")));
+        }
+    }
+    let mut rooms: HashMap<&str, u32> = HashMap::new();
+    for (i, r) in file.rooms.iter().enumerate() {
+        if r.id().is_empty() || rooms.insert(r.id(), i as u32).is_some() {
+            return Err(in_yaml(
+                format!("rooms[{i}]"),
+                format!("room `{}` is empty or given twice", r.id()),
+            ));
+        }
+    }
+    let discipline = |file: &Path, line: usize, d: &str| -> Result<Option<u16>, FleetError> {
+        if d.is_empty() {
+            return Ok(None);
+        }
+        disciplines
+            .get(&d.to_ascii_lowercase())
+            .copied()
+            .map(Some)
+            .ok_or_else(|| FleetError {
+                file: file.to_path_buf(),
+                line: Some(line),
+                message: format!(
+                    "discipline `{d}` is not among the fleet's disciplines ({})",
+                    file_disciplines(&file_list(&disciplines))
+                ),
+            })
+    };
+
+    // Talkgroups.
+    let (tg_path, tg) = &tables.talkgroups;
+    let (c_gssi, c_name, c_room) = (
+        column(tg_path, tg, "gssi")?,
+        tg.column("name"),
+        tg.column("room"),
+    );
+    let mut talkgroups = Vec::with_capacity(tg.records.len());
+    let mut gssi_line: HashMap<u32, usize> = HashMap::with_capacity(tg.records.len());
+    for r in &tg.records {
+        let at = |message: String| FleetError {
+            file: tg_path.clone(),
+            line: Some(r.line),
+            message,
+        };
+        let gssi = tetra_id(&r.fields[c_gssi]).map_err(|m| at(format!("gssi: {m}")))?;
+        if let Some(first) = gssi_line.insert(gssi, r.line) {
+            return Err(at(format!("GSSI {gssi} twice (first on line {first})")));
+        }
+        let room = match c_room.map(|c| r.fields[c].as_str()).unwrap_or("") {
+            "" => None,
+            id => Some(*rooms.get(id).ok_or_else(|| {
+                at(format!(
+                    "talkgroup {gssi}: room `{id}` is not in the fleet's rooms"
+                ))
+            })?),
+        };
+        talkgroups.push(Talkgroup {
+            gssi,
+            name: c_name.map(|c| r.fields[c].clone()).unwrap_or_default(),
+            room,
+        });
+    }
+
+    // Consoles.
+    let (c_path, ct) = &tables.consoles;
+    let (c_id, c_croom, c_disc, c_mon) = (
+        column(c_path, ct, "console")?,
+        column(c_path, ct, "room")?,
+        ct.column("discipline"),
+        column(c_path, ct, "monitors")?,
+    );
+    let mut consoles = Vec::with_capacity(ct.records.len());
+    let mut console_line: HashMap<String, usize> = HashMap::with_capacity(ct.records.len());
+    for r in &ct.records {
+        let at = |message: String| FleetError {
+            file: c_path.clone(),
+            line: Some(r.line),
+            message,
+        };
+        let id = r.fields[c_id].clone();
+        if !rcload_api::valid_console_id(&id) {
+            return Err(at(format!(
+                "console id `{id}`: 1 to 64 letters, digits, `.`, `_` or `-`"
+            )));
+        }
+        if let Some(first) = console_line.insert(id.clone(), r.line) {
+            return Err(at(format!("console `{id}` twice (first on line {first})")));
+        }
+        let room_id = &r.fields[c_croom];
+        let room = *rooms.get(room_id.as_str()).ok_or_else(|| {
+            at(format!(
+                "console `{id}`: room `{room_id}` is not in the fleet's rooms"
+            ))
+        })?;
+        let discipline = discipline(c_path, r.line, c_disc.map_or("", |c| r.fields[c].as_str()))?;
+        let mut monitors = Vec::new();
+        for g in r.fields[c_mon].split_whitespace() {
+            let gssi = tetra_id(g).map_err(|m| at(format!("console `{id}` monitors: {m}")))?;
+            if !gssi_line.contains_key(&gssi) {
+                return Err(at(format!(
+                    "console `{id}` monitors talkgroup {gssi}, which is not in {}",
+                    tg_path.display()
+                )));
+            }
+            if !monitors.contains(&gssi) {
+                monitors.push(gssi);
+            }
+        }
+        consoles.push(Console {
+            id,
+            room,
+            discipline,
+            monitors,
+        });
+    }
+
+    // Terminals.
+    let (t_path, tt) = &tables.terminals;
+    let (c_issi, c_home, c_tdisc) = (
+        column(t_path, tt, "issi")?,
+        column(t_path, tt, "home")?,
+        tt.column("discipline"),
+    );
+    let mut terminals = Vec::with_capacity(tt.records.len());
+    let mut issi_line: HashMap<u32, u32> = HashMap::with_capacity(tt.records.len());
+    for r in &tt.records {
+        let at = |message: String| FleetError {
+            file: t_path.clone(),
+            line: Some(r.line),
+            message,
+        };
+        let issi = tetra_id(&r.fields[c_issi]).map_err(|m| at(format!("issi: {m}")))?;
+        if let Some(first) = issi_line.insert(issi, r.line as u32) {
+            return Err(at(format!("ISSI {issi} twice (first on line {first})")));
+        }
+        let home = tetra_id(&r.fields[c_home]).map_err(|m| at(format!("home: {m}")))?;
+        if !gssi_line.contains_key(&home) {
+            return Err(at(format!(
+                "terminal {issi}: home talkgroup {home} is not in {}",
+                tg_path.display()
+            )));
+        }
+        let discipline = discipline(t_path, r.line, c_tdisc.map_or("", |c| r.fields[c].as_str()))?;
+        terminals.push(Terminal {
+            issi,
+            home,
+            discipline,
+        });
+    }
+    if consoles.is_empty() && terminals.is_empty() {
+        return Err(FleetError {
+            file: path.to_path_buf(),
+            line: None,
+            message: "the fleet has no consoles and no terminals".into(),
+        });
+    }
+    Ok(Fleet {
+        name: file.name,
+        disciplines: file.disciplines,
+        rooms: file.rooms.iter().map(|r| r.id().to_string()).collect(),
+        consoles,
+        talkgroups,
+        terminals,
+    })
+}
+
+fn file_list(d: &HashMap<String, u16>) -> Vec<&str> {
+    let mut v: Vec<(&u16, &str)> = d.iter().map(|(k, i)| (i, k.as_str())).collect();
+    v.sort();
+    v.into_iter().map(|(_, k)| k).collect()
+}
+
+fn file_disciplines(v: &[&str]) -> String {
+    if v.is_empty() {
+        "none listed".into()
+    } else {
+        v.join(", ")
+    }
+}
+
+/// A 24-bit TETRA id (ISSI or GSSI), 1 to 16,777,215.
+fn tetra_id(text: &str) -> Result<u32, String> {
+    match text.trim().parse::<u64>() {
+        Ok(n) if rcload_api::valid_tetra_id(n) => Ok(n as u32),
+        _ => Err(format!("`{text}` is not a TETRA id (1 to 16777215)")),
+    }
+}
+
+#[cfg(test)]
+mod tests;
