@@ -51,6 +51,27 @@ pub enum Command {
 pub enum ReplayCommand {
     /// Print a records file's span, its rate per minute and its peak minute.
     Inspect(ReplayInspectArgs),
+    /// Write a recorded-style day (calls, statuses, emergencies, shift changes) made up from
+    /// C2000's figures for a fleet, since no real records may ship.
+    Generate(ReplayGenerateArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct ReplayGenerateArgs {
+    /// The fleet map whose terminals and consoles the records name [default: a C2000-like
+    /// fleet generated with `--seed`].
+    #[arg(long, value_name = "FLEET")]
+    pub fleet: Option<PathBuf>,
+    /// The slice of the day, a clock time.
+    #[arg(long, default_value = "00:00", value_name = "HH:MM")]
+    pub from: String,
+    #[arg(long, default_value = "24:00", value_name = "HH:MM")]
+    pub to: String,
+    #[arg(long, default_value_t = 2023)]
+    pub seed: u64,
+    /// The records file to write.
+    #[arg(long, value_name = "FILE")]
+    pub out: PathBuf,
 }
 
 #[derive(Debug, Args)]

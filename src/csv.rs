@@ -10,20 +10,54 @@ pub struct Record {
     pub fields: Vec<String>,
 }
 
-/// A parsed file: the header's columns and the records.
+/// A file's header, and its records read one at a time as they are asked for (a 100,000-line
+/// file costs no more than one record beside its text).
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Table {
+pub struct Table<'a> {
     pub columns: Vec<String>,
-    pub records: Vec<Record>,
+    /// The lines after the header, with the number of the first.
+    body: &'a str,
+    first_line: usize,
 }
 
-impl Table {
+impl Table<'_> {
     /// The index of column `name`, if the header has it.
     pub fn column(&self, name: &str) -> Option<usize> {
         self.columns
             .iter()
             .position(|c| c.eq_ignore_ascii_case(name))
     }
+
+    /// The records, in the file's order; a record that cannot be read is `Err((line,
+    /// message))`.
+    pub fn records(&self) -> impl Iterator<Item = Result<Record, (usize, String)>> + '_ {
+        self.body
+            .lines()
+            .enumerate()
+            .map(|(i, l)| (self.first_line + i, l.trim_end_matches('\r')))
+            .filter(|(_, l)| !skipped(l))
+            .map(|(line, text)| {
+                let f = fields(text).map_err(|e| (line, e))?;
+                if f.len() < self.columns.len() {
+                    return Err((
+                        line,
+                        format!(
+                            "{} field{} where the header has {} ({})",
+                            f.len(),
+                            if f.len() == 1 { "" } else { "s" },
+                            self.columns.len(),
+                            self.columns.join(",")
+                        ),
+                    ));
+                }
+                Ok(Record { line, fields: f })
+            })
+    }
+}
+
+/// A blank line or a comment.
+fn skipped(line: &str) -> bool {
+    line.trim().is_empty() || line.trim_start().starts_with('#')
 }
 
 /// Split one line into fields; `Err` names what is wrong.
@@ -68,35 +102,28 @@ fn fields(line: &str) -> Result<Vec<String>, String> {
     Ok(out)
 }
 
-/// Parse `text` (a whole file); `Err((line, message))`.
-pub fn parse(text: &str) -> Result<Table, (usize, String)> {
-    let mut lines = text
-        .lines()
-        .enumerate()
-        .map(|(i, l)| (i + 1, l.trim_end_matches('\r')))
-        .filter(|(_, l)| !l.trim().is_empty() && !l.trim_start().starts_with('#'));
-    let Some((hline, header)) = lines.next() else {
-        return Err((1, "the file is empty: a header row is needed".into()));
-    };
-    let columns = fields(header).map_err(|e| (hline, e))?;
-    let mut records = Vec::new();
-    for (line, text) in lines {
-        let f = fields(text).map_err(|e| (line, e))?;
-        if f.len() < columns.len() {
-            return Err((
-                line,
-                format!(
-                    "{} field{} where the header has {} ({})",
-                    f.len(),
-                    if f.len() == 1 { "" } else { "s" },
-                    columns.len(),
-                    columns.join(",")
-                ),
-            ));
+/// The header of `text` (a whole file) and its records to read; `Err((line, message))`.
+pub fn parse(text: &str) -> Result<Table<'_>, (usize, String)> {
+    let mut rest = text;
+    let mut line = 0;
+    loop {
+        line += 1;
+        if rest.is_empty() {
+            return Err((1, "the file is empty: a header row is needed".into()));
         }
-        records.push(Record { line, fields: f });
+        let (head, tail) = rest.split_once('\n').unwrap_or((rest, ""));
+        rest = tail;
+        let head = head.trim_end_matches('\r');
+        if skipped(head) {
+            continue;
+        }
+        let columns = fields(head).map_err(|e| (line, e))?;
+        return Ok(Table {
+            columns,
+            body: rest,
+            first_line: line + 1,
+        });
     }
-    Ok(Table { columns, records })
 }
 
 #[cfg(test)]
@@ -109,15 +136,21 @@ mod tests {
             .expect("parses");
         assert_eq!(t.columns, ["issi", "home", "discipline"]);
         assert_eq!(t.column("DISCIPLINE"), Some(2));
-        assert_eq!(t.records[0].line, 4);
-        assert_eq!(t.records[0].fields, ["1000001", "100001", "police"]);
-        assert_eq!(t.records[1].fields, ["2", "a, \"b\"", "x"]);
+        let r: Vec<Record> = t.records().collect::<Result<_, _>>().expect("records");
+        assert_eq!(r[0].line, 4);
+        assert_eq!(r[0].fields, ["1000001", "100001", "police"]);
+        assert_eq!(r[1].fields, ["2", "a, \"b\"", "x"]);
     }
 
     #[test]
     fn a_short_line_and_an_open_quote_are_located() {
-        assert_eq!(parse("a,b\n1\n").unwrap_err().0, 2);
-        assert_eq!(parse("a,b\n1,2\n\"3,4\n").unwrap_err().0, 3);
-        assert_eq!(parse("\n\n").unwrap_err().0, 1);
+        let first_error = |text: &str| match parse(text) {
+            Err((line, _)) => line,
+            Ok(t) => t.records().find_map(|r| r.err()).map_or(0, |e| e.0),
+        };
+        assert_eq!(first_error("a,b\n1\n"), 2);
+        assert_eq!(first_error("a,b\n1,2\n\"3,4\n"), 3);
+        assert_eq!(first_error("\n\n"), 1);
+        assert_eq!(first_error("# only a comment\n"), 1);
     }
 }

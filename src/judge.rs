@@ -32,6 +32,9 @@ pub struct SloResult {
     /// Nothing to judge (no samples, no requests): the run is `invalid`.
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub no_samples: bool,
+    /// An objective per control room (`per: room`): the rooms that miss it.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub rooms: Vec<String>,
 }
 
 /// An observed latency statistic for an SLO key.
@@ -55,7 +58,7 @@ pub fn judge(
     requests: u64,
 ) -> Vec<SloResult> {
     let mut out = Vec::new();
-    for (key, limits) in &slo.latency {
+    for (key, limits) in slo.latency.iter().filter(|(_, l)| !l.per_room()) {
         for (stat, q, limit) in limits.entries() {
             let limit_ms = limit.as_millis_f64();
             let (seen, worst_at_s) = latency(key, q, limits);
@@ -81,6 +84,7 @@ pub fn judge(
                 during: limits.during.clone(),
                 worst_at_s,
                 no_samples,
+                rooms: Vec::new(),
             });
         }
     }
@@ -101,6 +105,7 @@ pub fn judge(
             during: None,
             worst_at_s: None,
             no_samples: requests == 0,
+            rooms: Vec::new(),
         });
     }
     out
@@ -137,9 +142,96 @@ pub fn judge_counts(slo: &Slo, count: impl Fn(&str) -> u64) -> Vec<SloResult> {
                 during: None,
                 worst_at_s: None,
                 no_samples: false,
+                rooms: Vec::new(),
             }
         })
         .collect()
+}
+
+/// Judge the objectives every control room must meet (`per: room`): delivery latencies from
+/// `latency(key, quantile)` and counts from `counts(key)`, each room by room (`(room,
+/// observed)`). An objective passes when every room meets it; its observed value is the worst
+/// room's, and `rooms` names those that miss it. Rooms without samples are not judged; when
+/// no room has any, the objective had nothing to judge.
+pub fn judge_rooms(
+    slo: &Slo,
+    latency: impl Fn(&str, Option<f64>) -> Vec<(String, Observed)>,
+    counts: impl Fn(&str) -> Vec<(String, u64)>,
+) -> Vec<SloResult> {
+    let mut out = Vec::new();
+    for (key, limits) in slo.latency.iter().filter(|(_, l)| l.per_room()) {
+        for (stat, q, limit) in limits.entries() {
+            let limit_ms = limit.as_millis_f64();
+            let rooms = latency(key, q);
+            let over = |o: &Observed| match o {
+                Observed::Ms(v) => *v > limit_ms,
+                Observed::Missed => true,
+                Observed::NoSamples => false,
+            };
+            let failed: Vec<String> = rooms
+                .iter()
+                .filter(|(_, o)| over(o))
+                .map(|(r, _)| r.clone())
+                .collect();
+            let judged = rooms
+                .iter()
+                .filter(|(_, o)| *o != Observed::NoSamples)
+                .count();
+            let missed = rooms.iter().any(|(_, o)| *o == Observed::Missed);
+            let worst = rooms
+                .iter()
+                .filter_map(|(r, o)| match o {
+                    Observed::Ms(v) => Some((r, *v)),
+                    _ => None,
+                })
+                .max_by(|a, b| a.1.total_cmp(&b.1));
+            let note = if judged == 0 {
+                Some(format!("{} in any room", nothing_seen(key, limits)))
+            } else if missed {
+                Some("in some room this percentile falls on missed deliveries".to_string())
+            } else {
+                worst.map(|(r, v)| format!("worst room {r}: {v:.1} ms"))
+            };
+            out.push(SloResult {
+                name: format!("{key} {stat} (every room)"),
+                limit: limit_ms,
+                observed: if missed { None } else { worst.map(|w| w.1) },
+                unit: "ms".into(),
+                passed: judged > 0 && failed.is_empty(),
+                note,
+                window_s: None,
+                during: None,
+                worst_at_s: None,
+                no_samples: judged == 0,
+                rooms: failed,
+            });
+        }
+    }
+    for (key, limit) in &slo.room_counts {
+        let rooms = counts(key);
+        let failed: Vec<String> = rooms
+            .iter()
+            .filter(|(_, n)| *n > limit.max)
+            .map(|(r, _)| r.clone())
+            .collect();
+        let worst = rooms.iter().max_by_key(|(_, n)| *n);
+        out.push(SloResult {
+            name: format!("{key} (every room)"),
+            limit: limit.max as f64,
+            observed: worst.map(|w| w.1 as f64),
+            unit: "count".into(),
+            passed: !rooms.is_empty() && failed.is_empty(),
+            note: worst
+                .filter(|w| w.1 > 0)
+                .map(|(r, n)| format!("worst room {r}: {n}")),
+            window_s: None,
+            during: None,
+            worst_at_s: None,
+            no_samples: rooms.is_empty(),
+            rooms: failed,
+        });
+    }
+    out
 }
 
 /// The objective every run has, named or not: each console that logged in had its event
@@ -161,6 +253,7 @@ pub fn judge_connected(never_connected: u64) -> Option<SloResult> {
         during: None,
         worst_at_s: None,
         no_samples: false,
+        rooms: Vec::new(),
     })
 }
 
@@ -183,6 +276,7 @@ pub fn judge_received(meant: bool, delivered: u64) -> Option<SloResult> {
         during: None,
         worst_at_s: None,
         no_samples: false,
+        rooms: Vec::new(),
     })
 }
 
@@ -338,9 +432,46 @@ pub fn assess(v: &Validity, results: &[SloResult]) -> (Verdict, Vec<String>) {
     // A fail also says how many actions were skipped (the objectives without samples are
     // among its failures already).
     if verdict == Verdict::Fail {
+        why.extend(rolled_back(results));
         why.extend(reasons(v, results).skipped);
     }
     (verdict, why)
+}
+
+/// The control rooms that missed an objective every room must meet (`per: room`): those that
+/// would have rolled back.
+fn rolled_back(results: &[SloResult]) -> Option<String> {
+    let rooms: std::collections::BTreeSet<&str> = results
+        .iter()
+        .filter(|r| !r.passed)
+        .flat_map(|r| r.rooms.iter().map(String::as_str))
+        .collect();
+    (!rooms.is_empty()).then(|| {
+        format!(
+            "{} would have rolled back: {}",
+            crate::text::plural(rooms.len() as u64, "control room", "control rooms"),
+            rooms.into_iter().collect::<Vec<_>>().join(", ")
+        )
+    })
+}
+
+/// ` in 3 rooms: mk02, mk05, mk07` (at most ten named).
+fn rooms_text(rooms: &[String]) -> String {
+    if rooms.is_empty() {
+        return String::new();
+    }
+    let named: Vec<&str> = rooms.iter().take(10).map(String::as_str).collect();
+    let more = rooms.len().saturating_sub(10);
+    format!(
+        " in {}: {}{}",
+        crate::text::plural(rooms.len() as u64, "room", "rooms"),
+        named.join(", "),
+        if more > 0 {
+            format!(" and {more} more")
+        } else {
+            String::new()
+        }
+    )
 }
 
 /// The reasons about rcload itself (`own`), and those a failing target also causes.
@@ -446,7 +577,7 @@ pub fn failure_text(r: &SloResult) -> String {
         "ms" => format!("{v:.1} ms"),
         _ => format!("{v:.0}"),
     };
-    match (r.observed, &r.note) {
+    let text = match (r.observed, &r.note) {
         (Some(o), Some(note)) if r.note_explains() => {
             format!(
                 "{}: {note} (observed {}, limit {})",
@@ -458,7 +589,8 @@ pub fn failure_text(r: &SloResult) -> String {
         (Some(o), _) => format!("{}: observed {}, limit {}", r.name, num(o), num(r.limit)),
         (None, Some(note)) => format!("{}: {note} (limit {})", r.name, num(r.limit)),
         (None, None) => format!("{}: nothing observed (limit {})", r.name, num(r.limit)),
-    }
+    };
+    format!("{text}{}", rooms_text(&r.rooms))
 }
 
 impl SloResult {
@@ -754,5 +886,42 @@ mod tests {
         let r = judge_received(true, 0).expect("a failed objective");
         assert_eq!((r.name.as_str(), r.passed), ("deliveries_received", false));
         assert!(r.note.is_some_and(|n| n.contains("nothing was checked")));
+    }
+
+    #[test]
+    fn an_objective_per_room_names_the_rooms_that_miss_it() {
+        let p: crate::profile::Slo = serde_saphyr::from_str(
+            "delivery.status: { p99: 1s, per: room }\ntalkgroup_drops: { max: 0, per: room }\nmissed_deliveries: 3\n",
+        )
+        .expect("slo");
+        assert_eq!(p.len(), 3);
+        let results = judge_rooms(
+            &p,
+            |_, _| {
+                vec![
+                    ("mk01".into(), Observed::Ms(200.0)),
+                    ("mk02".into(), Observed::Ms(1500.0)),
+                    ("mk03".into(), Observed::NoSamples),
+                ]
+            },
+            |_| vec![("mk01".into(), 0), ("mk02".into(), 2), ("mk03".into(), 1)],
+        );
+        let lat = &results[0];
+        assert_eq!(lat.name, "delivery.status p99 (every room)");
+        assert!(!lat.passed);
+        assert_eq!(lat.observed, Some(1500.0));
+        assert_eq!(lat.rooms, ["mk02"]);
+        let drops = &results[1];
+        assert_eq!(drops.name, "talkgroup_drops (every room)");
+        assert_eq!(drops.rooms, ["mk02", "mk03"]);
+        assert_eq!(drops.note.as_deref(), Some("worst room mk02: 2"));
+        // Whole-run objectives are not judged here.
+        assert_eq!(results.len(), 2);
+        let none = judge_rooms(
+            &p,
+            |_, _| vec![("mk01".into(), Observed::NoSamples)],
+            |_| vec![],
+        );
+        assert!(none[0].no_samples && !none[0].passed);
     }
 }

@@ -58,6 +58,7 @@ fn main() -> ExitCode {
         Command::Fleet(rcload::cli::FleetCommand::Generate(a)) => fleet_generate(&a),
         Command::Fleet(rcload::cli::FleetCommand::Anonymise(a)) => fleet_anonymise(&a),
         Command::Replay(rcload::cli::ReplayCommand::Inspect(a)) => replay_inspect(&a),
+        Command::Replay(rcload::cli::ReplayCommand::Generate(a)) => replay_generate(&a),
         Command::Capacity(a) => with_runtime(|| capacity(a)),
         Command::Cleanup(a) => match RunConfig::from_args(&a) {
             Ok(cfg) => with_runtime(|| cleanup(cfg)),
@@ -714,6 +715,44 @@ fn fleet_anonymise(a: &rcload::cli::FleetAnonymiseArgs) -> ExitCode {
             for p in files {
                 out(&format!("{}\n", p.display()));
             }
+            ExitCode::SUCCESS
+        }
+        Err(e) => usage_error(&format!("{}: {e}", a.out.display())),
+    }
+}
+
+/// `rcload replay generate`: a C2000-like day's records for a fleet, written.
+fn replay_generate(a: &rcload::cli::ReplayGenerateArgs) -> ExitCode {
+    use rcload::replay::generate::{DayFigures, day, to_csv};
+    let fleet = match &a.fleet {
+        Some(p) => match rcload::fleet::load(p) {
+            Ok(f) => f,
+            Err(e) => return usage_error(&e),
+        },
+        None => {
+            let mut f = rcload::fleet::generate::Figures::c2000();
+            f.seed = a.seed;
+            rcload::fleet::generate::generate(&f)
+        }
+    };
+    let time = |flag: &str, t: &str| {
+        rcload::replay::parse_time(t)
+            .map(|us| us as f64 / 1e6)
+            .ok_or_else(|| format!("--{flag} `{t}`: a clock time such as 14:00"))
+    };
+    let (from, to) = match (time("from", &a.from), time("to", &a.to)) {
+        (Ok(f), Ok(t)) if f < t => (f, t),
+        (Err(e), _) | (_, Err(e)) => return usage_error(&e),
+        _ => return usage_error(&"--to must come after --from"),
+    };
+    let records = day(&fleet, &DayFigures::c2000(a.seed), from, to);
+    match std::fs::write(&a.out, to_csv(&records)) {
+        Ok(()) => {
+            out(&format!(
+                "{}: {} records\n",
+                a.out.display(),
+                records.records.len()
+            ));
             ExitCode::SUCCESS
         }
         Err(e) => usage_error(&format!("{}: {e}", a.out.display())),

@@ -127,32 +127,48 @@ pub fn load(path: &Path) -> Result<Fleet, FleetError> {
         }
     })?;
     let dir = path.parent().unwrap_or(Path::new("."));
-    let table = |name: &str| -> Result<(PathBuf, crate::csv::Table), FleetError> {
-        let p = dir.join(name);
-        let text = read(&p)?;
-        let t = crate::csv::parse(&text).map_err(|(line, message)| FleetError {
-            file: p.clone(),
-            line: Some(line),
-            message,
-        })?;
-        Ok((p, t))
+    let paths = [&file.consoles, &file.talkgroups, &file.terminals].map(|n| dir.join(n));
+    let texts = [read(&paths[0])?, read(&paths[1])?, read(&paths[2])?];
+    let table = |i: usize| -> Result<(PathBuf, crate::csv::Table<'_>), FleetError> {
+        crate::csv::parse(&texts[i])
+            .map(|t| (paths[i].clone(), t))
+            .map_err(|(line, message)| FleetError {
+                file: paths[i].clone(),
+                line: Some(line),
+                message,
+            })
     };
     let tables = Tables {
-        consoles: table(&file.consoles)?,
-        talkgroups: table(&file.talkgroups)?,
-        terminals: table(&file.terminals)?,
+        consoles: table(0)?,
+        talkgroups: table(1)?,
+        terminals: table(2)?,
     };
     build(path, &text, file, tables)
 }
 
-struct Tables {
-    consoles: (PathBuf, crate::csv::Table),
-    talkgroups: (PathBuf, crate::csv::Table),
-    terminals: (PathBuf, crate::csv::Table),
+/// The three CSV files, their records read as they are needed.
+struct Tables<'a> {
+    consoles: (PathBuf, crate::csv::Table<'a>),
+    talkgroups: (PathBuf, crate::csv::Table<'a>),
+    terminals: (PathBuf, crate::csv::Table<'a>),
+}
+
+/// A record of `t` (the file `file`), or the error that names its line.
+fn records<'a>(
+    file: &'a Path,
+    t: &'a crate::csv::Table<'a>,
+) -> impl Iterator<Item = Result<crate::csv::Record, FleetError>> + 'a {
+    t.records().map(move |r| {
+        r.map_err(|(line, message)| FleetError {
+            file: file.to_path_buf(),
+            line: Some(line),
+            message,
+        })
+    })
 }
 
 /// Column `name`'s index in `t`, or an error naming the file.
-fn column(file: &Path, t: &crate::csv::Table, name: &str) -> Result<usize, FleetError> {
+fn column(file: &Path, t: &crate::csv::Table<'_>, name: &str) -> Result<usize, FleetError> {
     t.column(name).ok_or_else(|| FleetError {
         file: file.to_path_buf(),
         line: Some(1),
@@ -163,7 +179,12 @@ fn column(file: &Path, t: &crate::csv::Table, name: &str) -> Result<usize, Fleet
     })
 }
 
-fn build(path: &Path, text: &str, file: FleetFile, tables: Tables) -> Result<Fleet, FleetError> {
+fn build(
+    path: &Path,
+    text: &str,
+    file: FleetFile,
+    tables: Tables<'_>,
+) -> Result<Fleet, FleetError> {
     let in_yaml = |field: String, message: String| FleetError {
         file: path.to_path_buf(),
         line: crate::locate::KeyIndex::new(text)
@@ -214,9 +235,10 @@ fn build(path: &Path, text: &str, file: FleetFile, tables: Tables) -> Result<Fle
         tg.column("name"),
         tg.column("room"),
     );
-    let mut talkgroups = Vec::with_capacity(tg.records.len());
-    let mut gssi_line: HashMap<u32, usize> = HashMap::with_capacity(tg.records.len());
-    for r in &tg.records {
+    let mut talkgroups = Vec::new();
+    let mut gssi_line: HashMap<u32, usize> = HashMap::new();
+    for r in records(tg_path, tg) {
+        let r = r?;
         let at = |message: String| FleetError {
             file: tg_path.clone(),
             line: Some(r.line),
@@ -249,9 +271,10 @@ fn build(path: &Path, text: &str, file: FleetFile, tables: Tables) -> Result<Fle
         ct.column("discipline"),
         column(c_path, ct, "monitors")?,
     );
-    let mut consoles = Vec::with_capacity(ct.records.len());
-    let mut console_line: HashMap<String, usize> = HashMap::with_capacity(ct.records.len());
-    for r in &ct.records {
+    let mut consoles = Vec::new();
+    let mut console_line: HashMap<String, usize> = HashMap::new();
+    for r in records(c_path, ct) {
+        let r = r?;
         let at = |message: String| FleetError {
             file: c_path.clone(),
             line: Some(r.line),
@@ -301,9 +324,10 @@ fn build(path: &Path, text: &str, file: FleetFile, tables: Tables) -> Result<Fle
         column(t_path, tt, "home")?,
         tt.column("discipline"),
     );
-    let mut terminals = Vec::with_capacity(tt.records.len());
-    let mut issi_line: HashMap<u32, u32> = HashMap::with_capacity(tt.records.len());
-    for r in &tt.records {
+    let mut terminals = Vec::new();
+    let mut issi_line: HashMap<u32, u32> = HashMap::new();
+    for r in records(t_path, tt) {
+        let r = r?;
         let at = |message: String| FleetError {
             file: t_path.clone(),
             line: Some(r.line),

@@ -3,26 +3,16 @@
 //! the groups add up to the totals exactly. Drops, disconnects and downtime are split by
 //! console when the summary is written (their records name the console).
 
+use super::DeliveryStats;
+use crate::engine::Delivery;
 use crate::schedule::Population;
-use hdrhistogram::Histogram;
+use std::collections::BTreeMap;
 
-/// One group's deliveries.
-#[derive(Debug, Clone)]
+/// One group's deliveries, all types together and by type (for objectives per room).
+#[derive(Debug, Clone, Default)]
 pub struct GroupStats {
-    pub delivered: u64,
-    pub missed: u64,
-    /// Intended time of the sending action to receipt, µs.
-    pub latency: Histogram<u64>,
-}
-
-impl Default for GroupStats {
-    fn default() -> Self {
-        GroupStats {
-            delivered: 0,
-            missed: 0,
-            latency: super::histogram(),
-        }
-    }
+    pub all: DeliveryStats,
+    pub by_type: BTreeMap<Delivery, DeliveryStats>,
 }
 
 /// The rooms and disciplines of a population, and their deliveries so far.
@@ -67,15 +57,20 @@ impl Groups {
         }
     }
 
-    pub fn delivered(&mut self, console: u32, latency_us: u64) {
+    pub fn delivered(&mut self, console: u32, event: Delivery, latency_us: u64) {
         self.each(console, |g| {
-            g.delivered += 1;
-            super::record(&mut g.latency, latency_us);
+            for d in [&mut g.all, g.by_type.entry(event).or_default()] {
+                d.delivered += 1;
+                super::record(&mut d.latency, latency_us);
+            }
         });
     }
 
-    pub fn missed(&mut self, console: u32) {
-        self.each(console, |g| g.missed += 1);
+    pub fn missed(&mut self, console: u32, event: Delivery) {
+        self.each(console, |g| {
+            g.all.missed += 1;
+            g.by_type.entry(event).or_default().missed += 1;
+        });
     }
 
     /// The room of console `c`.

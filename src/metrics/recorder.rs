@@ -226,7 +226,7 @@ impl Recorder {
                 console,
             } => {
                 if !*probe && let Some(g) = &mut self.groups {
-                    g.delivered(*console, *latency_us);
+                    g.delivered(*console, *event, *latency_us);
                 }
                 if !*probe && let Some(p) = self.phase_deliveries.get_mut(*phase) {
                     let d = p.entry(*event).or_default();
@@ -252,7 +252,7 @@ impl Recorder {
                     self.probes.deliveries.missed += 1;
                 } else {
                     if let Some(g) = &mut self.groups {
-                        g.missed(*console);
+                        g.missed(*console, *event);
                     }
                     self.deliveries.entry(*event).or_default().missed += 1;
                     if let Some(p) = self.phase_deliveries.get_mut(*phase) {

@@ -35,6 +35,11 @@ pub const BUILTIN: &[(&str, &str, &str)] = &[
         include_str!("../../profiles/shift-change.yaml"),
     ),
     (
+        "c2000-fleet",
+        "a C2000-like fleet and a made-up afternoon replayed at 3x, objectives per room",
+        include_str!("../../profiles/c2000-fleet.yaml"),
+    ),
+    (
         "incident-2023-05-11",
         "replay of the 11 May 2023 afternoon shift change against the fragile-2023 mock",
         include_str!("../../profiles/incident-2023-05-11.yaml"),
@@ -198,15 +203,105 @@ pub fn load_scaled(
         let path = fleet_path(&source.name, f);
         profile.fleet = Some(std::sync::Arc::new(crate::fleet::load(&path)?));
     }
+    if let Some(Like::C2000) = profile.population.like {
+        let mut figures = crate::fleet::generate::Figures::c2000();
+        figures.seed = profile.seed;
+        profile.fleet = Some(std::sync::Arc::new(crate::fleet::generate::generate(
+            &figures,
+        )));
+    }
+    if let Some(f) = &profile.fleet {
+        fleet_within_limits(&source.name, &profile.limits, f)?;
+    }
+    let seed = profile.seed;
+    let fleet = profile.fleet.clone();
     for t in &mut profile.traffic {
         if let TrafficEntry::Replay(r) = t {
-            let path = fleet_path(&source.name, &r.replay);
-            let mut records = crate::replay::load(&path)?;
-            records.file = path;
-            r.records = Some(std::sync::Arc::new(records));
+            r.records = Some(std::sync::Arc::new(records_of(
+                &source.name,
+                r,
+                fleet.as_deref(),
+                seed,
+            )?));
         }
     }
     Ok(profile)
+}
+
+/// A fleet is held to the limits the figures are (`limits:` raises them).
+fn fleet_within_limits(
+    profile: &str,
+    l: &ProfileLimits,
+    f: &crate::fleet::Fleet,
+) -> Result<(), ProfileError> {
+    let monitored: u64 = f.consoles.iter().map(|c| c.monitors.len() as u64).sum();
+    let checks = [
+        ("control_rooms", f.rooms.len() as u64, l.control_rooms()),
+        ("consoles", f.consoles.len() as u64, l.consoles()),
+        ("terminals", f.terminals.len() as u64, l.terminals()),
+        ("talkgroups", f.talkgroups.len() as u64, l.talkgroups()),
+        ("monitored", monitored, l.monitored()),
+    ];
+    for (what, n, limit) in checks {
+        if n > limit {
+            return Err(ProfileError::Unplaced {
+                file: profile.to_string(),
+                field: "population.fleet".into(),
+                message: format!(
+                    "the fleet has {} {what}, more than the limit of {}",
+                    limits::thousands(n),
+                    limits::thousands(limit)
+                ),
+                hint: Some(format!("raise it with `limits: {{ {what}: N }}`")),
+            });
+        }
+    }
+    Ok(())
+}
+
+/// A replay's records: its file, or a day made up from its figures and the fleet (the
+/// slice `from`-`to` of it, or the whole day).
+fn records_of(
+    profile: &str,
+    r: &Replay,
+    fleet: Option<&crate::fleet::Fleet>,
+    seed: u64,
+) -> Result<crate::replay::Records, ProfileError> {
+    match &r.source {
+        ReplaySource::File(f) => {
+            let path = fleet_path(profile, f);
+            let mut records = crate::replay::load(&path)?;
+            records.file = path;
+            Ok(records)
+        }
+        ReplaySource::Like(Like::C2000) => {
+            let Some(fleet) = fleet else {
+                return Err(ProfileError::Unplaced {
+                    file: profile.to_string(),
+                    field: "traffic".into(),
+                    message: "a replay `like: c2000` needs a fleet: `population: { like: c2000 }` \
+                              or `population: { fleet: ... }`"
+                        .into(),
+                    hint: None,
+                });
+            };
+            // A clock time bounds the day made up; seconds from the first record need the
+            // whole day.
+            let secs = |t: &Option<String>, default: f64| {
+                t.as_deref()
+                    .filter(|t| t.contains(':'))
+                    .and_then(crate::replay::parse_time)
+                    .map_or(default, |us| us as f64 / 1e6)
+            };
+            let day = crate::replay::generate::DayFigures::c2000(seed);
+            Ok(crate::replay::generate::day(
+                fleet,
+                &day,
+                secs(&r.from, 0.0),
+                secs(&r.to, 86_400.0),
+            ))
+        }
+    }
 }
 
 /// `to` with what `from`'s files gave it (the fleet, the replays' records): an override
@@ -215,7 +310,7 @@ fn keep_files(from: &Profile, mut to: Profile) -> Profile {
     to.fleet = from.fleet.clone();
     for (a, b) in from.traffic.iter().zip(to.traffic.iter_mut()) {
         if let (TrafficEntry::Replay(a), TrafficEntry::Replay(b)) = (a, b)
-            && a.replay == b.replay
+            && a.source == b.source
         {
             b.records = a.records.clone();
         }

@@ -495,3 +495,22 @@ fn a_fleet_profile_takes_no_figures() {
     let e = err("name: t\nduration: 1m\npopulation:\n  fleet: nowhere/fleet.yaml\n");
     assert!(e.contains("nowhere/fleet.yaml"), "{e}");
 }
+
+#[test]
+fn per_room_goes_with_delivery_keys_only() {
+    let ok = format!(
+        "{MINIMAL}slo:\n  delivery.status: {{ p99: 1s, per: room }}\n  talkgroup_drops: {{ max: 0, per: room }}\n"
+    );
+    let p = load(&src(&ok), &[]).expect("loads");
+    assert!(p.slo.latency["delivery.status"].per_room());
+    assert_eq!(p.slo.room_counts["talkgroup_drops"].max, 0);
+    let e = err(&format!(
+        "{MINIMAL}slo:\n  console.login: {{ p99: 1s, per: room }}\n"
+    ));
+    assert!(
+        e.contains("slo.console.login.per") || e.contains("slo[console.login].per"),
+        "{e}"
+    );
+    let e = err(&format!("{MINIMAL}slo:\n  talkgroup_drops: -1\n"));
+    assert!(e.contains("0 or more"), "{e}");
+}

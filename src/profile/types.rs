@@ -150,6 +150,9 @@ pub struct Population {
     /// from the profile's directory.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub fleet: Option<String>,
+    /// A fleet made up from a known system's figures (`like: c2000`), seeded by the profile.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub like: Option<Like>,
     #[serde(default)]
     pub control_rooms: u32,
     #[serde(default)]
@@ -228,44 +231,48 @@ pub enum ReplayMap {
     Hash,
 }
 
+/// A known system whose figures a fleet or a day of records can be made from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Like {
+    /// C2000 (../shared/DOMAIN.md): 13 rooms, 2,200 consoles, 80,000 radios.
+    C2000,
+}
+
+/// Where a replay's records come from.
+#[derive(Debug, Clone, PartialEq)]
+pub enum ReplaySource {
+    /// A records file; a relative path is taken from the profile's directory.
+    File(String),
+    /// A recorded-style day made up from a known system's figures and the profile's fleet
+    /// (`like: c2000`), since no real records may ship.
+    Like(Like),
+}
+
+impl std::fmt::Display for ReplaySource {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            ReplaySource::File(p) => f.write_str(p),
+            ReplaySource::Like(Like::C2000) => f.write_str("a C2000-like day"),
+        }
+    }
+}
+
 /// Recorded traffic replayed at its recorded offsets (`traffic: - replay: records.csv`).
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct Replay {
-    /// The records file; a relative path is taken from the profile's directory.
-    pub replay: String,
+    pub source: ReplaySource,
     /// 2 replays the records twice as fast.
-    #[serde(default = "one", skip_serializing_if = "is_one")]
     pub speed: f64,
     /// The slice of the records replayed: a clock time of the records (`"14:00"`) or
     /// seconds from the first record.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub from: Option<String>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub to: Option<String>,
     /// The slice this many times, one after the other.
-    #[serde(default = "one_time", skip_serializing_if = "is_one_time")]
     pub repeat: u32,
-    #[serde(default, skip_serializing_if = "is_none_map")]
     pub map: ReplayMap,
-    /// The records, read with the profile.
-    #[serde(skip)]
+    /// The records, read (or made) with the profile.
     pub records: Option<std::sync::Arc<crate::replay::Records>>,
-}
-
-fn one() -> f64 {
-    1.0
-}
-fn is_one(x: &f64) -> bool {
-    *x == 1.0
-}
-fn one_time() -> u32 {
-    1
-}
-fn is_one_time(x: &u32) -> bool {
-    *x == 1
-}
-fn is_none_map(m: &ReplayMap) -> bool {
-    *m == ReplayMap::None
 }
 
 /// One entry of `traffic:`: a stream at a rate, or a replay of recorded traffic.
@@ -315,6 +322,8 @@ struct TrafficItem {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     replay: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    like: Option<Like>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     speed: Option<f64>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     from: Option<String>,
@@ -330,10 +339,18 @@ impl TryFrom<TrafficItem> for TrafficEntry {
     type Error = String;
 
     fn try_from(t: TrafficItem) -> Result<Self, String> {
-        match (t.replay, t.action, t.rate) {
-            (Some(replay), None, None) if t.arrival.is_none() && t.hold.is_none() => {
+        let source = match (t.replay, t.like) {
+            (Some(_), Some(_)) => {
+                return Err("a replay takes `replay: FILE` or `like: c2000`, not both".into());
+            }
+            (Some(f), None) => Some(ReplaySource::File(f)),
+            (None, Some(l)) => Some(ReplaySource::Like(l)),
+            (None, None) => None,
+        };
+        match (source, t.action, t.rate) {
+            (Some(source), None, None) if t.arrival.is_none() && t.hold.is_none() => {
                 Ok(TrafficEntry::Replay(Replay {
-                    replay,
+                    source,
                     speed: t.speed.unwrap_or(1.0),
                     from: t.from,
                     to: t.to,
@@ -385,7 +402,14 @@ impl From<TrafficEntry> for TrafficItem {
                 ..TrafficItem::default()
             },
             TrafficEntry::Replay(r) => TrafficItem {
-                replay: Some(r.replay),
+                replay: match &r.source {
+                    ReplaySource::File(f) => Some(f.clone()),
+                    ReplaySource::Like(_) => None,
+                },
+                like: match r.source {
+                    ReplaySource::Like(l) => Some(l),
+                    ReplaySource::File(_) => None,
+                },
                 speed: (r.speed != 1.0).then_some(r.speed),
                 from: r.from,
                 to: r.to,
@@ -582,6 +606,25 @@ pub struct LatencyLimits {
     /// its phases: `shift_change`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub during: Option<String>,
+    /// `per: room`: every control room must meet the limit on its own consoles' deliveries.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub per: Option<Per>,
+}
+
+/// What an objective is judged for, one by one.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Per {
+    /// Each control room.
+    Room,
+}
+
+/// A maximum count judged per control room: `talkgroup_drops: { max: 0, per: room }`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RoomCount {
+    pub max: u64,
+    pub per: Per,
 }
 
 impl LatencyLimits {
@@ -598,6 +641,11 @@ impl LatencyLimits {
             (None, Some(p)) => format!(" (during {p})"),
             (Some(w), Some(p)) => format!(" (worst {w} window during {p})"),
         }
+    }
+
+    /// Whether every control room must meet it.
+    pub fn per_room(&self) -> bool {
+        self.per == Some(Per::Room)
     }
 
     /// The limits that are set, as (statistic name, quantile or None for max, limit).
@@ -628,6 +676,8 @@ pub struct Slo {
     pub latency: BTreeMap<String, LatencyLimits>,
     /// Most findings allowed: `talkgroup_drops`, `console_disconnects`, `missed_deliveries`.
     pub max_counts: BTreeMap<String, u64>,
+    /// Most findings allowed in every control room (`talkgroup_drops: { max: 0, per: room }`).
+    pub room_counts: BTreeMap<String, RoomCount>,
 }
 
 impl Slo {
@@ -638,11 +688,43 @@ impl Slo {
             .map(|l| l.entries().len())
             .sum::<usize>()
             + self.max_counts.len()
+            + self.room_counts.len()
             + usize::from(self.error_rate.is_some())
     }
 
     pub fn is_empty(&self) -> bool {
         self.len() == 0
+    }
+}
+
+/// A count objective as written: a number (the whole run) or `{ max, per: room }`.
+enum CountLimit {
+    Run(u64),
+    Room(RoomCount),
+}
+
+impl<'de> Deserialize<'de> for CountLimit {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct V;
+        impl<'de> de::Visitor<'de> for V {
+            type Value = CountLimit;
+            fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+                f.write_str("a count (0 or more), or `{ max: N, per: room }`")
+            }
+            fn visit_u64<E: de::Error>(self, n: u64) -> Result<CountLimit, E> {
+                Ok(CountLimit::Run(n))
+            }
+            fn visit_i64<E: de::Error>(self, n: i64) -> Result<CountLimit, E> {
+                u64::try_from(n)
+                    .map(CountLimit::Run)
+                    .map_err(|_| E::custom("a count must be 0 or more"))
+            }
+            fn visit_map<A: de::MapAccess<'de>>(self, map: A) -> Result<CountLimit, A::Error> {
+                RoomCount::deserialize(de::value::MapAccessDeserializer::new(map))
+                    .map(CountLimit::Room)
+            }
+        }
+        d.deserialize_any(V)
     }
 }
 
@@ -661,6 +743,9 @@ impl Serialize for Slo {
             m.serialize_entry(k, v)?;
         }
         for (k, v) in &self.max_counts {
+            m.serialize_entry(k, v)?;
+        }
+        for (k, v) in &self.room_counts {
             m.serialize_entry(k, v)?;
         }
         if let Some(e) = &self.error_rate {
@@ -687,7 +772,10 @@ impl<'de> Deserialize<'de> for Slo {
                     if key == "error_rate" {
                         slo.error_rate = Some(map.next_value()?);
                     } else if COUNT_SLOS.contains(&key.as_str()) {
-                        slo.max_counts.insert(key, map.next_value()?);
+                        match map.next_value::<CountLimit>()? {
+                            CountLimit::Run(n) => slo.max_counts.insert(key, n),
+                            CountLimit::Room(r) => slo.room_counts.insert(key, r).map(|r| r.max),
+                        };
                     } else {
                         let limits: LatencyLimits = map.next_value()?;
                         slo.latency.insert(key, limits);

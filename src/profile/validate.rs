@@ -50,7 +50,12 @@ fn replay_problems(r: &super::types::Replay, tp: &FieldPath, out: &mut Vec<Probl
         }
         None => None,
     };
+    // Compared when written alike: a clock time against seconds from the first record is
+    // known only with the records.
+    let alike =
+        r.from.as_deref().map(|t| t.contains(':')) == r.to.as_deref().map(|t| t.contains(':'));
     if let (Some(from), Some(to)) = (time("from", &r.from, out), time("to", &r.to, out))
+        && alike
         && from >= to
     {
         out.push(problem(
@@ -100,11 +105,20 @@ pub fn check(p: &Profile) -> Vec<Problem> {
     let pop = &p.population;
     let pp = root.clone().key("population");
     // A fleet's talkgroups are counted when it is loaded.
-    let talkgroups = match pop.fleet {
-        Some(_) => u64::MAX,
-        None => u64::from(pop.control_rooms) * u64::from(pop.talkgroups_per_room),
+    let mapped = pop.fleet.is_some() || pop.like.is_some();
+    let talkgroups = if mapped {
+        u64::MAX
+    } else {
+        u64::from(pop.control_rooms) * u64::from(pop.talkgroups_per_room)
     };
-    if pop.fleet.is_some() {
+    if pop.fleet.is_some() && pop.like.is_some() {
+        out.push(problem(
+            pp.clone().key("like"),
+            "`fleet` and `like` do not go together: a fleet map, or one made up",
+            None,
+        ));
+    }
+    if mapped {
         let figures = [
             pop.control_rooms,
             pop.consoles_per_room,
@@ -114,7 +128,7 @@ pub fn check(p: &Profile) -> Vec<Problem> {
         ];
         if figures.iter().any(|v| *v != 0) {
             out.push(problem(
-                pp.clone().key("fleet"),
+                pp.clone().key(if pop.fleet.is_some() { "fleet" } else { "like" }),
                 "a fleet map and the population's figures do not go together",
                 Some("leave out control_rooms, consoles_per_room, terminals, talkgroups_per_room and monitored_per_console"),
             ));
@@ -361,6 +375,14 @@ pub fn check(p: &Profile) -> Vec<Problem> {
                 sp.clone().key(key).key("window"),
                 format!("a window of {w} does not fit: it must be from 1s to the run's duration"),
                 Some("windows are made of whole intervals (`--interval`, default 1s)"),
+            ));
+        }
+        if limits.per_room() && (!key.starts_with("delivery.") || limits.is_scoped()) {
+            out.push(problem(
+                sp.clone().key(key).key("per"),
+                "`per: room` judges each room's deliveries over the whole run: a `delivery.` \
+                 key, without `window` or `during`",
+                Some("operations are not the rooms': their latency is judged for the whole run"),
             ));
         }
         if let Some(d) = &limits.during {

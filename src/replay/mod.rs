@@ -3,6 +3,8 @@
 //! arrivals (`traffic: - replay: records.csv`). Pure: a file's text in, records out; what
 //! the schedule makes of them is in `schedule`.
 
+pub mod generate;
+
 use std::path::{Path, PathBuf};
 
 /// What a record does.
@@ -147,8 +149,9 @@ pub fn parse(text: &str) -> Result<Records, (usize, String)> {
         col("hold"),
         col("code"),
     );
-    let mut records = Vec::with_capacity(t.records.len());
-    for r in &t.records {
+    let mut records = Vec::new();
+    for r in t.records() {
+        let r = &r?;
         let line = r.line;
         let field = |c: Option<usize>| c.map(|c| r.fields[c].trim()).filter(|f| !f.is_empty());
         let bad = |what: &str, v: &str| (line, format!("{what} `{v}`"));

@@ -13,7 +13,7 @@ use std::path::Path;
 use std::time::SystemTime;
 
 /// One line of `events.jsonl`. Fields that do not apply are left out.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct EventLine {
     /// Seconds from the run's t=0.
@@ -29,6 +29,9 @@ pub struct EventLine {
     pub id: Option<u64>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub console: Option<String>,
+    /// The console's control room.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub room: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub talkgroup: Option<u32>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -78,6 +81,14 @@ impl EventsWriter {
         })
     }
 
+    /// The room of console `c`, by id.
+    fn room(&self, c: u32) -> Option<String> {
+        self.pop
+            .room_ids()
+            .get(self.pop.console_room(c) as usize)
+            .cloned()
+    }
+
     fn line(&self, at_us: u64, kind: &str) -> EventLine {
         EventLine {
             t_s: secs(at_us),
@@ -90,6 +101,7 @@ impl EventsWriter {
             kind: kind.to_string(),
             id: None,
             console: None,
+            room: None,
             talkgroup: None,
             detected_by: None,
             reason: None,
@@ -112,6 +124,7 @@ impl EventsWriter {
                 ..
             } => EventLine {
                 console: Some(self.pop.console_id(*console)),
+                room: self.room(*console),
                 talkgroup: Some(*talkgroup),
                 event: Some(event.name().to_string()),
                 probe: probe.then_some(true),
@@ -128,6 +141,7 @@ impl EventsWriter {
                 } => EventLine {
                     id: Some(*id),
                     console: Some(self.pop.console_id(*console)),
+                    room: self.room(*console),
                     talkgroup: Some(*talkgroup),
                     detected_by: Some(detected_by.name().to_string()),
                     last_ok_s: Some(secs(*last_ok_us)),
@@ -142,6 +156,7 @@ impl EventsWriter {
                 } => EventLine {
                     id: Some(*id),
                     console: Some(self.pop.console_id(*console)),
+                    room: self.room(*console),
                     reason: Some(reason.clone()),
                     last_ok_s: Some(secs(*last_ok_us)),
                     ..self.line(*at_us, "console_disconnect")
@@ -152,6 +167,7 @@ impl EventsWriter {
                     at_us,
                 } => EventLine {
                     console: Some(self.pop.console_id(*console)),
+                    room: self.room(*console),
                     talkgroup: Some(*talkgroup),
                     detected_by: Some("audit".into()),
                     ..self.line(*at_us, "talkgroup_unexpected")
@@ -165,6 +181,7 @@ impl EventsWriter {
                 } => EventLine {
                     id: Some(*id),
                     console: Some(self.pop.console_id(*console)),
+                    room: self.room(*console),
                     talkgroup: *talkgroup,
                     recovered_after_s: Some(secs(*after_us)),
                     ..self.line(*at_us, "recovered")

@@ -159,6 +159,7 @@ pub fn sample(n: usize) -> ReportData {
         key_series: keys.iter().map(|k| k.to_string()).collect(),
         rebuilt: None,
         transport: None,
+        heat: None,
     }
 }
 

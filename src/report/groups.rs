@@ -57,9 +57,9 @@ pub fn summaries(
             console_disconnects: rec.disconnects.iter().filter(|d| member(d.console)).count()
                 as u64,
             downtime_s: secs(downtime_us),
-            delivered: stats.delivered,
-            missed_deliveries: stats.missed,
-            delivery_latency_ms: LatencyMs::of(&stats.latency),
+            delivered: stats.all.delivered,
+            missed_deliveries: stats.all.missed,
+            delivery_latency_ms: LatencyMs::of(&stats.all.latency),
         }
     };
     let rooms = pop
@@ -100,6 +100,52 @@ pub fn worst_first(map: &BTreeMap<String, GroupSummary>) -> Vec<(&String, &Group
     groups
 }
 
+/// For an objective per room on `key` (`delivery.<type>`): each room's statistic `q` (`None`
+/// = max) of that type's deliveries at its consoles, a missed one counting as later than any.
+pub fn room_latency(
+    rec: &Recorder,
+    pop: &Population,
+    key: &str,
+    q: Option<f64>,
+) -> Vec<(String, crate::judge::Observed)> {
+    use crate::judge::{Observed, delivery_quantile};
+    let Some(groups) = &rec.groups else {
+        return Vec::new();
+    };
+    let event = key
+        .strip_prefix("delivery.")
+        .and_then(|t| crate::engine::Delivery::ALL.iter().find(|d| d.name() == t));
+    pop.room_ids()
+        .iter()
+        .zip(&groups.rooms)
+        .map(|(id, g)| {
+            let seen = match event.and_then(|e| g.by_type.get(e)) {
+                Some(d) => delivery_quantile(d.delivered, d.missed, q, |q| {
+                    super::latency::ms(d.latency.value_at_quantile(q))
+                }),
+                None => Observed::NoSamples,
+            };
+            (id.clone(), seen)
+        })
+        .collect()
+}
+
+/// For a count objective per room: each room's `key` (`talkgroup_drops`,
+/// `console_disconnects`, `missed_deliveries`).
+pub fn room_count(rooms: &BTreeMap<String, GroupSummary>, key: &str) -> Vec<(String, u64)> {
+    rooms
+        .iter()
+        .map(|(id, g)| {
+            let n = match key {
+                "talkgroup_drops" => g.talkgroup_drops,
+                "console_disconnects" => g.console_disconnects,
+                _ => g.missed_deliveries,
+            };
+            (id.clone(), n)
+        })
+        .collect()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -113,6 +159,7 @@ mod tests {
         let pop = Population::new(
             &crate::profile::Population {
                 fleet: None,
+                like: None,
                 control_rooms: 3,
                 consoles_per_room: 4,
                 terminals: 10,

@@ -6,6 +6,7 @@
 use super::ReportError;
 use super::charts::Chart;
 use super::groups::{GroupSummary, worst_first};
+use super::heatmap::HeatMap;
 use super::model::ReportData;
 use super::summary::{DeliverySummary, LatencyMs, PhaseSummary, Summary};
 use minijinja::{Environment, UndefinedBehavior};
@@ -16,6 +17,12 @@ const TEMPLATE: &str = include_str!("report.html.j2");
 const TEMPLATE_NAME: &str = "report.html";
 /// Findings tables show at most this many rows each.
 const MAX_ROWS: usize = 500;
+/// The heat map shows at most this many rooms, the worst.
+const MAX_HEAT_ROOMS: usize = 50;
+/// The heat map's time labels stand every this many slices.
+const HEAT_LABEL_EVERY: usize = 10;
+/// The faintest shade of a heat map cell with findings (fainter would not show).
+const MIN_ALPHA: f64 = 0.05;
 
 /// Render the HTML report.
 pub fn render(data: &ReportData, charts: &[Chart]) -> Result<String, ReportError> {
@@ -55,6 +62,7 @@ struct Ctx<'a> {
     unexpected: Listing<UnexpectedRow<'a>>,
     /// The control rooms' table, then the disciplines' (each only when there are some).
     groups: Vec<GroupTable<'a>>,
+    heat: Option<HeatCtx<'a>>,
     downtime: String,
     missed_deliveries: u64,
     operations: Vec<OpRow<'a>>,
@@ -149,6 +157,39 @@ struct GroupRow<'a> {
     missed: u64,
     p50: String,
     p99: String,
+}
+
+#[derive(Serialize)]
+struct HeatCtx<'a> {
+    caption: String,
+    /// Over the slices, every [`HEAT_LABEL_EVERY`].
+    labels: Vec<HeatLabel>,
+    /// The worst rooms, at most [`MAX_HEAT_ROOMS`].
+    rows: Vec<HeatRow<'a>>,
+    /// Rooms left out.
+    more: usize,
+}
+
+#[derive(Serialize)]
+struct HeatLabel {
+    /// Slices it stands over.
+    span: usize,
+    /// `120 s`.
+    text: String,
+}
+
+#[derive(Serialize)]
+struct HeatRow<'a> {
+    room: &'a str,
+    cells: Vec<HeatCell>,
+}
+
+#[derive(Serialize)]
+struct HeatCell {
+    /// The shade; none for a slice without findings.
+    style: Option<String>,
+    /// `room01 120-122 s: 3 findings`.
+    title: String,
 }
 
 #[derive(Serialize)]
@@ -279,6 +320,7 @@ fn context<'a>(data: &'a ReportData, charts: &'a [Chart]) -> Ctx<'a> {
             talkgroup: u.talkgroup,
         }),
         groups: group_tables(s),
+        heat: data.heat.as_ref().map(heat_ctx),
         downtime: format!(
             "{} over {} console(s)",
             duration(s.console_downtime_s.total),
@@ -402,6 +444,60 @@ fn group_rows(m: &BTreeMap<String, GroupSummary>) -> Vec<GroupRow<'_>> {
             }
         })
         .collect()
+}
+
+/// The heat map: the worst rooms, a shaded cell per slice.
+fn heat_ctx(h: &HeatMap) -> HeatCtx<'_> {
+    let slices = h.cells.iter().map(Vec::len).max().unwrap_or(0);
+    let plural = if slices == 1 { "" } else { "s" };
+    HeatCtx {
+        caption: format!(
+            "drops, disconnects and missed deliveries per room, in {slices} slice{plural} of \
+             the run; darker is more; the worst room first"
+        ),
+        labels: heat_labels(slices, h.bucket_s),
+        rows: h
+            .rooms
+            .iter()
+            .zip(&h.cells)
+            .take(MAX_HEAT_ROOMS)
+            .map(|(room, counts)| HeatRow {
+                room: room.as_str(),
+                cells: counts
+                    .iter()
+                    .enumerate()
+                    .map(|(b, &n)| heat_cell(room, b, n, h))
+                    .collect(),
+            })
+            .collect(),
+        more: h.rooms.len().saturating_sub(MAX_HEAT_ROOMS),
+    }
+}
+
+/// A time label (whole seconds) every [`HEAT_LABEL_EVERY`] slices.
+fn heat_labels(slices: usize, bucket_s: f64) -> Vec<HeatLabel> {
+    (0..slices)
+        .step_by(HEAT_LABEL_EVERY)
+        .map(|b| HeatLabel {
+            span: HEAT_LABEL_EVERY.min(slices - b),
+            // A float-to-int cast saturates: no panic on any value.
+            text: format!("{} s", (b as f64 * bucket_s).round() as u64),
+        })
+        .collect()
+}
+
+/// Slice `b` of `room` with `n` findings: shaded by `n` against the map's largest cell.
+fn heat_cell(room: &str, b: usize, n: u32, h: &HeatMap) -> HeatCell {
+    let style = (n > 0 && h.max > 0).then(|| {
+        let alpha = (f64::from(n) / f64::from(h.max)).clamp(MIN_ALPHA, 1.0);
+        format!("background: rgba(192, 57, 43, {alpha:.2})")
+    });
+    let at = |i: usize| trim(format!("{:.1}", i as f64 * h.bucket_s));
+    let noun = if n == 1 { "finding" } else { "findings" };
+    HeatCell {
+        style,
+        title: format!("{room} {}-{} s: {n} {noun}", at(b), at(b + 1)),
+    }
 }
 
 /// Phases sorted by start time (then name).
@@ -609,6 +705,46 @@ mod tests {
         assert!(html.contains(r#"<table id="disciplines">"#));
         assert!(html.contains("<th>discipline</th>"));
         assert!(html.contains("<td>fire</td>"));
+    }
+
+    #[test]
+    fn heat_map_of_the_worst_rooms() {
+        let mut data = sample(10);
+        let html = page(&data);
+        assert!(!html.contains(r#"class="heat""#));
+        assert!(!html.contains("Findings by room and time"));
+
+        let mut cells = vec![vec![0; 60]; 52];
+        cells[0][3] = 4;
+        cells[0][59] = 1;
+        cells[1][3] = 2;
+        cells[51][0] = 9;
+        data.heat = Some(HeatMap {
+            rooms: (0..52).map(|i| format!("room{i:02}")).collect(),
+            bucket_s: 2.0,
+            cells,
+            max: 4,
+        });
+        let html = page(&data);
+        assert!(html.contains("<h3>Findings by room and time</h3>"));
+        assert!(html.contains("in 60 slices of the run; darker is more"));
+        assert!(html.contains(r#"<table class="heat" id="heat">"#));
+        assert!(html.contains(r#"<th colspan="10">20 s</th>"#));
+        assert_eq!(html.matches("<th colspan=").count(), 6);
+        assert!(html.contains(
+            r#"<td style="background: rgba(192, 57, 43, 1.00)" title="room00 6-8 s: 4 findings"></td>"#
+        ));
+        assert!(html.contains(r#"rgba(192, 57, 43, 0.50)" title="room01 6-8 s: 2 findings""#));
+        assert!(html.contains(r#"rgba(192, 57, 43, 0.25)" title="room00 118-120 s: 1 finding""#));
+        assert!(html.contains(r#"<td title="room00 0-2 s: 0 findings"></td>"#));
+        // The 50 worst, a line for the rest.
+        assert_eq!(html.matches(r#"<td class="room">"#).count(), 50);
+        assert_eq!(html.matches(" title=\"room").count(), 50 * 60);
+        assert_eq!(html.matches("background: rgba").count(), 3);
+        assert!(!html.contains("room51"));
+        assert!(html.contains("… and 2 more rooms (summary.json)"));
+        let at = |s: &str| html.find(s).unwrap_or_else(|| panic!("{s}"));
+        assert!(at("<h3>Unexpected talkgroups") < at(r#"<table class="heat""#));
     }
 
     #[test]

@@ -605,6 +605,7 @@ mod tests {
             during: None,
             worst_at_s: None,
             no_samples: false,
+            rooms: Vec::new(),
         };
         assert_eq!(
             observed_and_limit(&r),

@@ -9,6 +9,7 @@ pub mod events;
 #[cfg(test)]
 pub(crate) mod fixtures;
 pub mod groups;
+pub mod heatmap;
 pub mod hlog;
 pub mod html;
 pub mod junit;

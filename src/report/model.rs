@@ -75,4 +75,7 @@ pub struct ReportData {
     /// How the target was reached (run.json's `transport`, one line); `None` for the
     /// embedded mock.
     pub transport: Option<String>,
+    /// Findings per control room and slice of the run, for the report's heat map; `None` when
+    /// the summary names no rooms or `events.jsonl` has no findings of theirs.
+    pub heat: Option<super::heatmap::HeatMap>,
 }

@@ -10,7 +10,9 @@ use super::hlog::{CutLine, HlogInterval};
 use super::limits::{self, Line};
 use super::model::{Mark, MarkKind, ReportData, Spectrum};
 use super::runinfo::RunInfo;
-use super::{ReportError, Summary, charts, hlog, html, junit, markdown, summary, timeseries};
+use super::{
+    ReportError, Summary, charts, heatmap, hlog, html, junit, markdown, summary, timeseries,
+};
 use crate::detect::DetectedBy;
 use crate::engine::{Delivery, EngineReport};
 use crate::metrics::interval::{LATENESS, PROBE_CALL, PROBE_DELIVERY, delivery_tag, service_tag};
@@ -530,6 +532,11 @@ pub fn load_with_note(dir: &Path) -> Result<(ReportData, Option<String>), Report
         (s, Some(text))
     };
     let events_marks = marks(&events);
+    let rooms: Vec<String> = super::groups::worst_first(&summary.rooms)
+        .into_iter()
+        .map(|(id, _)| id.clone())
+        .collect();
+    let heat = heatmap::build(&events, &rooms, summary.duration_s, heatmap::BUCKETS);
     let data = ReportData {
         key_series: key_series(&summary),
         spectra: spectra(&merged),
@@ -540,6 +547,7 @@ pub fn load_with_note(dir: &Path) -> Result<(ReportData, Option<String>), Report
         summary,
         rebuilt,
         transport: info.transport.as_ref().map(|t| t.line()),
+        heat,
     };
     Ok((data, note))
 }

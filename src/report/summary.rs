@@ -418,6 +418,11 @@ pub fn build(rec: &Recorder, facts: &RunFacts<'_>) -> Summary {
         "console_disconnects" => rec.disconnects.len() as u64,
         _ => rec.missed.total,
     }));
+    slo.extend(judge::judge_rooms(
+        &facts.profile.slo,
+        |key, q| super::groups::room_latency(rec, facts.population, key, q),
+        |key| super::groups::room_count(&rooms, key),
+    ));
     slo.extend(judge::judge_connected(never_connected(rec)));
     slo.extend(judge::judge_received(
         deliveries_meant(rec, facts.population),

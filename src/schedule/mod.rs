@@ -267,7 +267,7 @@ impl Schedule {
                 TrafficEntry::Formula(t) => t,
                 TrafficEntry::Replay(r) => {
                     let (items, counts) = replayed::items(r, &pop, setup_us as u64, duration_us);
-                    replays.push((i, r.replay.clone(), counts));
+                    replays.push((i, r.source.to_string(), counts));
                     sources.push(Source::Replay {
                         items,
                         next: 0,
@@ -391,7 +391,7 @@ impl Schedule {
             }
             if c.after_end > 0 {
                 out.push(format!(
-                    "{head}: {} would come after the run's end and are not sent",
+                    "{head}: {} would come after the run's end: not sent",
                     n(c.after_end, "replayed record", "replayed records"),
                 ));
             }

@@ -210,14 +210,6 @@ impl Population {
         &self.consoles[c as usize].id
     }
 
-    /// The index of the console with wire id `id`.
-    pub fn console_index(&self, id: &str) -> Option<u32> {
-        self.consoles
-            .iter()
-            .position(|c| c.id == id)
-            .map(|i| i as u32)
-    }
-
     /// The operator name of console `c`'s `shift`-th operator.
     pub fn operator_name(&self, c: u32, shift: u32) -> String {
         format!("op-{}-{}", self.consoles[c as usize].id, shift + 1)
@@ -328,6 +320,7 @@ mod tests {
         Population::new(
             &profile::Population {
                 fleet: None,
+                like: None,
                 control_rooms: 13,
                 consoles_per_room: 30,
                 terminals: 20000,
@@ -371,6 +364,7 @@ mod tests {
             let p = Population::new(
                 &profile::Population {
                     fleet: None,
+                    like: None,
                     control_rooms: rooms,
                     consoles_per_room: consoles,
                     terminals: 10,

@@ -66,6 +66,13 @@ fn hash_index(bytes: &[u8], n: u32) -> u32 {
     (h % u64::from(n.max(1))) as u32
 }
 
+/// A slice bound as written: a clock time of the records (`"14:00"`), or seconds from the
+/// first record (`first`, µs).
+fn slice_time(text: &str, first: u64) -> Option<u64> {
+    let t = parse_time(text)?;
+    Some(if text.contains(':') { t } else { first + t })
+}
+
 /// The items of `r` (its records already read), in time order, and their counts.
 pub(super) fn items(
     r: &Replay,
@@ -78,16 +85,17 @@ pub(super) fn items(
         return (Vec::new(), counts);
     };
     let recs = &records.records;
-    let from = r.from.as_deref().and_then(parse_time);
-    let to = r.to.as_deref().and_then(parse_time);
-    let base = from.unwrap_or_else(|| recs.first().map_or(0, |x| x.at_us));
+    let first = recs.first().map_or(0, |x| x.at_us);
+    let from = r.from.as_deref().and_then(|t| slice_time(t, first));
+    let to = r.to.as_deref().and_then(|t| slice_time(t, first));
+    let base = from.unwrap_or(first);
     let slice: Vec<_> = recs
         .iter()
         .filter(|x| x.at_us >= base && to.is_none_or(|t| x.at_us < t))
         .collect();
     counts.in_slice = slice.len() as u64;
     let span = match to {
-        Some(t) => t - base,
+        Some(t) => t.saturating_sub(base),
         None => slice.last().map_or(0, |x| x.at_us - base) + 1_000_000,
     };
     let consoles: std::collections::HashMap<&str, u32> = (0..pop.console_count())
@@ -197,6 +205,7 @@ mod tests {
         Population::new(
             &crate::profile::Population {
                 fleet: None,
+                like: None,
                 control_rooms: 1,
                 consoles_per_room: 2,
                 terminals: 10,
@@ -209,7 +218,7 @@ mod tests {
 
     fn replay(text: &str, f: impl FnOnce(&mut Replay)) -> Replay {
         let mut r = Replay {
-            replay: "r.csv".into(),
+            source: crate::profile::ReplaySource::File("r.csv".into()),
             speed: 1.0,
             from: None,
             to: None,

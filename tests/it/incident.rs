@@ -75,6 +75,19 @@ fn fragile_2023_fails_in_the_shift_change_only() {
         .map(|x| x.name.as_str())
         .collect();
     assert!(failed.contains(&"talkgroup_drops"), "{failed:?}");
+    // The rooms that would have rolled back are named, by the objectives every room must meet.
+    let rolled = s
+        .verdict_reasons
+        .iter()
+        .find(|w| w.contains("would have rolled back: room"));
+    assert!(rolled.is_some(), "{:?}", s.verdict_reasons);
+    assert!(
+        s.slo
+            .iter()
+            .any(|x| x.name == "console_disconnects (every room)" && !x.rooms.is_empty()),
+        "{:?}",
+        s.slo
+    );
 }
 
 #[test]

@@ -15,6 +15,7 @@ fn world() -> World {
     let pop = Population::new(
         &profile::Population {
             fleet: None,
+            like: None,
             control_rooms: 1,
             consoles_per_room: 2,
             terminals: 4,
