@@ -10,50 +10,93 @@ pub struct Record {
     pub fields: Vec<String>,
 }
 
-/// A file's header, and its records read one at a time as they are asked for (a 100,000-line
-/// file costs no more than one record beside its text).
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Table<'a> {
+/// A CSV text read a line at a time: its header, then its records as they are asked for (a
+/// 100,000-line file costs no more than one line and one record at a time).
+#[derive(Debug)]
+pub struct Reader<R> {
     pub columns: Vec<String>,
-    /// The lines after the header, with the number of the first.
-    body: &'a str,
-    first_line: usize,
+    lines: R,
+    /// The number of the line read last.
+    line: usize,
+    buf: String,
 }
 
-impl Table<'_> {
+impl<R: std::io::BufRead> Reader<R> {
+    /// The header of `lines`; `Err((line, message))`.
+    pub fn new(mut lines: R) -> Result<Self, (usize, String)> {
+        let mut buf = String::new();
+        let mut line = 0;
+        loop {
+            buf.clear();
+            line += 1;
+            match lines.read_line(&mut buf) {
+                Ok(0) => return Err((1, "the file is empty: a header row is needed".into())),
+                Ok(_) => {}
+                Err(e) => return Err((line, e.to_string())),
+            }
+            let head = buf.trim_end_matches(['\r', '\n']);
+            if skipped(head) {
+                continue;
+            }
+            let columns = fields(head).map_err(|e| (line, e))?;
+            return Ok(Reader {
+                columns,
+                lines,
+                line,
+                buf,
+            });
+        }
+    }
+
     /// The index of column `name`, if the header has it.
     pub fn column(&self, name: &str) -> Option<usize> {
         self.columns
             .iter()
             .position(|c| c.eq_ignore_ascii_case(name))
     }
+}
 
-    /// The records, in the file's order; a record that cannot be read is `Err((line,
-    /// message))`.
-    pub fn records(&self) -> impl Iterator<Item = Result<Record, (usize, String)>> + '_ {
-        self.body
-            .lines()
-            .enumerate()
-            .map(|(i, l)| (self.first_line + i, l.trim_end_matches('\r')))
-            .filter(|(_, l)| !skipped(l))
-            .map(|(line, text)| {
-                let f = fields(text).map_err(|e| (line, e))?;
-                if f.len() < self.columns.len() {
-                    return Err((
-                        line,
-                        format!(
-                            "{} field{} where the header has {} ({})",
-                            f.len(),
-                            if f.len() == 1 { "" } else { "s" },
-                            self.columns.len(),
-                            self.columns.join(",")
-                        ),
-                    ));
-                }
-                Ok(Record { line, fields: f })
-            })
+impl<R: std::io::BufRead> Iterator for Reader<R> {
+    /// A record, or why it cannot be read (`(line, message)`).
+    type Item = Result<Record, (usize, String)>;
+
+    fn next(&mut self) -> Option<Self::Item> {
+        loop {
+            self.buf.clear();
+            self.line += 1;
+            match self.lines.read_line(&mut self.buf) {
+                Ok(0) => return None,
+                Ok(_) => {}
+                Err(e) => return Some(Err((self.line, e.to_string()))),
+            }
+            let text = self.buf.trim_end_matches(['\r', '\n']);
+            if skipped(text) {
+                continue;
+            }
+            let line = self.line;
+            let f = match fields(text) {
+                Ok(f) => f,
+                Err(e) => return Some(Err((line, e))),
+            };
+            if f.len() < self.columns.len() {
+                return Some(Err((
+                    line,
+                    format!(
+                        "{} field{} where the header has {} ({})",
+                        f.len(),
+                        if f.len() == 1 { "" } else { "s" },
+                        self.columns.len(),
+                        self.columns.join(",")
+                    ),
+                )));
+            }
+            return Some(Ok(Record { line, fields: f }));
+        }
     }
 }
+
+/// A text held whole, read as [`Reader`] does.
+pub type Table<'a> = Reader<&'a [u8]>;
 
 /// A blank line or a comment.
 fn skipped(line: &str) -> bool {
@@ -104,26 +147,7 @@ fn fields(line: &str) -> Result<Vec<String>, String> {
 
 /// The header of `text` (a whole file) and its records to read; `Err((line, message))`.
 pub fn parse(text: &str) -> Result<Table<'_>, (usize, String)> {
-    let mut rest = text;
-    let mut line = 0;
-    loop {
-        line += 1;
-        if rest.is_empty() {
-            return Err((1, "the file is empty: a header row is needed".into()));
-        }
-        let (head, tail) = rest.split_once('\n').unwrap_or((rest, ""));
-        rest = tail;
-        let head = head.trim_end_matches('\r');
-        if skipped(head) {
-            continue;
-        }
-        let columns = fields(head).map_err(|e| (line, e))?;
-        return Ok(Table {
-            columns,
-            body: rest,
-            first_line: line + 1,
-        });
-    }
+    Reader::new(text.as_bytes())
 }
 
 #[cfg(test)]
@@ -136,7 +160,7 @@ mod tests {
             .expect("parses");
         assert_eq!(t.columns, ["issi", "home", "discipline"]);
         assert_eq!(t.column("DISCIPLINE"), Some(2));
-        let r: Vec<Record> = t.records().collect::<Result<_, _>>().expect("records");
+        let r: Vec<Record> = t.collect::<Result<_, _>>().expect("records");
         assert_eq!(r[0].line, 4);
         assert_eq!(r[0].fields, ["1000001", "100001", "police"]);
         assert_eq!(r[1].fields, ["2", "a, \"b\"", "x"]);
@@ -146,7 +170,7 @@ mod tests {
     fn a_short_line_and_an_open_quote_are_located() {
         let first_error = |text: &str| match parse(text) {
             Err((line, _)) => line,
-            Ok(t) => t.records().find_map(|r| r.err()).map_or(0, |e| e.0),
+            Ok(mut t) => t.find_map(|r| r.err()).map_or(0, |e| e.0),
         };
         assert_eq!(first_error("a,b\n1\n"), 2);
         assert_eq!(first_error("a,b\n1,2\n\"3,4\n"), 3);

@@ -331,6 +331,13 @@ pub async fn run(cfg: RunConfig, stop: watch::Receiver<bool>) -> Result<RunResul
         }
     });
     let population = schedule.population().clone();
+    if population.console_count() == 0 {
+        notes.push(
+            "The population has no consoles: only terminal actions were sent, no event stream \
+             was opened, and no delivery was checked."
+                .to_string(),
+        );
+    }
 
     let events_path = cfg.out_dir.join(rundir::EVENTS);
     let events = EventsWriter::create(&events_path, phases.clone(), population.clone(), started_at)

@@ -212,7 +212,7 @@ fn terminal(t: &Terminal, key: &Key) -> Terminal {
 /// columns are dropped. `Err((line, message))` for a file that does not parse, has none of
 /// the columns, or names an ISSI or GSSI that is not a TETRA id.
 pub fn records(text: &str, key: &Key) -> Result<String, (usize, String)> {
-    let table = crate::csv::parse(text)?;
+    let mut table = crate::csv::parse(text)?;
     let kept: Vec<(&str, usize)> = RECORD_COLUMNS
         .iter()
         .filter_map(|name| table.column(name).map(|i| (*name, i)))
@@ -231,7 +231,7 @@ pub fn records(text: &str, key: &Key) -> Result<String, (usize, String)> {
     let mut out = String::with_capacity(text.len());
     out.push_str(&names.join(","));
     out.push('\n');
-    for r in table.records() {
+    for r in table.by_ref() {
         let r = &r?;
         let mut fields = Vec::with_capacity(kept.len());
         for (name, i) in &kept {
@@ -505,9 +505,9 @@ mod tests {
             t.issi, c.id, t.issi
         );
         let out = records(&text, &k).expect("anonymised");
-        let back = crate::csv::parse(&out).expect("reads back");
+        let mut back = crate::csv::parse(&out).expect("reads back");
         assert_eq!(back.columns, RECORD_COLUMNS);
-        let rows: Vec<crate::csv::Record> = back.records().collect::<Result<_, _>>().expect("rows");
+        let rows: Vec<crate::csv::Record> = back.by_ref().collect::<Result<_, _>>().expect("rows");
         let f = |r: usize| rows[r].fields.clone();
         let new_t = anon.terminals[3];
         let (issi, gssi) = (new_t.issi.to_string(), anon.talkgroups[1].gssi.to_string());

@@ -128,37 +128,50 @@ pub fn load(path: &Path) -> Result<Fleet, FleetError> {
     })?;
     let dir = path.parent().unwrap_or(Path::new("."));
     let paths = [&file.consoles, &file.talkgroups, &file.terminals].map(|n| dir.join(n));
-    let texts = [read(&paths[0])?, read(&paths[1])?, read(&paths[2])?];
-    let table = |i: usize| -> Result<(PathBuf, crate::csv::Table<'_>), FleetError> {
-        crate::csv::parse(&texts[i])
-            .map(|t| (paths[i].clone(), t))
-            .map_err(|(line, message)| FleetError {
-                file: paths[i].clone(),
-                line: Some(line),
-                message,
-            })
-    };
     let tables = Tables {
-        consoles: table(0)?,
-        talkgroups: table(1)?,
-        terminals: table(2)?,
+        consoles: table(&paths[0])?,
+        talkgroups: table(&paths[1])?,
+        terminals: table(&paths[2])?,
     };
     build(path, &text, file, tables)
 }
 
-/// The three CSV files, their records read as they are needed.
-struct Tables<'a> {
-    consoles: (PathBuf, crate::csv::Table<'a>),
-    talkgroups: (PathBuf, crate::csv::Table<'a>),
-    terminals: (PathBuf, crate::csv::Table<'a>),
+/// A CSV file of the fleet, its records read a line at a time.
+type Csv = crate::csv::Reader<std::io::BufReader<std::fs::File>>;
+
+/// The CSV file `path`, its header read.
+fn table(path: &Path) -> Result<(PathBuf, Csv), FleetError> {
+    let err = |line: Option<usize>, message: String| FleetError {
+        file: path.to_path_buf(),
+        line,
+        message,
+    };
+    let file = std::fs::File::open(path).map_err(|e| err(None, e.to_string()))?;
+    let len = file.metadata().map_err(|e| err(None, e.to_string()))?.len();
+    if len > MAX_FILE_BYTES {
+        return Err(err(
+            None,
+            format!("{len} bytes: larger than the {MAX_FILE_BYTES}-byte limit"),
+        ));
+    }
+    crate::csv::Reader::new(std::io::BufReader::new(file))
+        .map(|r| (path.to_path_buf(), r))
+        .map_err(|(line, message)| err(Some(line), message))
 }
 
-/// A record of `t` (the file `file`), or the error that names its line.
+/// The three CSV files.
+struct Tables {
+    consoles: (PathBuf, Csv),
+    talkgroups: (PathBuf, Csv),
+    terminals: (PathBuf, Csv),
+}
+
+/// The records of `t` (the file `file`), each or the error that names its line.
 fn records<'a>(
     file: &'a Path,
-    t: &'a crate::csv::Table<'a>,
+    t: &'a mut Csv,
 ) -> impl Iterator<Item = Result<crate::csv::Record, FleetError>> + 'a {
-    t.records().map(move |r| {
+    t.map(move |r| {
         r.map_err(|(line, message)| FleetError {
             file: file.to_path_buf(),
             line: Some(line),
@@ -168,7 +181,7 @@ fn records<'a>(
 }
 
 /// Column `name`'s index in `t`, or an error naming the file.
-fn column(file: &Path, t: &crate::csv::Table<'_>, name: &str) -> Result<usize, FleetError> {
+fn column(file: &Path, t: &Csv, name: &str) -> Result<usize, FleetError> {
     t.column(name).ok_or_else(|| FleetError {
         file: file.to_path_buf(),
         line: Some(1),
@@ -179,12 +192,7 @@ fn column(file: &Path, t: &crate::csv::Table<'_>, name: &str) -> Result<usize, F
     })
 }
 
-fn build(
-    path: &Path,
-    text: &str,
-    file: FleetFile,
-    tables: Tables<'_>,
-) -> Result<Fleet, FleetError> {
+fn build(path: &Path, text: &str, file: FleetFile, tables: Tables) -> Result<Fleet, FleetError> {
     let in_yaml = |field: String, message: String| FleetError {
         file: path.to_path_buf(),
         line: crate::locate::KeyIndex::new(text)
@@ -229,15 +237,15 @@ fn build(
     };
 
     // Talkgroups.
-    let (tg_path, tg) = &tables.talkgroups;
+    let (tg_path, mut tg) = tables.talkgroups;
     let (c_gssi, c_name, c_room) = (
-        column(tg_path, tg, "gssi")?,
+        column(&tg_path, &tg, "gssi")?,
         tg.column("name"),
         tg.column("room"),
     );
     let mut talkgroups = Vec::new();
     let mut gssi_line: HashMap<u32, usize> = HashMap::new();
-    for r in records(tg_path, tg) {
+    for r in records(&tg_path, &mut tg) {
         let r = r?;
         let at = |message: String| FleetError {
             file: tg_path.clone(),
@@ -264,16 +272,16 @@ fn build(
     }
 
     // Consoles.
-    let (c_path, ct) = &tables.consoles;
+    let (c_path, mut ct) = tables.consoles;
     let (c_id, c_croom, c_disc, c_mon) = (
-        column(c_path, ct, "console")?,
-        column(c_path, ct, "room")?,
+        column(&c_path, &ct, "console")?,
+        column(&c_path, &ct, "room")?,
         ct.column("discipline"),
-        column(c_path, ct, "monitors")?,
+        column(&c_path, &ct, "monitors")?,
     );
     let mut consoles = Vec::new();
     let mut console_line: HashMap<String, usize> = HashMap::new();
-    for r in records(c_path, ct) {
+    for r in records(&c_path, &mut ct) {
         let r = r?;
         let at = |message: String| FleetError {
             file: c_path.clone(),
@@ -295,7 +303,7 @@ fn build(
                 "console `{id}`: room `{room_id}` is not in the fleet's rooms"
             ))
         })?;
-        let discipline = discipline(c_path, r.line, c_disc.map_or("", |c| r.fields[c].as_str()))?;
+        let discipline = discipline(&c_path, r.line, c_disc.map_or("", |c| r.fields[c].as_str()))?;
         let mut monitors = Vec::new();
         for g in r.fields[c_mon].split_whitespace() {
             let gssi = tetra_id(g).map_err(|m| at(format!("console `{id}` monitors: {m}")))?;
@@ -318,15 +326,16 @@ fn build(
     }
 
     // Terminals.
-    let (t_path, tt) = &tables.terminals;
+    let (t_path, mut tt) = tables.terminals;
     let (c_issi, c_home, c_tdisc) = (
-        column(t_path, tt, "issi")?,
-        column(t_path, tt, "home")?,
+        column(&t_path, &tt, "issi")?,
+        column(&t_path, &tt, "home")?,
         tt.column("discipline"),
     );
     let mut terminals = Vec::new();
-    let mut issi_line: HashMap<u32, u32> = HashMap::new();
-    for r in records(t_path, tt) {
+    // (ISSI, line), sorted after the loop to find one twice: half the memory of a map.
+    let mut issis: Vec<(u32, u32)> = Vec::new();
+    for r in records(&t_path, &mut tt) {
         let r = r?;
         let at = |message: String| FleetError {
             file: t_path.clone(),
@@ -334,9 +343,7 @@ fn build(
             message,
         };
         let issi = tetra_id(&r.fields[c_issi]).map_err(|m| at(format!("issi: {m}")))?;
-        if let Some(first) = issi_line.insert(issi, r.line as u32) {
-            return Err(at(format!("ISSI {issi} twice (first on line {first})")));
-        }
+        issis.push((issi, r.line as u32));
         let home = tetra_id(&r.fields[c_home]).map_err(|m| at(format!("home: {m}")))?;
         if !gssi_line.contains_key(&home) {
             return Err(at(format!(
@@ -344,13 +351,26 @@ fn build(
                 tg_path.display()
             )));
         }
-        let discipline = discipline(t_path, r.line, c_tdisc.map_or("", |c| r.fields[c].as_str()))?;
+        let discipline = discipline(
+            &t_path,
+            r.line,
+            c_tdisc.map_or("", |c| r.fields[c].as_str()),
+        )?;
         terminals.push(Terminal {
             issi,
             home,
             discipline,
         });
     }
+    issis.sort_unstable();
+    if let Some(w) = issis.windows(2).find(|w| w[0].0 == w[1].0) {
+        return Err(FleetError {
+            file: t_path.clone(),
+            line: Some(w[1].1 as usize),
+            message: format!("ISSI {} twice (first on line {})", w[0].0, w[0].1),
+        });
+    }
+    drop(issis);
     if consoles.is_empty() && terminals.is_empty() {
         return Err(FleetError {
             file: path.to_path_buf(),

@@ -134,14 +134,16 @@ pub fn check(p: &Profile) -> Vec<Problem> {
             ));
         }
     } else {
-        for (name, v) in [
-            ("control_rooms", pop.control_rooms),
-            ("consoles_per_room", pop.consoles_per_room),
-            ("terminals", pop.terminals),
-            ("talkgroups_per_room", pop.talkgroups_per_room),
-            ("monitored_per_console", pop.monitored_per_console),
+        // No consoles is a pure request load (terminals only, no event streams); then a
+        // console monitors nothing.
+        let consoles = pop.consoles_per_room > 0;
+        for (name, v, needed) in [
+            ("control_rooms", pop.control_rooms, true),
+            ("terminals", pop.terminals, true),
+            ("talkgroups_per_room", pop.talkgroups_per_room, true),
+            ("monitored_per_console", pop.monitored_per_console, consoles),
         ] {
-            if v == 0 {
+            if v == 0 && needed {
                 out.push(problem(
                     pp.clone().key(name),
                     format!("`{name}` must be at least 1"),
@@ -375,6 +377,17 @@ pub fn check(p: &Profile) -> Vec<Problem> {
                 sp.clone().key(key).key("window"),
                 format!("a window of {w} does not fit: it must be from 1s to the run's duration"),
                 Some("windows are made of whole intervals (`--interval`, default 1s)"),
+            ));
+        }
+        let no_consoles = p.population.fleet.is_none()
+            && p.population.like.is_none()
+            && p.population.consoles_per_room == 0;
+        if no_consoles && key.starts_with("delivery.") {
+            out.push(problem(
+                sp.clone().key(key),
+                "the population has no consoles: no delivery is checked, so this cannot be \
+                 judged",
+                Some("leave out the delivery objectives of a pure request load"),
             ));
         }
         if limits.per_room() && (!key.starts_with("delivery.") || limits.is_scoped()) {

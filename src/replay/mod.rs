@@ -127,7 +127,7 @@ pub fn load(path: &Path) -> Result<Records, RecordsError> {
 
 /// Parse a records file's text; `Err((line, message))`.
 pub fn parse(text: &str) -> Result<Records, (usize, String)> {
-    let t = crate::csv::parse(text)?;
+    let mut t = crate::csv::parse(text)?;
     let need = |name: &str| {
         t.column(name).ok_or_else(|| {
             (
@@ -150,7 +150,7 @@ pub fn parse(text: &str) -> Result<Records, (usize, String)> {
         col("code"),
     );
     let mut records = Vec::new();
-    for r in t.records() {
+    for r in t.by_ref() {
         let r = &r?;
         let line = r.line;
         let field = |c: Option<usize>| c.map(|c| r.fields[c].trim()).filter(|f| !f.is_empty());

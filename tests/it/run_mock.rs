@@ -167,3 +167,37 @@ fn colour_only_on_a_terminal_and_never_with_no_color() {
         "escape codes when piped\n{piped}"
     );
 }
+
+/// A population without consoles is a pure request load: terminals only, no event stream,
+/// and the report says that no delivery was checked.
+#[test]
+#[ignore = "second tier (scripts/test): a real-time end-to-end run"]
+fn a_population_without_consoles_sends_only_terminal_actions() {
+    let d = TempDir::new("no-consoles");
+    d.write(
+        "p.yaml",
+        "name: no-consoles\nseed: 2\nduration: 5s\npopulation:\n  control_rooms: 2\n  consoles_per_room: 0\n  terminals: 200\n  talkgroups_per_room: 4\n  monitored_per_console: 0\nsetup: { over: 1s }\ntraffic:\n  - action: status\n    rate: 200/s\n    arrival: uniform\n  - action: group_call\n    rate: 5/s\n    hold: 1s\nslo:\n  terminal.status: { p99: 1s }\n  error_rate: 0%\n",
+    );
+    let r = rcload_in(d.path(), &["run", "p.yaml", "--out", "out"]);
+    r.expect_code(0);
+    let s = summary(&d.path().join("out"));
+    let ops: Vec<&str> = s.operations.keys().map(String::as_str).collect();
+    assert!(
+        ops.iter()
+            .all(|o| o.starts_with("terminal.") || o.starts_with("call.")),
+        "{ops:?}"
+    );
+    assert!(s.operations["terminal.status"].count >= 700, "{r}");
+    assert!(
+        s.deliveries.values().all(|d| d.delivered + d.missed == 0),
+        "{:?}",
+        s.deliveries
+    );
+    assert!(
+        s.warnings
+            .iter()
+            .any(|w| w.contains("no consoles") && w.contains("no delivery was checked")),
+        "{:?}",
+        s.warnings
+    );
+}
