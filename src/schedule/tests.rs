@@ -376,3 +376,23 @@ events:
         .collect();
     assert!(!actions.is_empty() && actions.iter().all(|a| a.at_us >= 30_000_000));
 }
+
+#[test]
+fn a_population_without_consoles_schedules_only_terminal_actions() {
+    let text = "name: t\nduration: 1m\npopulation:\n  control_rooms: 2\n  consoles_per_room: 0\n  terminals: 50\n  talkgroups_per_room: 3\n  monitored_per_console: 0\ntraffic:\n  - action: status\n    rate: 10/s\n";
+    let p = load(
+        &ProfileSource {
+            name: "t.yaml".into(),
+            text: text.into(),
+        },
+        &[],
+    )
+    .expect("loads");
+    let s = Schedule::new(&p, 1);
+    assert_eq!(s.population().console_count(), 0);
+    let kinds: std::collections::BTreeSet<&str> = s.map(|a| a.kind.op().name()).collect();
+    assert!(
+        kinds.iter().all(|k| k.starts_with("terminal.")),
+        "{kinds:?}"
+    );
+}
