@@ -52,15 +52,15 @@ impl ConnectionCap {
     }
 
     /// A connection to `url`'s host: at once when one is free, else after a counted wait.
-    /// Hold it until the answer is read.
-    pub async fn slot(&self, url: &str) -> OwnedSemaphorePermit {
+    /// Hold it until the answer is read. `None` only if the host's semaphore were closed,
+    /// which nothing does: the request then goes without a slot rather than fail.
+    pub async fn slot(&self, url: &str) -> Option<OwnedSemaphorePermit> {
         let sem = self.semaphore(url);
         if let Ok(p) = sem.clone().try_acquire_owned() {
-            return p;
+            return Some(p);
         }
         let from = std::time::Instant::now();
-        // The semaphore is never closed.
-        let permit = sem.acquire_owned().await.expect("semaphore open");
+        let permit = sem.acquire_owned().await.ok();
         let us = u64::try_from(from.elapsed().as_micros()).unwrap_or(u64::MAX);
         self.waits.fetch_add(1, Ordering::Relaxed);
         self.longest_wait_us.fetch_max(us, Ordering::Relaxed);
@@ -81,7 +81,7 @@ impl ConnectionCap {
 /// A connection slot if there is a cap (`None`: no cap, no wait).
 pub async fn slot(cap: &Option<Arc<ConnectionCap>>, url: &str) -> Option<OwnedSemaphorePermit> {
     match cap {
-        Some(c) => Some(c.slot(url).await),
+        Some(c) => c.slot(url).await,
         None => None,
     }
 }
