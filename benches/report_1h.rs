@@ -70,6 +70,9 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         phases: PhaseBand::of(&phases),
         command: vec!["benchmark".into()],
         platform: std::env::consts::OS.into(),
+        shard: None,
+        start: None,
+        merged: None,
     };
     std::fs::write(dir.join("run.json"), serde_json::to_vec_pretty(&info)?)?;
 

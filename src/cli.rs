@@ -23,6 +23,10 @@ pub enum Command {
     /// Rebuild a run directory's reports (report.html, junit.xml, summary.md) from its raw
     /// data; works on a run that was killed (then summary.json is rebuilt too).
     Report(ReportArgs),
+    /// Merge the run directories of a sharded test (`run --shard I/N`) into one: exact
+    /// histogram sums, counts, timeseries, findings and events, judged as one run and with
+    /// every report. Exit codes as `run`'s.
+    Merge(MergeArgs),
     /// Compare two runs (directories or summary.json files); exit 1 on a regression.
     Compare(CompareArgs),
     /// Nightly runs over time: trend.md, trend.csv and trend.html, one row per run.
@@ -334,6 +338,19 @@ pub struct RunArgs {
     /// Run directory for the results (default: `reports/<UTC time>-<profile>/`).
     #[arg(long, value_name = "DIR")]
     pub out: Option<PathBuf>,
+    /// Run shard I of N (`0/4`: the first of four processes that run one test together,
+    /// docs/scale-out.md): it sends only the actions of its own consoles and terminals (by
+    /// index modulo N) and expects only the deliveries to its own consoles. `rcload merge`
+    /// makes one run of the N run directories.
+    #[arg(long, value_name = "I/N")]
+    pub shard: Option<String>,
+    /// Start the run's clock at this instant (RFC 3339, e.g. `2026-12-02T12:00:00Z`), the
+    /// same for every shard; run.json records how late it actually began.
+    #[arg(long, value_name = "RFC3339", conflicts_with = "start_in")]
+    pub start_at: Option<String>,
+    /// Start the run's clock this long after rcload starts, e.g. `30s`.
+    #[arg(long, value_name = "DURATION")]
+    pub start_in: Option<String>,
     /// A mapping file that describes the target's own interface (`docs/adapters.md`), e.g.
     /// `adapters/vendor-x.yaml`. Without it (and without `target.adapter` in the profile),
     /// rcload speaks API v1.
@@ -427,6 +444,10 @@ pub struct MockArgs {
     /// Seed for faults that pick a share of consoles or talkgroups.
     #[arg(long, default_value_t = 1)]
     pub seed: u64,
+    /// Start the fault clock at this instant (RFC 3339) instead of at start-up: the faults'
+    /// times then line up with runs started with `run --start-at` at the same instant.
+    #[arg(long, value_name = "RFC3339")]
+    pub start_at: Option<String>,
     /// The interface to serve: rcload's API v1, or `vendor-x`, a differently shaped vendor
     /// interface for trying adapters (docs/mock.md).
     #[arg(long, value_enum, default_value = "api-v1")]
@@ -471,6 +492,22 @@ pub struct ReportArgs {
     /// A run directory (as `rcload run --out` made it).
     #[arg(value_name = "RUN_DIR")]
     pub run_dir: PathBuf,
+    /// Print nothing but errors.
+    #[arg(long, short)]
+    pub quiet: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct MergeArgs {
+    /// The shards' run directories (`run --shard I/N --out DIR`), in any order.
+    #[arg(value_name = "RUN_DIR", required = true)]
+    pub run_dirs: Vec<PathBuf>,
+    /// The merged run directory to write (must not hold a run).
+    #[arg(long, value_name = "DIR")]
+    pub out: PathBuf,
+    /// Shards whose clocks began further apart than this are named in a warning.
+    #[arg(long, default_value = "5ms", value_name = "DURATION")]
+    pub max_skew: String,
     /// Print nothing but errors.
     #[arg(long, short)]
     pub quiet: bool,

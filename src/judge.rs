@@ -391,6 +391,9 @@ pub struct Validity {
     pub objectives: usize,
     /// `--allow-no-slo`: a run without objectives is an exploration, valid.
     pub allow_no_slo: bool,
+    /// What else is missing from the data, each a reason (a merged test's shards that are
+    /// missing or did not finish).
+    pub incomplete: Vec<String>,
 }
 
 impl Validity {
@@ -495,6 +498,7 @@ fn reasons(v: &Validity, results: &[SloResult]) -> Reasons {
                 .to_string(),
         );
     }
+    own.extend(v.incomplete.iter().cloned());
     if v.fell_behind() {
         own.push(format!(
             "the generator fell behind: lateness p99 {:.1} ms (limit {:.1} ms), in-flight or \
@@ -699,7 +703,14 @@ mod tests {
         let passed = judge(&slo(), |_, _, _| (Observed::Ms(1.0), None), 0, 1000);
         assert!(invalid_reasons(&valid(), &passed).is_empty());
         assert_eq!(verdict(&passed, &[]), Verdict::Pass);
-        let cases: [(Validity, &str); 7] = [
+        let cases: [(Validity, &str); 8] = [
+            (
+                Validity {
+                    incomplete: vec!["shard 2/4 is missing".into()],
+                    ..valid()
+                },
+                "shard 2/4 is missing",
+            ),
             (
                 Validity {
                     lateness_p99_ms: 10.5,

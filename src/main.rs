@@ -52,6 +52,7 @@ fn main() -> ExitCode {
         },
         Command::Mock(a) => with_runtime(|| mock(a)),
         Command::Report(a) => report(&a),
+        Command::Merge(a) => merge(&a),
         Command::Compare(a) => compare(&a),
         Command::Trend(a) => trend(&a),
         Command::Adapter(AdapterCommand::Check(a)) => with_runtime(|| adapter_check(a)),
@@ -316,6 +317,41 @@ fn report(a: &ReportArgs) -> ExitCode {
         out(&s);
     }
     verdict_code(data.summary.verdict)
+}
+
+/// `rcload merge DIR... --out DIR`: the merged run's verdict as `run` gives it (0 pass, 1 fail,
+/// 4 invalid: a shard missing or killed), 2 when the directories cannot be merged.
+fn merge(a: &rcload::cli::MergeArgs) -> ExitCode {
+    let max_skew = match rcload_api::parse_duration(&a.max_skew) {
+        Ok(d) => d,
+        Err(e) => return usage_error(&format!("--max-skew: {e}")),
+    };
+    let cfg = rcload::merge::MergeConfig {
+        dirs: a.run_dirs.clone(),
+        out: a.out.clone(),
+        max_skew,
+        command: std::env::args().collect(),
+    };
+    let merged = match rcload::merge::merge(&cfg) {
+        Ok(m) => m,
+        Err(e) => return usage_error(&e),
+    };
+    if !a.quiet {
+        let mut s = format!(
+            "merged {} shards into {}\n",
+            merged.shards,
+            merged.dir.display()
+        );
+        for w in &merged.summary.warnings {
+            s.push_str(&format!("warning: {w}\n"));
+        }
+        for p in &merged.written {
+            s.push_str(&format!("wrote {}\n", p.display()));
+        }
+        s.push_str(&rcload::report::table::verdict_lines(&merged.summary));
+        out(&s);
+    }
+    verdict_code(merged.summary.verdict)
 }
 
 /// `rcload trend RUN...`: 0 the files were written, 2 a run or the output cannot be used.
@@ -820,6 +856,21 @@ fn mock_tls(a: &MockArgs) -> Result<Option<std::sync::Arc<rustls::ServerConfig>>
         .map_err(|e| e.to_string())
 }
 
+/// The fault clock's epoch for `rcload mock --start-at`: that instant of the real-time clock,
+/// on the monotonic clock (in the past when it has passed).
+fn fault_epoch(text: &str) -> Result<std::time::Instant, String> {
+    let at: jiff::Timestamp = text
+        .trim()
+        .parse()
+        .map_err(|e| format!("--start-at: `{text}` is not an RFC 3339 instant: {e}"))?;
+    let at = std::time::SystemTime::from(at);
+    let (now_i, now_s) = (std::time::Instant::now(), std::time::SystemTime::now());
+    Ok(match at.duration_since(now_s) {
+        Ok(ahead) => now_i + ahead,
+        Err(e) => now_i.checked_sub(e.duration()).unwrap_or(now_i),
+    })
+}
+
 async fn mock(a: MockArgs) -> ExitCode {
     let token = match &a.token_env {
         Some(name) => match std::env::var(name) {
@@ -897,11 +948,15 @@ async fn mock(a: MockArgs) -> ExitCode {
         }
         _ => None,
     };
+    let fault_epoch = match a.start_at.as_deref().map(fault_epoch).transpose() {
+        Ok(e) => e,
+        Err(e) => return usage_error(&e),
+    };
     let config = rcload_mock::MockConfig {
         token,
         spec,
         seed: a.seed,
-        fault_epoch: None,
+        fault_epoch,
         dialect,
         oauth,
         tls,

@@ -131,7 +131,7 @@ async fn preflight(
 ) -> Result<Vec<String>, RunError> {
     use crate::engine::preflight;
     let mut notes = Vec::new();
-    let found = preflight::find(target, population, cfg.preflight_timeout).await;
+    let found = preflight::find(target, population, cfg.shard, cfg.preflight_timeout).await;
     if !found.is_clean() {
         if !cfg.clean_start {
             return Err(RunError::Leftovers {
@@ -196,10 +196,15 @@ pub async fn cleanup(cfg: &RunConfig) -> Result<crate::engine::preflight::Cleane
     }
     let schedule = Schedule::new(&cfg.profile, cfg.seed);
     let pop = schedule.population();
+    // A shard cleans only its own (`--shard I/N`).
     let consoles: Vec<String> = (0..pop.console_count())
+        .filter(|c| cfg.shard.owns_console(*c))
         .map(|c| pop.console_id(c))
         .collect();
-    let terminals: Vec<u32> = (0..pop.terminals).map(|t| pop.issi(t)).collect();
+    let terminals: Vec<u32> = (0..pop.terminals)
+        .filter(|t| cfg.shard.owns_terminal(*t))
+        .map(|t| pop.issi(t))
+        .collect();
     Ok(crate::engine::preflight::clean(
         target.as_ref(),
         &consoles,
@@ -213,8 +218,7 @@ pub async fn cleanup(cfg: &RunConfig) -> Result<crate::engine::preflight::Cleane
 pub async fn run(cfg: RunConfig, stop: watch::Receiver<bool>) -> Result<RunResult, RunError> {
     // The run's t=0, shared by the engine and the embedded mock's fault clock. Set-up below
     // (mock, health check, run directory, schedule) takes far less than START_DELAY.
-    let t0 = Instant::now() + START_DELAY;
-    let started_at = SystemTime::now() + START_DELAY;
+    let (t0, started_at) = clock_start(cfg.start_at);
     let mut mock_handle = None;
     let base_url = match &cfg.target {
         TargetSpec::EmbeddedMock => {
@@ -297,11 +301,8 @@ pub async fn run(cfg: RunConfig, stop: watch::Receiver<bool>) -> Result<RunResul
             notes.extend(
                 preflight(&cfg, target.as_ref(), schedule.population(), &target_name).await?,
             );
-            // Set-up took a while: t=0 is from now.
-            (
-                Instant::now() + START_DELAY,
-                SystemTime::now() + START_DELAY,
-            )
+            // Set-up took a while: t=0 is from now (or the common start's instant).
+            clock_start(cfg.start_at)
         }
         TargetSpec::EmbeddedMock => (t0, started_at),
     };
@@ -339,6 +340,13 @@ pub async fn run(cfg: RunConfig, stop: watch::Receiver<bool>) -> Result<RunResul
         );
     }
 
+    if !cfg.shard.is_whole() {
+        notes.push(format!(
+            "Shard {} of a sharded test: these figures are this shard's part (its consoles' \
+             deliveries, its terminals' actions); `rcload merge` judges the whole.",
+            cfg.shard
+        ));
+    }
     let events_path = cfg.out_dir.join(rundir::EVENTS);
     let events = EventsWriter::create(&events_path, phases.clone(), population.clone(), started_at)
         .map_err(io_err(&events_path))?;
@@ -380,10 +388,11 @@ pub async fn run(cfg: RunConfig, stop: watch::Receiver<bool>) -> Result<RunResul
             .map(|a| crate::targets::transport::without_password(a))
             .collect(),
         platform: format!("{}-{}", std::env::consts::OS, std::env::consts::ARCH),
+        shard: (!cfg.shard.is_whole()).then_some(cfg.shard),
+        start: cfg.start_at.map(|at| crate::start::record(at, at)),
+        merged: None,
     };
-    let info_json = serde_json::to_vec_pretty(&info)
-        .map_err(|e| RunError::Setup(format!("cannot encode run.json: {e}")))?;
-    write_atomic(&cfg.out_dir.join(rundir::RUN_JSON), &info_json)?;
+    write_run_info(&cfg.out_dir, &info)?;
 
     // Live metrics (a consumer like the others) and their server, for the run's length.
     let mut live = None;
@@ -440,6 +449,13 @@ pub async fn run(cfg: RunConfig, stop: watch::Receiver<bool>) -> Result<RunResul
         ..cfg.engine.clone()
     };
     let capped = target.clone();
+    if let Some(at) = cfg.start_at {
+        // The common start: wait for it here, and record how late this process began.
+        tokio::time::sleep_until(t0.into()).await;
+        let mut info = info;
+        info.start = Some(crate::start::record(at, SystemTime::now()));
+        write_run_info(&cfg.out_dir, &info)?;
+    }
     let report = engine::run(schedule, target, engine_cfg, tx, stop).await;
     if let Some(n) = cfg.transport.max_per_host {
         let waits = capped.connection_waits();
@@ -485,10 +501,15 @@ pub async fn run(cfg: RunConfig, stop: watch::Receiver<bool>) -> Result<RunResul
             rebuilt: false,
             notes,
             peak_rss_mb: peak_rss_mb(),
+            incomplete: Vec::new(),
         },
     );
     let json = serde_json::to_vec_pretty(&summary)
         .map_err(|e| RunError::Setup(format!("cannot encode summary.json: {e}")))?;
+    // The exact aggregates, for `rcload merge` of a sharded test.
+    if let Err(e) = crate::metrics::totals::write(&rec, &cfg.out_dir.join(rundir::TOTALS)) {
+        eprintln!("rcload: warning: {e}");
+    }
     write_atomic(&cfg.out_dir.join(rundir::SUMMARY_JSON), &json)?;
     // The reports are derived from the files, as `rcload report` makes them.
     let reports = rundir::load(&cfg.out_dir).and_then(|d| rundir::write_reports(&cfg.out_dir, &d));
@@ -503,6 +524,22 @@ pub async fn run(cfg: RunConfig, stop: watch::Receiver<bool>) -> Result<RunResul
         summary,
         run_dir: cfg.out_dir.clone(),
     })
+}
+
+/// t=0 of a run set up now: `START_DELAY` from now, or the common start's instant
+/// (`--start-at`) when set-up leaves time for it.
+fn clock_start(start_at: Option<SystemTime>) -> (Instant, SystemTime) {
+    let now = (Instant::now(), SystemTime::now());
+    match start_at {
+        Some(at) => crate::start::plan(at, now, START_DELAY),
+        None => (now.0 + START_DELAY, now.1 + START_DELAY),
+    }
+}
+
+fn write_run_info(dir: &Path, info: &RunInfo) -> Result<(), RunError> {
+    let json = serde_json::to_vec_pretty(info)
+        .map_err(|e| RunError::Setup(format!("cannot encode run.json: {e}")))?;
+    write_atomic(&dir.join(rundir::RUN_JSON), &json)
 }
 
 /// Everything the consumer writes to as outcomes come in.

@@ -5,13 +5,14 @@
 use crate::cli::{ProfileArgs, RunArgs};
 use crate::engine::{ConsoleChecks, EngineConfig};
 use crate::profile::{self, Override, Profile, ProfileError, parse_override};
+use crate::schedule::Shard;
 use crate::targets::auth::Credentials;
 use crate::targets::consent::{Consent, ConsentError};
 use crate::targets::mapped::{self, AdapterError, Mapping};
 use crate::targets::transport::{Transport, TransportError};
 use rcload_api::parse_duration;
 use std::path::{Path, PathBuf};
-use std::time::Duration;
+use std::time::{Duration, SystemTime};
 
 /// Where the load goes.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -78,6 +79,10 @@ pub struct RunConfig {
     pub consent: Option<Consent>,
     /// The command line, for run.json.
     pub command: Vec<String>,
+    /// The shard this process runs (`--shard I/N`; whole by default).
+    pub shard: Shard,
+    /// The common start (`--start-at`, `--start-in`): t=0 at this instant.
+    pub start_at: Option<SystemTime>,
 }
 
 /// Why a configuration could not be built (all are exit code 2).
@@ -315,6 +320,28 @@ impl RunConfig {
             .out
             .clone()
             .unwrap_or_else(|| default_run_dir(&profile.name));
+        let shard = match &args.shard {
+            None => Shard::WHOLE,
+            Some(t) => Shard::parse(t).map_err(|e| ConfigError::Flag {
+                flag: "shard",
+                message: e.to_string(),
+            })?,
+        };
+        if let (false, Some(a)) = (shard.is_whole(), &adapter)
+            && a.mapping.events.matching == crate::targets::mapped::spec::Matching::Correlate
+        {
+            return Err(ConfigError::Flag {
+                flag: "shard",
+                message: format!(
+                    "the mapping {} matches events by correlation (`events.matching: \
+                     correlate`), which only the process that sent a request can do: a \
+                     shard could not match what its consoles receive of the other shards' \
+                     actions. Shard only targets whose events carry rcload's reference",
+                    a.path
+                ),
+            });
+        }
+        let start_at = start_instant(args.start_at.as_deref(), args.start_in.as_deref())?;
         let c = &profile.checks;
         let engine = EngineConfig {
             max_in_flight: args.max_in_flight,
@@ -330,6 +357,7 @@ impl RunConfig {
                 reconnect_jitter: c.reconnect.jitter.fraction,
             },
             seed: profile.seed,
+            shard,
             ..EngineConfig::default()
         };
         Ok(RunConfig {
@@ -361,8 +389,43 @@ impl RunConfig {
             transport,
             consent,
             command: std::env::args().collect(),
+            shard,
+            start_at,
         })
     }
+}
+
+/// The farthest ahead a common start may be: further is taken for a mistake.
+const START_AHEAD_MAX: Duration = Duration::from_secs(24 * 3600);
+
+/// The instant of `--start-at` (RFC 3339) or `--start-in` (a duration from now).
+fn start_instant(
+    at: Option<&str>,
+    within: Option<&str>,
+) -> Result<Option<SystemTime>, ConfigError> {
+    let when = match (at, within) {
+        (Some(text), _) => {
+            let ts: jiff::Timestamp = text.trim().parse().map_err(|e| ConfigError::Flag {
+                flag: "start-at",
+                message: format!(
+                    "`{text}` is not an RFC 3339 instant such as 2026-12-02T12:00:00Z: {e}"
+                ),
+            })?;
+            SystemTime::from(ts)
+        }
+        (None, Some(text)) => SystemTime::now() + duration_flag("start-in", text)?,
+        (None, None) => return Ok(None),
+    };
+    if when
+        .duration_since(SystemTime::now())
+        .is_ok_and(|ahead| ahead > START_AHEAD_MAX)
+    {
+        return Err(ConfigError::Flag {
+            flag: if at.is_some() { "start-at" } else { "start-in" },
+            message: "is more than 24 hours ahead: not a start time".into(),
+        });
+    }
+    Ok(Some(when))
 }
 
 /// The absolute URLs of a mapping besides the target's: its OAuth token URL and its event

@@ -178,6 +178,14 @@ fn key_of(event: &Event) -> Option<Key> {
     }
 }
 
+/// The id of the call an event says started.
+fn started_call(event: &Event) -> Option<&str> {
+    match event {
+        Event::CallStarted { call, .. } | Event::EmergencyAlert { call, .. } => Some(call),
+        _ => None,
+    }
+}
+
 /// Read events until the stream is lost; returns why, and when bytes last came on it.
 async fn read(
     shared: &Arc<Shared>,
@@ -233,6 +241,9 @@ async fn read_until_lost(
                     if let Some(key) = key_of(&event) {
                         let at_us = shared.us_at(at);
                         let mut w = shared.world();
+                        if let (Key::Ref(seq), Some(id)) = (&key, started_call(&event)) {
+                            w.learn_call(*seq, id, at_us);
+                        }
                         if let Some(r) = w.deliveries.receive(&key, console, at_us) {
                             let mut fx = Effects::default();
                             w.resolve(vec![r], &mut fx);

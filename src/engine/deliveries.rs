@@ -62,6 +62,59 @@ pub struct Deliveries {
     deadlines: VecDeque<(u64, Key, u64)>,
     generation: u64,
     timeout_us: u64,
+    /// What came before it was expected (sharded runs only).
+    early: Option<Early>,
+}
+
+/// At most this many early arrivals are kept; the oldest go first.
+const MAX_EARLY: usize = 200_000;
+
+/// Events that arrived before they were expected, and call ids seen before their call: in a
+/// sharded run another shard sends an action by its own clock, which may run a little ahead
+/// of this one, so its event can come before this shard expects it. Kept for `keep_us`.
+#[derive(Debug, Default)]
+struct Early {
+    keep_us: u64,
+    events: HashMap<Key, Vec<(u32, u64)>>,
+    calls: HashMap<u64, String>,
+    /// Arrival order, for pruning: (at, the event's key, or the call's reference).
+    order: VecDeque<(u64, Result<Key, u64>)>,
+}
+
+impl Early {
+    fn push(&mut self, item: Result<Key, u64>, at_us: u64) {
+        if self.order.len() >= MAX_EARLY {
+            self.prune(u64::MAX, 1);
+        }
+        self.order.push_back((at_us, item));
+    }
+
+    /// Drop what arrived more than `keep_us` before `now_us` (at most `most` items).
+    fn prune(&mut self, now_us: u64, most: usize) {
+        for _ in 0..most {
+            match self.order.front() {
+                Some((at, _)) if at.saturating_add(self.keep_us) < now_us || now_us == u64::MAX => {
+                }
+                _ => return,
+            }
+            let Some((at, item)) = self.order.pop_front() else {
+                return;
+            };
+            match item {
+                Ok(key) => {
+                    if let Some(v) = self.events.get_mut(&key) {
+                        v.retain(|(_, t)| *t != at);
+                        if v.is_empty() {
+                            self.events.remove(&key);
+                        }
+                    }
+                }
+                Err(seq) => {
+                    self.calls.remove(&seq);
+                }
+            }
+        }
+    }
 }
 
 impl Deliveries {
@@ -71,7 +124,69 @@ impl Deliveries {
             deadlines: VecDeque::new(),
             generation: 0,
             timeout_us,
+            early: None,
         }
+    }
+
+    /// How long after its action's intended time a delivery may come.
+    pub fn timeout_us(&self) -> u64 {
+        self.timeout_us
+    }
+
+    /// Keep events that arrive before they are expected for `keep_us`, and match them when
+    /// they are (a sharded run).
+    pub fn with_early(mut self, keep_us: u64) -> Self {
+        self.early = Some(Early {
+            keep_us,
+            ..Early::default()
+        });
+        self
+    }
+
+    /// Call `id` was seen starting (sent with reference `seq`) before this shard knew the
+    /// call: keep it for [`Deliveries::take_call`].
+    pub fn note_call(&mut self, seq: u64, id: &str, at_us: u64) {
+        if let Some(e) = &mut self.early
+            && !e.calls.contains_key(&seq)
+        {
+            e.calls.insert(seq, id.to_string());
+            e.push(Err(seq), at_us);
+        }
+    }
+
+    /// The id of the call sent with reference `seq`, if it was seen before.
+    pub fn take_call(&mut self, seq: u64) -> Option<String> {
+        self.early.as_mut().and_then(|e| e.calls.remove(&seq))
+    }
+
+    /// Match what already arrived under `key` against the consoles now expecting it.
+    fn arrived_early(&mut self, key: &Key) -> Vec<Resolved> {
+        let Some(early) = &mut self.early else {
+            return Vec::new();
+        };
+        let (Some(arrived), Some(e)) = (early.events.get_mut(key), self.map.get_mut(key)) else {
+            return Vec::new();
+        };
+        let mut out = Vec::new();
+        arrived.retain(|(console, at_us)| {
+            let Some(pos) = e.consoles.iter().position(|c| c == console) else {
+                return true;
+            };
+            e.consoles.swap_remove(pos);
+            out.push(Resolved::Delivered {
+                what: e.what(),
+                console: *console,
+                latency_us: at_us.saturating_sub(e.intended_us),
+            });
+            false
+        });
+        if arrived.is_empty() {
+            early.events.remove(key);
+        }
+        if e.consoles.is_empty() {
+            self.map.remove(key);
+        }
+        out
     }
 
     /// Expect `event` at `consoles`, sent by an action intended at `intended_us`. A previous
@@ -85,7 +200,7 @@ impl Deliveries {
         self.deadlines
             .push_back((deadline, key.clone(), self.generation));
         let old = self.map.insert(
-            key,
+            key.clone(),
             Expect {
                 event: what.event,
                 phase: what.phase,
@@ -96,13 +211,29 @@ impl Deliveries {
                 generation: self.generation,
             },
         );
-        old.map(|e| misses(e, deadline)).unwrap_or_default()
+        let mut out = old.map(|e| misses(e, deadline)).unwrap_or_default();
+        out.extend(self.arrived_early(&key));
+        out
     }
 
     /// `console` received the event under `key` at `at_us`.
     pub fn receive(&mut self, key: &Key, console: u32, at_us: u64) -> Option<Resolved> {
+        let found = self
+            .map
+            .get(key)
+            .and_then(|e| e.consoles.iter().position(|c| *c == console));
+        let Some(pos) = found else {
+            if let Some(early) = &mut self.early {
+                early
+                    .events
+                    .entry(key.clone())
+                    .or_default()
+                    .push((console, at_us));
+                early.push(Ok(key.clone()), at_us);
+            }
+            return None;
+        };
         let e = self.map.get_mut(key)?;
-        let pos = e.consoles.iter().position(|c| *c == console)?;
         e.consoles.swap_remove(pos);
         let r = Resolved::Delivered {
             what: e.what(),
@@ -117,6 +248,9 @@ impl Deliveries {
 
     /// Resolve as missed whatever is past its deadline at `now_us`.
     pub fn expire(&mut self, now_us: u64) -> Vec<Resolved> {
+        if let Some(e) = &mut self.early {
+            e.prune(now_us, usize::MAX);
+        }
         let mut out = Vec::new();
         while let Some((deadline, _, _)) = self.deadlines.front() {
             if *deadline > now_us {
@@ -297,6 +431,36 @@ mod tests {
         // The first deadline no longer applies to the new expectation.
         assert!(d.expire(1_000).is_empty());
         assert_eq!(d.expire(1_500).len(), 1);
+    }
+
+    #[test]
+    fn an_event_that_came_early_is_matched_when_expected_and_forgotten_later() {
+        let mut d = Deliveries::new(1_000).with_early(500);
+        let w = what(Delivery::Status, 100);
+        // It came 20 µs before this shard's clock reached the action's intended time.
+        assert_eq!(d.receive(&Key::Ref(1), 3, 80), None);
+        assert_eq!(
+            d.add(Key::Ref(1), w, vec![3, 4]),
+            vec![Resolved::Delivered {
+                what: w,
+                console: 3,
+                latency_us: 0
+            }]
+        );
+        assert_eq!(d.pending(), 1);
+        // Kept no longer than `keep_us`.
+        assert_eq!(d.receive(&Key::Ref(2), 3, 100), None);
+        d.note_call(7, "c-7", 100);
+        assert!(d.expire(700).is_empty());
+        assert!(
+            d.add(Key::Ref(2), what(Delivery::Status, 700), vec![3])
+                .is_empty()
+        );
+        assert_eq!(d.take_call(7), None);
+        // Without early matching (one process), an unexpected event is dropped at once.
+        let mut one = Deliveries::new(1_000);
+        assert_eq!(one.receive(&Key::Ref(1), 3, 80), None);
+        assert!(one.add(Key::Ref(1), w, vec![3]).is_empty());
     }
 
     #[test]

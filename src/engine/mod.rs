@@ -18,7 +18,7 @@ pub use outcome::{Delivery, Outcome, SkipReason};
 pub use teardown::{Left, TeardownConfig, TeardownReport};
 
 use crate::profile::Phase;
-use crate::schedule::{Action, ActionKind, Schedule};
+use crate::schedule::{Action, ActionKind, Ownership, Schedule, Shard};
 use crate::targets::{Reply, Target};
 use state::{Completion, Effects, World};
 use std::sync::{Arc, Mutex, MutexGuard};
@@ -77,6 +77,9 @@ pub struct EngineConfig {
     /// End what the run left open on the target after the load (and after an interruption);
     /// `None`: leave it (`--no-teardown`).
     pub teardown: Option<TeardownConfig>,
+    /// The shard of a sharded run (`--shard I/N`): only its own actions are sent; the
+    /// others' are modelled for the deliveries they cause at its consoles.
+    pub shard: Shard,
 }
 
 impl Default for EngineConfig {
@@ -92,6 +95,7 @@ impl Default for EngineConfig {
             seed: 0,
             gauges: Arc::default(),
             teardown: None,
+            shard: Shard::WHOLE,
         }
     }
 }
@@ -186,7 +190,8 @@ pub async fn run(
         delivery_timeout_us,
         config.checks.missed_for_drop,
         config.checks.reattach,
-    );
+    )
+    .with_shard(config.shard);
     let start = config
         .start_at
         .unwrap_or_else(|| Instant::now() + config.start_delay);
@@ -258,8 +263,17 @@ pub async fn run(
     let (mut scheduled, mut sent, mut interrupted) = (0u64, 0u64, false);
     let mut last_at_us = 0;
     let gauges = config.gauges.clone();
+    let mut ownership = Ownership::new(config.shard);
     for action in schedule {
-        scheduled += 1;
+        let own = ownership.owns(&action);
+        if !own && console_action(&action.kind) {
+            // Another shard's console: nothing of it happens here.
+            continue;
+        }
+        if own {
+            scheduled += 1;
+        }
+        // Deliveries of another shard's action are awaited here too.
         last_at_us = action.at_us;
         let intended = shared.start + Duration::from_micros(action.at_us);
         if Instant::now() < intended {
@@ -270,6 +284,12 @@ pub async fn run(
         } else if *stop.borrow() {
             interrupted = true;
             break;
+        }
+        if !own {
+            let mut fx = Effects::default();
+            shared.world().shadow(&action, &mut fx);
+            shared.apply(fx);
+            continue;
         }
         gauges.add_due();
         let permit = match slots.clone().try_acquire_owned() {
@@ -374,6 +394,14 @@ pub async fn run(
         teardown,
         left_without_teardown,
     }
+}
+
+/// Is this a console's action (login, logout, audit)?
+fn console_action(kind: &ActionKind) -> bool {
+    matches!(
+        kind,
+        ActionKind::Login { .. } | ActionKind::Logout { .. } | ActionKind::Audit { .. }
+    )
 }
 
 /// A throttled outcome for each connection wait since the last look.

@@ -58,6 +58,18 @@ pub enum SkipReason {
 }
 
 impl SkipReason {
+    /// Every reason, in the order declared.
+    pub const ALL: [SkipReason; 8] = [
+        SkipReason::ConsoleBusy,
+        SkipReason::ConsoleNotLoggedIn,
+        SkipReason::ConsoleNotReady,
+        SkipReason::TerminalBusy,
+        SkipReason::TerminalNotRegistered,
+        SkipReason::TerminalAlreadyRegistered,
+        SkipReason::CallNotStarted,
+        SkipReason::Unsupported,
+    ];
+
     pub fn name(&self) -> &'static str {
         match self {
             SkipReason::ConsoleBusy => "console_busy",

@@ -2,7 +2,7 @@
 //! in, terminals registered: left by an earlier run, or by someone else), and cleaning it.
 //! Reads and clean-up requests are not the profile's load: they are not measured.
 
-use crate::schedule::Population;
+use crate::schedule::{Population, Shard};
 use crate::targets::{Request, Target, TargetError};
 use futures::StreamExt;
 use rcload_api::Op;
@@ -63,10 +63,16 @@ impl Found {
 
 /// Ask the target about every console and terminal of the population, within `timeout`
 /// (what was not answered by then is unknown).
-pub async fn find(target: &dyn Target, pop: &Population, timeout: Duration) -> Found {
+/// A shard asks only about its own (`shard`; [`Shard::WHOLE`] for a whole run).
+pub async fn find(target: &dyn Target, pop: &Population, shard: Shard, timeout: Duration) -> Found {
     let deadline = tokio::time::Instant::now() + timeout;
     let consoles: Vec<String> = (0..pop.console_count())
+        .filter(|c| shard.owns_console(*c))
         .map(|c| pop.console_id(c))
+        .collect();
+    let terminals: Vec<u32> = (0..pop.terminals)
+        .filter(|t| shard.owns_terminal(*t))
+        .map(|t| pop.issi(t))
         .collect();
     let console_answers = bounded(
         futures::stream::iter(consoles.iter())
@@ -76,7 +82,7 @@ pub async fn find(target: &dyn Target, pop: &Population, timeout: Duration) -> F
     )
     .await;
     let terminal_answers = bounded(
-        futures::stream::iter((0..pop.terminals).map(|t| pop.issi(t)))
+        futures::stream::iter(terminals.iter().copied())
             .map(|issi| async move { (issi, target.terminal_registered(issi).await) })
             .buffer_unordered(AT_ONCE),
         deadline,
@@ -92,7 +98,7 @@ pub async fn find(target: &dyn Target, pop: &Population, timeout: Duration) -> F
         .collect();
     found.consoles.sort();
     let known_terminals = terminal_answers.iter().filter(|(_, a)| a.is_some()).count();
-    found.unknown_terminals = u64::from(pop.terminals).saturating_sub(known_terminals as u64);
+    found.unknown_terminals = (terminals.len() as u64).saturating_sub(known_terminals as u64);
     found.terminals = terminal_answers
         .into_iter()
         .filter(|(_, a)| *a == Some(true))

@@ -7,7 +7,7 @@
 use super::deliveries::{Deliveries, Expected, Key, Resolved};
 use super::outcome::{Delivery, Outcome, SkipReason};
 use crate::detect::{Detector, Finding};
-use crate::schedule::{Action, ActionKind, Population};
+use crate::schedule::{Action, ActionKind, Population, Shard};
 use crate::targets::{Reply, Request, TargetError};
 use rcload_api::CallKind;
 use rcload_api::reference::{parse_reference, reference};
@@ -37,7 +37,17 @@ pub enum Term {
 #[derive(Debug, Clone, PartialEq, Eq)]
 enum Call {
     Starting,
-    Active { id: String, talkgroup: u32 },
+    Active {
+        id: String,
+        talkgroup: u32,
+    },
+    /// Another shard's call, started by action `seq`: its id once a console here saw it
+    /// start (`call.started` or `emergency.alert`).
+    Foreign {
+        seq: u64,
+        talkgroup: u32,
+        id: Option<String>,
+    },
 }
 
 #[derive(Debug)]
@@ -114,7 +124,15 @@ pub struct World {
     pub deliveries: Deliveries,
     pub detector: Detector,
     reattach: bool,
+    /// The shard this process runs: other shards' entities are modelled, never sent for.
+    shard: Shard,
+    /// Other shards' calls by the `seq` of their start, to learn their ids.
+    foreign_calls: HashMap<u64, u64>,
 }
+
+/// How long a sharded run keeps an event that came before it was expected: the other
+/// shards' clocks may run this far ahead (the merge warns about more than 5 ms).
+const EARLY_KEEP_US: u64 = 2_000_000;
 
 /// The least time after a re-attach in which a `talkgroup.dropped` not yet followed by its
 /// `talkgroup.attached` is taken as old (`Detector::with_stale_window`).
@@ -164,7 +182,20 @@ impl World {
             ),
             reattach,
             pop,
+            shard: Shard::WHOLE,
+            foreign_calls: HashMap::new(),
         }
+    }
+
+    /// Run shard `shard` of a sharded run.
+    pub fn with_shard(mut self, shard: Shard) -> Self {
+        self.shard = shard;
+        if !shard.is_whole() {
+            let keep_us = self.deliveries.timeout_us().min(EARLY_KEEP_US);
+            let d = std::mem::replace(&mut self.deliveries, Deliveries::new(0));
+            self.deliveries = d.with_early(keep_us);
+        }
+        self
     }
 
     /// Consoles that should get an event on `talkgroup` now: logged in, stream open,
@@ -625,7 +656,7 @@ impl World {
         out.extend(
             (0u32..)
                 .zip(&self.terminals)
-                .filter(|(_, t)| matches!(t, Term::On { .. }))
+                .filter(|(i, t)| matches!(t, Term::On { .. }) && self.own_terminal(*i))
                 .map(|(terminal, _)| ActionKind::Deregister { terminal }),
         );
         out.extend(
@@ -644,10 +675,9 @@ impl World {
             .iter()
             .filter(|c| matches!(c.phase, ConsolePhase::On { .. } | ConsolePhase::LoggingOut))
             .count();
-        let terminals = self
-            .terminals
-            .iter()
-            .filter(|t| matches!(t, Term::On { .. }))
+        let terminals = (0u32..)
+            .zip(&self.terminals)
+            .filter(|(i, t)| matches!(t, Term::On { .. }) && self.own_terminal(*i))
             .count();
         (consoles as u64, terminals as u64)
     }
@@ -731,5 +761,6 @@ impl World {
     }
 }
 
+mod shadow;
 #[cfg(test)]
 mod tests;

@@ -1,6 +1,6 @@
 //! The recorder: one consumer of the outcome channel, aggregating as outcomes arrive.
 
-use super::histogram;
+use super::{MergeHistError, add_counts, add_histogram, histogram};
 use crate::detect::{DetectedBy, Finding};
 use crate::engine::{Delivery, Outcome};
 use hdrhistogram::Histogram;
@@ -45,6 +45,19 @@ impl OpStats {
     pub fn error_count(&self) -> u64 {
         self.errors.values().sum()
     }
+
+    /// Add `other`'s requests into these; `what` (the operation) names them in an error.
+    pub fn merge(&mut self, other: &OpStats, what: &str) -> Result<(), MergeHistError> {
+        self.count = self.count.saturating_add(other.count);
+        self.ok = self.ok.saturating_add(other.ok);
+        add_counts(&mut self.errors, &other.errors);
+        add_histogram(&mut self.latency, &other.latency, || {
+            format!("{what} latency")
+        })?;
+        add_histogram(&mut self.service, &other.service, || {
+            format!("{what} service time")
+        })
+    }
 }
 
 /// What was measured for one delivered event type.
@@ -63,6 +76,18 @@ impl Default for DeliveryStats {
             missed: 0,
             latency: histogram(),
         }
+    }
+}
+
+impl DeliveryStats {
+    /// Add `other`'s deliveries into these; `what` (the event type or group) names them in an
+    /// error.
+    pub fn merge(&mut self, other: &DeliveryStats, what: &str) -> Result<(), MergeHistError> {
+        self.delivered = self.delivered.saturating_add(other.delivered);
+        self.missed = self.missed.saturating_add(other.missed);
+        add_histogram(&mut self.latency, &other.latency, || {
+            format!("{what} delivery latency")
+        })
     }
 }
 
@@ -172,6 +197,11 @@ impl Recorder {
     pub fn with_phase_apart(mut self, phase: Option<usize>) -> Self {
         self.apart = phase;
         self
+    }
+
+    /// The phase kept apart from the whole run's figures (the teardown), if any.
+    pub fn apart(&self) -> Option<usize> {
+        self.apart
     }
 
     pub fn record(&mut self, o: &Outcome) {
@@ -347,6 +377,137 @@ impl Recorder {
     /// Requests completed over all operations.
     pub fn total_ops(&self) -> u64 {
         self.ops.values().map(|s| s.count).sum()
+    }
+
+    /// Add `other`'s aggregates into these, exactly (histograms add count by count), as if one
+    /// recorder had seen both's outcomes: how `rcload merge` puts the shards of one test
+    /// together. Findings end up sorted by time (then console, then talkgroup or reason), so
+    /// the result does not depend on the order the parts are added in; phases go to the longer
+    /// of the two lists. The phase kept apart and the groups are taken from `other` when this
+    /// one has none (an empty recorder can start the sum). Findings still open here can no
+    /// longer be recovered: a merged recorder is for reporting. An error leaves nothing added,
+    /// unless a histogram could not grow (then discard `self`).
+    pub fn merge(&mut self, other: &Recorder) -> Result<(), MergeHistError> {
+        let apart = match (self.apart, other.apart) {
+            (Some(ours), Some(theirs)) if ours != theirs => {
+                return Err(MergeHistError::Apart { ours, theirs });
+            }
+            (ours, theirs) => ours.or(theirs),
+        };
+        self.merge_groups(other)?;
+        self.apart = apart;
+        merge_ops(&mut self.ops, &other.ops)?;
+        grow(&mut self.phase_ops, other.phase_ops.len());
+        for (mine, theirs) in self.phase_ops.iter_mut().zip(&other.phase_ops) {
+            merge_ops(mine, theirs)?;
+        }
+        merge_deliveries(&mut self.deliveries, &other.deliveries)?;
+        grow(&mut self.phase_deliveries, other.phase_deliveries.len());
+        for (mine, theirs) in self
+            .phase_deliveries
+            .iter_mut()
+            .zip(&other.phase_deliveries)
+        {
+            merge_deliveries(mine, theirs)?;
+        }
+        add_histogram(&mut self.lateness, &other.lateness, || "lateness".into())?;
+        add_counts(&mut self.skipped, &other.skipped);
+        self.throttled = self.throttled.saturating_add(other.throttled);
+        self.probes.calls.merge(&other.probes.calls, "probe.call")?;
+        let probe_deliveries = &other.probes.deliveries;
+        self.probes.deliveries.merge(probe_deliveries, "probe")?;
+        self.missed.total = self.missed.total.saturating_add(other.missed.total);
+        add_counts(&mut self.missed.per_phase, &other.missed.per_phase);
+        self.merge_findings(other);
+        Ok(())
+    }
+
+    /// Add `other`'s groups into these. One side without groups is fine only when it has no
+    /// deliveries to split: otherwise the groups would no longer add up to the totals.
+    fn merge_groups(&mut self, other: &Recorder) -> Result<(), MergeHistError> {
+        let one_sided = || {
+            MergeHistError::Groups(
+                "only one of the two kept them, and the other has deliveries".into(),
+            )
+        };
+        let Some(theirs) = &other.groups else {
+            if self.groups.is_some() && other.has_deliveries() {
+                return Err(one_sided());
+            }
+            return Ok(());
+        };
+        if let Some(mine) = &mut self.groups {
+            return mine.merge(theirs);
+        }
+        if self.has_deliveries() {
+            return Err(one_sided());
+        }
+        self.groups = Some(theirs.clone());
+        Ok(())
+    }
+
+    /// Whether any of the profile's deliveries (probes apart) was delivered or missed.
+    fn has_deliveries(&self) -> bool {
+        self.deliveries
+            .values()
+            .any(|d| d.delivered > 0 || d.missed > 0)
+    }
+
+    /// Append `other`'s findings and sort each list; the open ones' indices no longer hold.
+    fn merge_findings(&mut self, other: &Recorder) {
+        self.open.clear();
+        self.drops.extend(other.drops.iter().cloned());
+        self.drops.sort_by_key(|d| {
+            let when = (d.at_us, d.console, d.talkgroup, d.last_ok_us);
+            (when, d.detected_by, d.recovered_after_us)
+        });
+        self.disconnects.extend(other.disconnects.iter().cloned());
+        self.disconnects
+            .sort_by(|a, b| disconnect_key(a).cmp(&disconnect_key(b)));
+        self.unexpected.extend(other.unexpected.iter().cloned());
+        self.unexpected
+            .sort_by_key(|u| (u.at_us, u.console, u.talkgroup));
+    }
+}
+
+/// The order of disconnects in a merged recorder: by time, console, then reason.
+fn disconnect_key(d: &DisconnectRecord) -> (u64, u32, &str, u64, Option<u64>) {
+    let reason = d.reason.as_str();
+    (
+        d.at_us,
+        d.console,
+        reason,
+        d.last_ok_us,
+        d.recovered_after_us,
+    )
+}
+
+/// Add each operation's figures of `from` into `into`.
+fn merge_ops(
+    into: &mut BTreeMap<Op, OpStats>,
+    from: &BTreeMap<Op, OpStats>,
+) -> Result<(), MergeHistError> {
+    for (op, s) in from {
+        into.entry(*op).or_default().merge(s, op.name())?;
+    }
+    Ok(())
+}
+
+/// Add each event type's deliveries of `from` into `into`.
+fn merge_deliveries(
+    into: &mut BTreeMap<Delivery, DeliveryStats>,
+    from: &BTreeMap<Delivery, DeliveryStats>,
+) -> Result<(), MergeHistError> {
+    for (event, d) in from {
+        into.entry(*event).or_default().merge(d, event.name())?;
+    }
+    Ok(())
+}
+
+/// Lengthen a list of phases to `len` phases, empty ones added.
+fn grow<T: Default>(phases: &mut Vec<T>, len: usize) {
+    if phases.len() < len {
+        phases.resize_with(len, T::default);
     }
 }
 

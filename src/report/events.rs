@@ -50,6 +50,10 @@ pub struct EventLine {
     /// For a missed delivery: it was a probe's.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub probe: Option<bool>,
+    /// In a merged run (`rcload merge`): the index of the shard whose process found it
+    /// (`--shard I/N`'s I, from 0). A single run's lines have none.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub shard: Option<u32>,
 }
 
 /// Writes `events.jsonl` from the outcome stream.
@@ -109,6 +113,7 @@ impl EventsWriter {
             last_ok_s: None,
             event: None,
             probe: None,
+            shard: None,
         }
     }
 

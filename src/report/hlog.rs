@@ -10,6 +10,7 @@ use base64::Engine as _;
 use hdrhistogram::Histogram;
 use hdrhistogram::serialization::interval_log::{IntervalLogIterator, LogEntry};
 use hdrhistogram::serialization::{Deserializer, Serializer, V2DeflateSerializer};
+use std::collections::VecDeque;
 use std::fs::File;
 use std::io::{self, BufRead, BufReader, BufWriter, Write};
 use std::path::{Path, PathBuf};
@@ -134,44 +135,138 @@ pub fn read(
 /// [`MAX_HISTOGRAM_BYTES`] of counts or more than [`MAX_SIGNIFICANT_DIGITS`], is an error
 /// naming the line: nothing is allocated for it.
 pub fn read_from(
-    mut input: impl BufRead,
+    input: impl BufRead,
     path: &Path,
     mut f: impl FnMut(HlogInterval) -> Result<(), ReportError>,
 ) -> Result<HlogEnd, ReportError> {
-    let mut de = Deserializer::new();
-    let mut decoded = Vec::new();
-    let mut line = Vec::with_capacity(4096);
-    let mut end = HlogEnd::default();
-    loop {
-        let number = end.lines + 1;
-        let read = limits::read_line(&mut input, &mut line, MAX_LINE_BYTES);
-        match read.map_err(|source| io_error(path, source))? {
-            Line::End => return Ok(end),
-            Line::TooLong => return Err(limits::line_too_long(path, number)),
+    let mut reader = HlogReader::new(input, path);
+    while let Some(interval) = reader.next_interval()? {
+        f(interval)?;
+    }
+    Ok(reader.into_end())
+}
+
+/// Reads `latency.hlog` one interval line at a time, when asked: several logs can be read
+/// side by side, in step, each holding only the line in hand. It checks and ends as
+/// [`read_from`] does (which is built on it): a last line cut short ends the reading and is
+/// named by [`HlogReader::end`], anything else that does not parse is an error naming the line.
+pub struct HlogReader<R> {
+    input: R,
+    path: PathBuf,
+    de: Deserializer,
+    decoded: Vec<u8>,
+    line: Vec<u8>,
+    end: HlogEnd,
+    /// What the last line read gave and was not handed out yet (a line holds one interval at
+    /// most; an error ends the reading once handed out).
+    queued: VecDeque<Result<HlogInterval, ReportError>>,
+    /// No more lines are to be read: the end of the input, a cut line, or an error.
+    finished: bool,
+}
+
+impl HlogReader<BufReader<File>> {
+    /// Open the log at `path` to read it an interval line at a time.
+    pub fn open(path: &Path) -> Result<Self, ReportError> {
+        let file = File::open(path).map_err(|source| io_error(path, source))?;
+        Ok(HlogReader::new(
+            BufReader::with_capacity(64 * 1024, file),
+            path,
+        ))
+    }
+}
+
+impl<R: BufRead> HlogReader<R> {
+    /// Read the log from `input`; `path` only names it in errors.
+    pub fn new(input: R, path: &Path) -> Self {
+        HlogReader {
+            input,
+            path: path.to_path_buf(),
+            de: Deserializer::new(),
+            decoded: Vec::new(),
+            line: Vec::with_capacity(4096),
+            end: HlogEnd::default(),
+            queued: VecDeque::new(),
+            finished: false,
+        }
+    }
+
+    /// The next whole interval line, or `None` at the end of the log (a last line cut short
+    /// ends it too: [`HlogReader::end`] then names it). After an error, `None`.
+    pub fn next_interval(&mut self) -> Result<Option<HlogInterval>, ReportError> {
+        loop {
+            if let Some(next) = self.queued.pop_front() {
+                if next.is_err() {
+                    self.finished = true;
+                    self.queued.clear();
+                }
+                return next.map(Some);
+            }
+            if self.finished {
+                return Ok(None);
+            }
+            if let Err(e) = self.read_line() {
+                self.finished = true;
+                return Err(e);
+            }
+        }
+    }
+
+    /// How the reading went so far: the lines read whole, the interval lines among them, and
+    /// (once the end is reached) the last line when it was cut short.
+    pub fn end(&self) -> &HlogEnd {
+        &self.end
+    }
+
+    /// [`HlogReader::end`], taking the reader.
+    pub fn into_end(self) -> HlogEnd {
+        self.end
+    }
+
+    /// Read one line and queue what it holds (headers and comments hold nothing).
+    fn read_line(&mut self) -> Result<(), ReportError> {
+        let number = self.end.lines + 1;
+        let read = limits::read_line(&mut self.input, &mut self.line, MAX_LINE_BYTES);
+        match read.map_err(|source| io_error(&self.path, source))? {
+            Line::End => {
+                self.finished = true;
+                return Ok(());
+            }
+            Line::TooLong => return Err(limits::line_too_long(&self.path, number)),
             // Only whole lines: a kill may leave the last one unfinished.
             Line::Cut => {
-                let start_s = cut_start(&line);
-                end.cut = Some(CutLine {
+                let start_s = cut_start(&self.line);
+                self.end.cut = Some(CutLine {
                     line: number,
                     start_s,
                 });
-                return Ok(end);
+                self.finished = true;
+                return Ok(());
             }
-            Line::Whole => end.lines = number,
+            Line::Whole => self.end.lines = number,
         }
-        for entry in IntervalLogIterator::new(&line) {
+        for entry in IntervalLogIterator::new(&self.line) {
             let Ok(entry) = entry else {
-                return Err(ReportError::Parse {
-                    path: PathBuf::from(path),
+                self.queued.push_back(Err(ReportError::Parse {
+                    path: self.path.clone(),
                     line: Some(number),
                     message: "not an interval log line".into(),
-                });
+                }));
+                return Ok(());
             };
             if matches!(entry, LogEntry::Interval(_)) {
-                end.intervals += 1;
+                self.end.intervals += 1;
             }
-            visit_entry(entry, (path, number), &mut de, &mut decoded, &mut f)?;
+            let at = (self.path.as_path(), number);
+            match decode_entry(entry, at, &mut self.de, &mut self.decoded) {
+                Ok(Some(interval)) => self.queued.push_back(Ok(interval)),
+                Ok(None) => {}
+                Err(e) => {
+                    self.queued.push_back(Err(e));
+                    return Ok(());
+                }
+            }
         }
+        Ok(())
     }
 }
 
@@ -196,16 +291,15 @@ fn cut_start(line: &[u8]) -> Option<f64> {
         .filter(|s| limits::is_run_seconds(*s))
 }
 
-/// One entry of line `number`: an interval goes to `f`, headers are skipped.
-fn visit_entry(
+/// One entry of line `number`: an interval is decoded, headers give `None`.
+fn decode_entry(
     entry: LogEntry<'_>,
     (path, number): (&Path, usize),
     de: &mut Deserializer,
     decoded: &mut Vec<u8>,
-    f: &mut impl FnMut(HlogInterval) -> Result<(), ReportError>,
-) -> Result<(), ReportError> {
+) -> Result<Option<HlogInterval>, ReportError> {
     let LogEntry::Interval(i) = entry else {
-        return Ok(());
+        return Ok(None);
     };
     let start_s = i.start_timestamp().as_secs_f64();
     let bad = |m: String| ReportError::Parse {
@@ -221,12 +315,12 @@ fn visit_entry(
     let hist: Histogram<u64> = de
         .deserialize(&mut decoded.as_slice())
         .map_err(|e| bad(format!("bad histogram: {e:?}")))?;
-    f(HlogInterval {
+    Ok(Some(HlogInterval {
         tag: i.tag().map(|t| t.as_str().to_string()).unwrap_or_default(),
         start_s,
         len_s: i.duration().as_secs_f64(),
         hist,
-    })
+    }))
 }
 
 /// The cookie of HdrHistogram's V2 encoding, and of its compressed form.
@@ -533,6 +627,38 @@ mod tests {
         assert_eq!(cut_start(b"#[Logged with rcload"), None);
         let end = read_from(good.as_bytes(), path, |_| Ok(())).unwrap();
         assert_eq!(end.cut, None);
+    }
+
+    #[test]
+    fn the_pull_reader_gives_one_line_at_a_time_and_stops_at_a_cut() {
+        let mut h = crate::metrics::histogram();
+        h.record(1_000).unwrap();
+        let mut buf = Vec::new();
+        V2DeflateSerializer::new().serialize(&h, &mut buf).unwrap();
+        let b64 = base64::engine::general_purpose::STANDARD.encode(&buf);
+        let a = format!("Tag=a,0.000,1.000,1.000,{b64}\n");
+        let b = format!("Tag=b,1.000,1.000,1.000,{b64}\n");
+        let text = format!("{HEAD}{LEGEND}\n{a}{b}Tag=c,2.0");
+        let path = Path::new("latency.hlog");
+        let mut r = HlogReader::new(text.as_bytes(), path);
+        let first = r.next_interval().unwrap().unwrap();
+        assert_eq!((first.tag.as_str(), first.start_s), ("a", 0.0));
+        assert_eq!(r.end().cut, None);
+        let second = r.next_interval().unwrap().unwrap();
+        assert_eq!((second.tag.as_str(), second.hist.len()), ("b", 1));
+        assert!(r.next_interval().unwrap().is_none());
+        assert!(r.next_interval().unwrap().is_none());
+        let end = r.into_end();
+        assert_eq!((end.lines, end.intervals), (4, 2));
+        assert_eq!(end.cut.map(|c| c.line), Some(5));
+        // An error is given once, naming its line; then nothing more is read.
+        let bad = format!("{HEAD}{LEGEND}\nthis is not a log line\n{a}");
+        let mut r = HlogReader::new(bad.as_bytes(), path);
+        match r.next_interval() {
+            Err(ReportError::Parse { line, .. }) => assert_eq!(line, Some(3)),
+            other => panic!("{other:?}"),
+        }
+        assert!(r.next_interval().unwrap().is_none());
     }
 
     #[test]

@@ -40,6 +40,8 @@ pub const PROFILE: &str = "profile.yaml";
 pub const REPORT_HTML: &str = "report.html";
 pub const JUNIT_XML: &str = "junit.xml";
 pub const SUMMARY_MD: &str = "summary.md";
+/// The exact aggregates (`rcload merge` adds the shards').
+pub const TOTALS: &str = "totals.json";
 
 /// The class under which a rebuilt summary counts errors (the raw data keeps no classes).
 pub const UNCLASSIFIED: &str = "unclassified";
@@ -862,22 +864,46 @@ fn rebuild(
     Ok(summary::build(
         &rec,
         &summary::RunFacts {
-            profile: &profile,
-            seed: info.seed,
-            target: info.target.clone(),
-            adapter: info.adapter.clone(),
-            windows: super::windows::evaluate(&dir.join(HLOG), &profile.slo, &phases)?,
-            phases: &phases,
-            population: &population,
-            engine: &engine,
-            lateness_limit_ms: info.lateness_limit_ms,
-            max_skipped: info.max_skipped,
-            allow_no_slo: info.allow_no_slo,
             rebuilt: true,
-            notes: Vec::new(),
-            peak_rss_mb: None,
+            ..facts_of_run(
+                info,
+                &profile,
+                &phases,
+                &population,
+                &engine,
+                super::windows::evaluate(&dir.join(HLOG), &profile.slo, &phases)?,
+            )
         },
     ))
+}
+
+/// The facts of a run read back from its directory (`run.json`), for a summary built after
+/// the run (rebuilt, or merged): not rebuilt, no notes, no memory figure, nothing incomplete.
+pub fn facts_of_run<'a>(
+    info: &RunInfo,
+    profile: &'a crate::profile::Profile,
+    phases: &'a [Phase],
+    population: &'a crate::schedule::Population,
+    engine: &'a EngineReport,
+    windows: super::windows::Figures,
+) -> summary::RunFacts<'a> {
+    summary::RunFacts {
+        profile,
+        seed: info.seed,
+        target: info.target.clone(),
+        adapter: info.adapter.clone(),
+        windows,
+        phases,
+        population,
+        engine,
+        lateness_limit_ms: info.lateness_limit_ms,
+        max_skipped: info.max_skipped,
+        allow_no_slo: info.allow_no_slo,
+        rebuilt: false,
+        notes: Vec::new(),
+        peak_rss_mb: None,
+        incomplete: Vec::new(),
+    }
 }
 
 /// A finding's last evidence of working, µs: never after the finding (a line without one, from

@@ -52,6 +52,39 @@ pub struct RunInfo {
     pub command: Vec<String>,
     /// OS and architecture of the machine that ran it.
     pub platform: String,
+    /// The shard this run was of a sharded test (`--shard I/N`); a merged run has none.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub shard: Option<crate::schedule::Shard>,
+    /// The common start it was given (`--start-at`, `--start-in`), and how late it began.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub start: Option<StartRecord>,
+    /// A merged run: the shards it was merged from (`rcload merge`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub merged: Option<MergedFrom>,
+}
+
+/// A common start (`--start-at`): the instant asked for and when this process's clock began.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct StartRecord {
+    /// The instant asked for, RFC 3339 UTC.
+    pub requested: String,
+    pub requested_unix_s: f64,
+    /// How long after that instant the clock began here, ms: set-up that overran it, and
+    /// the wake-up's own delay (a few tenths of a millisecond on an idle machine).
+    pub late_ms: f64,
+    /// The clock read: the system's real-time clock and its source (`tsc`, `kvm-clock`).
+    pub clock: String,
+}
+
+/// What a merged run was made of.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct MergedFrom {
+    /// The number of shards the test had.
+    pub shards: u32,
+    /// The directories merged, by shard index.
+    pub dirs: Vec<String>,
 }
 
 fn default_max_skipped() -> f64 {
@@ -154,6 +187,9 @@ mod tests {
             }],
             command: vec!["rcload".into()],
             platform: "linux".into(),
+            shard: None,
+            start: None,
+            merged: None,
         }
     }
 

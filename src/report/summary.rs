@@ -324,6 +324,9 @@ pub struct RunFacts<'a> {
     /// What set-up found or did that the reader must know (the pre-flight).
     pub notes: Vec<String>,
     pub peak_rss_mb: Option<f64>,
+    /// What makes the data incomplete, each an invalid reason (`rcload merge`: shards
+    /// missing or killed).
+    pub incomplete: Vec<String>,
 }
 
 fn secs(us: u64) -> f64 {
@@ -449,6 +452,7 @@ pub fn build(rec: &Recorder, facts: &RunFacts<'_>) -> Summary {
         rebuilt: facts.rebuilt,
         objectives: facts.profile.slo.len(),
         allow_no_slo: facts.allow_no_slo,
+        incomplete: facts.incomplete.clone(),
     };
     let fell_behind = validity.fell_behind();
     let mut warnings = facts.notes.clone();

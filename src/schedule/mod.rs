@@ -10,6 +10,7 @@ mod action;
 mod arrivals;
 mod population;
 mod replayed;
+mod shard;
 mod summary;
 #[cfg(test)]
 mod tests;
@@ -17,6 +18,7 @@ mod tests;
 pub use action::{Action, ActionKind};
 pub use population::Population;
 pub use replayed::ReplayCounts;
+pub use shard::{Owner, Ownership, Shard, ShardError};
 pub use summary::{ScheduleSummary, estimate, schedule_hash, summarize};
 
 use crate::profile::{

@@ -396,3 +396,118 @@ fn a_population_without_consoles_schedules_only_terminal_actions() {
         "{kinds:?}"
     );
 }
+
+/// A random but valid profile: population, traffic, events and checks drawn from `rng`.
+fn random_profile(rng: &mut Xoshiro256PlusPlus) -> Profile {
+    let rooms = rng.random_range(1..=3u32);
+    let consoles = rng.random_range(0..=4u32);
+    let groups = rng.random_range(1..=4u32);
+    let monitored = if consoles == 0 {
+        0
+    } else {
+        rng.random_range(1..=groups)
+    };
+    let terminals = rng.random_range(1..=200u32);
+    let duration = rng.random_range(20..=60u32);
+    let mut traffic = String::new();
+    for action in ["status", "group_call", "emergency_call", "affiliate"] {
+        if rng.random_bool(0.7) {
+            let rate = rng.random_range(1..=20u32);
+            let arrival = if rng.random_bool(0.5) {
+                "poisson"
+            } else {
+                "uniform"
+            };
+            traffic.push_str(&format!(
+                "  - {{action: {action}, rate: {rate}/s, arrival: {arrival}}}\n"
+            ));
+        }
+    }
+    let mut events = String::new();
+    if rng.random_bool(0.6) {
+        let share = rng.random_range(10..=100u32);
+        events.push_str(&format!(
+            "  - {{kind: shift_change, at: 8s, consoles: {share}%, terminals: {}%, logout_over: 5s, handover: 2s}}\n",
+            100 - share / 2
+        ));
+    }
+    if rng.random_bool(0.6) {
+        events.push_str(&format!(
+            "  - {{kind: emergency_burst, at: 12s, over: 3s, calls: {}, talkgroups: {}}}\n",
+            rng.random_range(1..=30u32),
+            rng.random_range(1..=(rooms * groups).min(3))
+        ));
+    }
+    let audit = rng.random_range(0..=10u32);
+    let probe = rng.random_range(0..=10u32);
+    let mut text = format!(
+        "name: t
+duration: {duration}s
+population: {{control_rooms: {rooms}, consoles_per_room: {consoles}, terminals: {terminals}, talkgroups_per_room: {groups}, monitored_per_console: {monitored}}}
+setup: {{over: 5s}}
+checks: {{audit_every: {audit}s, probe_every: {probe}s}}
+"
+    );
+    if !traffic.is_empty() {
+        text.push_str("traffic:\n");
+        text.push_str(&traffic);
+    }
+    if !events.is_empty() {
+        text.push_str("events:\n");
+        text.push_str(&events);
+    }
+    profile(&text)
+}
+
+#[test]
+fn the_shards_of_a_schedule_add_up_to_it_exactly() {
+    let mut rng = rng_for(17, 17);
+    for case in 0..40 {
+        let p = random_profile(&mut rng);
+        let seed: u64 = rng.random();
+        let whole: Vec<Action> = Schedule::new(&p, seed).collect();
+        for n in 1..=8u32 {
+            let mut union: Vec<Action> = Vec::new();
+            for i in 0..n {
+                let shard = Shard { index: i, count: n };
+                let mut own = Ownership::new(shard);
+                let mut calls = std::collections::HashMap::new();
+                for a in Schedule::new(&p, seed).filter(|a| own.owns(a)) {
+                    // An entity and everything acting on it stay in one shard.
+                    match &a.kind {
+                        ActionKind::Login { console, .. }
+                        | ActionKind::Logout { console }
+                        | ActionKind::Audit { console } => assert!(shard.owns_console(*console)),
+                        ActionKind::CallStart { call, caller, .. } => {
+                            assert!(shard.owns_terminal(*caller));
+                            calls.insert(*call, ());
+                        }
+                        ActionKind::CallEnd { call, .. } => assert!(
+                            calls.remove(call).is_some(),
+                            "case {case}: call {call} ends in shard {shard} without its start"
+                        ),
+                        ActionKind::Register { terminal, .. }
+                        | ActionKind::Deregister { terminal }
+                        | ActionKind::Affiliate { terminal, .. }
+                        | ActionKind::Status { terminal, .. } => {
+                            assert!(shard.owns_terminal(*terminal))
+                        }
+                    }
+                    union.push(a);
+                }
+            }
+            union.sort_by_key(|a| a.seq);
+            assert_eq!(
+                union.len(),
+                whole.len(),
+                "case {case}, seed {seed}, {n} shards: {} actions in the shards, {} in the run",
+                union.len(),
+                whole.len()
+            );
+            assert!(
+                union == whole,
+                "case {case}, seed {seed}, {n} shards: the union differs from the schedule"
+            );
+        }
+    }
+}

@@ -88,6 +88,15 @@ pub enum ErrorClass {
 }
 
 impl ErrorClass {
+    /// Every class, in the order declared.
+    pub const ALL: [ErrorClass; 5] = [
+        ErrorClass::Connect,
+        ErrorClass::Timeout,
+        ErrorClass::Http4xx,
+        ErrorClass::Http5xx,
+        ErrorClass::Protocol,
+    ];
+
     pub fn name(&self) -> &'static str {
         match self {
             ErrorClass::Connect => "connect",
