@@ -236,3 +236,5 @@ done
 } > "$out/results.md"
 python3 "$peers/peers.py" table "$runs" "$out/results.md" "$out/results.csv"
 echo "written: $out/results.md, $out/results.csv, $runs"
+# The chart (plotters, benches/peers/chart.rs): CPU per request and the rate held, per tool.
+cargo bench -q -p rcload --bench peers_chart -- "$out/results.csv" "$out/results.svg"

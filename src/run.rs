@@ -389,7 +389,9 @@ pub async fn run(cfg: RunConfig, stop: watch::Receiver<bool>) -> Result<RunResul
             .collect(),
         platform: format!("{}-{}", std::env::consts::OS, std::env::consts::ARCH),
         shard: (!cfg.shard.is_whole()).then_some(cfg.shard),
-        start: cfg.start_at.map(|at| crate::start::record(at, at)),
+        start: cfg
+            .start_at
+            .map(|at| crate::start::record(at, started_at, started_at)),
         merged: None,
     };
     write_run_info(&cfg.out_dir, &info)?;
@@ -453,7 +455,7 @@ pub async fn run(cfg: RunConfig, stop: watch::Receiver<bool>) -> Result<RunResul
         // The common start: wait for it here, and record how late this process began.
         tokio::time::sleep_until(t0.into()).await;
         let mut info = info;
-        info.start = Some(crate::start::record(at, SystemTime::now()));
+        info.start = Some(crate::start::record(at, started_at, SystemTime::now()));
         write_run_info(&cfg.out_dir, &info)?;
     }
     let report = engine::run(schedule, target, engine_cfg, tx, stop).await;

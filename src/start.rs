@@ -31,17 +31,18 @@ pub fn clock_source() -> String {
     }
 }
 
-/// What run.json records: the instant asked for, and how late `woke` (the real-time clock
-/// when this process's t=0 came) was after it.
-pub fn record(requested: SystemTime, woke: SystemTime) -> StartRecord {
-    let late = woke.duration_since(requested).unwrap_or_default();
+/// What run.json records: the instant asked for, how late this process's t=0 (`t0`, on the
+/// real-time clock) was after it, and how late after `t0` it woke (`woke`).
+pub fn record(requested: SystemTime, t0: SystemTime, woke: SystemTime) -> StartRecord {
+    let ms = |d: Duration| (d.as_secs_f64() * 1e6).round() / 1e3;
     StartRecord {
         requested: crate::report::wall::rfc3339_millis(requested),
         requested_unix_s: requested
             .duration_since(SystemTime::UNIX_EPOCH)
             .map(|d| d.as_secs_f64())
             .unwrap_or(0.0),
-        late_ms: (late.as_secs_f64() * 1e6).round() / 1e3,
+        late_ms: ms(t0.duration_since(requested).unwrap_or_default()),
+        woke_ms: ms(woke.duration_since(t0).unwrap_or_default()),
         clock: clock_source(),
     }
 }
@@ -64,8 +65,8 @@ mod tests {
         let passed = now.1 - Duration::from_secs(2);
         let (t0, wall) = plan(passed, now, lead);
         assert_eq!((t0 - now.0, wall), (lead, now.1 + lead));
-        let r = record(passed, wall);
-        assert_eq!(r.late_ms, 2_500.0);
+        let r = record(passed, wall, wall + Duration::from_micros(1_300));
+        assert_eq!((r.late_ms, r.woke_ms), (2_500.0, 1.3));
         assert!(r.clock.starts_with("realtime"), "{}", r.clock);
     }
 }

@@ -187,14 +187,15 @@ pub fn merge(cfg: &MergeConfig) -> Result<Merged, MergeError> {
     )];
     notes.extend(skew_warnings(&starts, cfg.max_skew));
     notes.extend(cut.notes());
-    notes.extend(shard_notes(&summaries));
+    let mut incomplete = census.incomplete;
+    incomplete.extend(behind(&infos, &summaries));
     let summary = judge(
         &cfg.out,
         &info,
         &profile_text,
         &rec,
         &summaries,
-        census.incomplete,
+        incomplete,
         notes,
     )?;
     let json = serde_json::to_vec_pretty(&summary)
@@ -215,19 +216,26 @@ pub fn merge(cfg: &MergeConfig) -> Result<Merged, MergeError> {
     })
 }
 
-/// The warnings the shards' own summaries carry that hold for the whole (their generator
-/// fell behind, their teardown left something), each once and naming the shard count.
-fn shard_notes(summaries: &[Summary]) -> Vec<String> {
-    let behind = summaries.iter().filter(|s| s.generator.fell_behind).count();
-    let mut out = Vec::new();
-    if behind > 0 {
-        out.push(format!(
-            "The generator fell behind in {} of the {} shards merged.",
-            behind,
-            summaries.len()
-        ));
-    }
-    out
+/// The shards whose generator fell behind (lateness p99 over their limit, or a cap hit): their
+/// part of the load did not follow the schedule, so the merged run is not valid, whatever the
+/// lateness of all shards together says (the others' samples can hide one shard's).
+fn behind(infos: &[RunInfo], summaries: &[Summary]) -> Vec<String> {
+    infos
+        .iter()
+        .zip(summaries)
+        .filter(|(_, s)| s.generator.fell_behind)
+        .map(|(i, s)| {
+            let g = &s.generator;
+            format!(
+                "shard {} fell behind: lateness p99 {:.1} ms (limit {:.1} ms), in-flight or \
+                 connection cap hit {} times; its part of the load did not follow the schedule",
+                i.shard.unwrap_or(Shard::WHOLE),
+                g.lateness_ms.p99,
+                g.lateness_limit_ms,
+                g.throttled
+            )
+        })
+        .collect()
 }
 
 /// The summary of the merged run: the merged aggregates judged with the profile's objectives.

@@ -184,10 +184,11 @@ pub fn skew_warnings(starts: &[(Shard, Option<&StartRecord>)], max_skew: Duratio
         if after_ms > limit_ms {
             out.push(format!(
                 "Shard {shard} started {after_ms:.1} ms after the first shard (skew limit \
-                 {limit_ms:.1} ms; {} late for {}): its actions reached the target that much \
-                 later than the others' of the same schedule time. Each latency is measured \
-                 from its own shard's clock and stays valid, but the load the target saw at \
-                 any moment mixed schedule times that far apart.",
+                 {limit_ms:.1} ms; {} late for {}, its set-up overran it): its actions reached \
+                 the target that much later than the others' of the same schedule time, and \
+                 its consoles expected the others' deliveries that much late. Each latency is \
+                 measured from its own shard's clock and stays valid, but the load the target \
+                 saw at any moment mixed schedule times that far apart.",
                 fmt_ms(s.late_ms),
                 s.requested
             ));
@@ -273,6 +274,7 @@ mod tests {
             requested: "2026-12-02T12:00:00.000Z".into(),
             requested_unix_s: 1.8e9,
             late_ms,
+            woke_ms: 1.0,
             clock: "realtime".into(),
         };
         let (a, b, c) = (rec(0.4), rec(1.2), rec(812.3));

@@ -70,9 +70,14 @@ pub struct StartRecord {
     /// The instant asked for, RFC 3339 UTC.
     pub requested: String,
     pub requested_unix_s: f64,
-    /// How long after that instant the clock began here, ms: set-up that overran it, and
-    /// the wake-up's own delay (a few tenths of a millisecond on an idle machine).
+    /// How long after that instant this shard's clock (its t=0) began, ms: 0 unless its
+    /// set-up overran the instant. Every action's intended time is shifted by it.
     pub late_ms: f64,
+    /// How long after its t=0 the process woke to send its first actions, ms (a timer's
+    /// delay: about a millisecond; only the first actions are that late, and say so in
+    /// their lateness).
+    #[serde(default)]
+    pub woke_ms: f64,
     /// The clock read: the system's real-time clock and its source (`tsc`, `kvm-clock`).
     pub clock: String,
 }
