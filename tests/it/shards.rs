@@ -290,6 +290,10 @@ fn four_shards_merged_equal_one_process_and_their_histograms_add_exactly() {
     );
     assert_eq!(one.talkgroup_drops.len(), 1, "{a:?}");
     assert_eq!(one.console_disconnects.len(), 1, "{a:?}");
+    // The figures compared, for whoever runs it with --nocapture.
+    for (k, v) in &a {
+        println!("one process = merged: {k}: {v}");
+    }
 
     // Percentiles: those of the shards' histograms added in-process, bit for bit.
     let mut rec: Option<rcload::metrics::Recorder> = None;
