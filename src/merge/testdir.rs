@@ -15,14 +15,14 @@ impl TempDir {
             N.fetch_add(1, Ordering::Relaxed)
         ));
         std::fs::remove_dir_all(&dir).ok();
-        std::fs::create_dir_all(&dir).unwrap();
+        std::fs::create_dir_all(&dir).unwrap(); // ok: a test-only helper (#[cfg(test)] in merge/mod.rs)
         TempDir(dir)
     }
 
     /// A subdirectory, made.
     pub fn sub(&self, name: &str) -> PathBuf {
         let d = self.0.join(name);
-        std::fs::create_dir_all(&d).unwrap();
+        std::fs::create_dir_all(&d).unwrap(); // ok: a test-only helper
         d
     }
 }
