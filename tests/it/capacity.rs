@@ -396,19 +396,19 @@ fn the_realistic_shift_change_fails_on_fragile_2023_and_has_a_margin_on_healthy(
         "2",
         "--steps",
         "1",
-        // Two searches run side by side here: a stage whose generator fell behind is measured
-        // again twice before it counts.
+        // A stage whose generator fell behind (a busy machine) is measured again twice before
+        // it counts.
         "--retries",
         "2",
         "--out",
         "healthy",
     ]);
-    let d = dir.path().to_path_buf();
-    let (fragile, healthy) = std::thread::scope(|s| {
-        let f = s.spawn(|| common::rcload_in(&d, &fragile_args));
-        let h = s.spawn(|| common::rcload_in(&d, &healthy_args));
-        (f.join().expect("fragile"), h.join().expect("healthy"))
-    });
+    // One search after the other: the healthy mock at twice the load is measured with the
+    // machine's cores to itself and its own run (on a busy 2-core machine two debug searches
+    // side by side slowed the embedded mock's fan-out past the objectives: that measured the
+    // machine, not the mock).
+    let healthy = common::rcload_in(dir.path(), &healthy_args);
+    let fragile = common::rcload_in(dir.path(), &fragile_args);
     fragile
         .expect_code(1)
         .stdout_has("The realistic level (1.0) FAILS");
