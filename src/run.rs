@@ -53,6 +53,9 @@ pub enum RunError {
     NotCleaned { target: String, cleaned: String },
     #[error("{0}")]
     Setup(String),
+    /// The engine's task ended without its report (a bug: it panicked).
+    #[error("the engine stopped before the end of the run: {0}")]
+    Engine(String),
     #[error("{path}: {source}")]
     Io {
         path: PathBuf,
@@ -458,7 +461,11 @@ pub async fn run(cfg: RunConfig, stop: watch::Receiver<bool>) -> Result<RunResul
         info.start = Some(crate::start::record(at, started_at, SystemTime::now()));
         write_run_info(&cfg.out_dir, &info)?;
     }
-    let report = engine::run(schedule, target, engine_cfg, tx, stop).await;
+    // The engine runs as a task on the runtime's workers, not on this thread (the one that
+    // blocks on the runtime): the requests it starts then run on the worker that started them,
+    // not one thread over, which cost a wake-up and two context switches per action.
+    let engine = tokio::spawn(engine::run(schedule, target, engine_cfg, tx, stop));
+    let report = engine.await.map_err(|e| RunError::Engine(e.to_string()))?;
     if let Some(n) = cfg.transport.max_per_host {
         let waits = capped.connection_waits();
         notes.push(format!(

@@ -5,9 +5,9 @@
 //! It emits [`Outcome`]s on a channel and keeps no statistics itself. It knows nothing of the
 //! CLI, of files or of how results are shown.
 
+mod clock;
 mod console;
 pub mod deliveries;
-mod dispatch;
 pub mod gauges;
 pub mod outcome;
 pub mod preflight;
@@ -19,9 +19,8 @@ pub use outcome::{Delivery, Outcome, SkipReason};
 pub use teardown::{Left, TeardownConfig, TeardownReport};
 
 use crate::profile::Phase;
-use crate::schedule::{Action, ActionKind, Schedule, Shard};
+use crate::schedule::{Action, ActionKind, Ownership, Schedule, Shard};
 use crate::targets::{Reply, Target};
-use dispatch::Dispatched;
 use state::{Completion, Effects, World};
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::{Duration, Instant, SystemTime};
@@ -262,27 +261,81 @@ pub async fn run(
         })
     });
 
-    // The schedule is walked on a thread of its own (see `dispatch`); the runtime's workers
-    // carry the requests, the streams and the sweeps.
-    let walked = {
-        let (shared, slots, stop) = (shared.clone(), slots.clone(), stop.clone());
-        let handle = tokio::runtime::Handle::current();
-        tokio::task::spawn_blocking(move || {
-            dispatch::walk(schedule, &shared, &slots, &stop, &handle)
-        })
-        .await
-    };
-    // The walk fails only by panicking (a bug): what it did is then unknown; the run counts as
-    // cut short.
-    let Dispatched {
-        scheduled,
-        sent,
-        mut interrupted,
-        last_at_us,
-    } = walked.unwrap_or(Dispatched {
-        interrupted: true,
-        ..Dispatched::default()
-    });
+    // Each action is started at its intended time to the microsecond (see `clock`).
+    let clock = clock::Clock::new();
+    let (mut scheduled, mut sent, mut interrupted) = (0u64, 0u64, false);
+    let mut last_at_us = 0;
+    let gauges = config.gauges.clone();
+    let mut ownership = Ownership::new(config.shard);
+    for action in schedule {
+        let own = ownership.owns(&action);
+        if !own && console_action(&action.kind) {
+            // Another shard's console: nothing of it happens here.
+            continue;
+        }
+        if own {
+            scheduled += 1;
+        }
+        // Deliveries of another shard's action are awaited here too.
+        last_at_us = action.at_us;
+        let intended = shared.start + Duration::from_micros(action.at_us);
+        if Instant::now() < intended {
+            tokio::select! {
+                _ = clock.sleep_until(intended) => {}
+                _ = stopped(&mut stop) => { interrupted = true; break; }
+            }
+        } else if *stop.borrow() {
+            interrupted = true;
+            break;
+        }
+        if !own {
+            let mut fx = Effects::default();
+            shared.world().shadow(&action, &mut fx);
+            shared.apply(fx);
+            continue;
+        }
+        gauges.add_due();
+        let permit = match slots.clone().try_acquire_owned() {
+            Ok(p) => p,
+            Err(_) => {
+                shared.emit(Outcome::Throttled);
+                tokio::select! {
+                    p = slots.clone().acquire_owned() => match p {
+                        Ok(p) => p,
+                        Err(_) => break,
+                    },
+                    _ = stopped(&mut stop) => { interrupted = true; break; }
+                }
+            }
+        };
+        if !shared.target.supports(action.kind.op()) {
+            shared.world().unsupported(&action);
+            shared.emit(Outcome::Skipped {
+                op: action.kind.op(),
+                reason: SkipReason::Unsupported,
+            });
+            continue;
+        }
+        let mut fx = Effects::default();
+        let prepared = shared.world().prepare(&action, &mut fx);
+        shared.apply(fx);
+        match prepared {
+            Err(reason) => shared.emit(Outcome::Skipped {
+                op: action.kind.op(),
+                reason,
+            }),
+            Ok((request, completion)) => {
+                sent += 1;
+                gauges.add_sent();
+                let shared = shared.clone();
+                tokio::spawn(async move {
+                    perform(&shared, &action, intended, request, completion).await;
+                    shared.config.gauges.add_done();
+                    drop(permit);
+                });
+            }
+        }
+    }
     let load_s = shared.start.elapsed().as_secs_f64();
 
     // Requests in flight: wait for them (bounded).

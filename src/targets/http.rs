@@ -8,7 +8,7 @@ use futures::{FutureExt, StreamExt};
 use rcload_api::{
     self as api, CallRequest, EventEnvelope, StatusRequest, TalkgroupRequest, Talkgroups,
 };
-use reqwest::header::{AUTHORIZATION, HeaderMap, HeaderValue};
+use reqwest::header::{AUTHORIZATION, CONTENT_TYPE, HeaderMap, HeaderValue};
 use reqwest::{Method, StatusCode};
 use std::time::{Duration, Instant};
 
@@ -88,14 +88,14 @@ impl HttpTarget {
         &self,
         method: Method,
         path: String,
-        body: Option<serde_json::Value>,
+        body: Option<Vec<u8>>,
     ) -> Result<bytes::Bytes, TargetError> {
         let url = self.url(&path);
         // Held until the answer is read: the connection is busy until then.
         let _slot = super::conncap::slot(&self.cap, &url).await;
         let mut rb = self.client.request(method, url).timeout(self.timeout);
         if let Some(b) = body {
-            rb = rb.json(&b);
+            rb = rb.header(CONTENT_TYPE, "application/json").body(b);
         }
         let resp = rb.send().await.map_err(classify)?;
         let status = resp.status();
@@ -108,14 +108,13 @@ impl HttpTarget {
     }
 
     async fn perform_inner(&self, request: Request) -> Result<Reply, TargetError> {
-        use serde_json::json;
         match request {
             Request::Login { console, operator } => {
                 let b = self
                     .call(
                         Method::POST,
                         format!("/v1/consoles/{console}/login"),
-                        Some(json!(api::LoginRequest { operator })),
+                        Some(json_body(&api::LoginRequest { operator })),
                     )
                     .await?;
                 parse::<api::LoginResponse>(&b)?;
@@ -134,7 +133,7 @@ impl HttpTarget {
                     .call(
                         Method::PUT,
                         format!("/v1/consoles/{console}/talkgroups"),
-                        Some(json!(Talkgroups { talkgroups })),
+                        Some(json_body(&Talkgroups { talkgroups })),
                     )
                     .await?;
                 Ok(Reply::Talkgroups(parse::<Talkgroups>(&b)?.talkgroups))
@@ -154,7 +153,7 @@ impl HttpTarget {
                     .call(
                         Method::POST,
                         format!("/v1/terminals/{issi}/register"),
-                        Some(json!(TalkgroupRequest { talkgroup })),
+                        Some(json_body(&TalkgroupRequest { talkgroup })),
                     )
                     .await?;
                 parse::<api::TerminalResponse>(&b)?;
@@ -173,7 +172,7 @@ impl HttpTarget {
                 self.call(
                     Method::POST,
                     format!("/v1/terminals/{issi}/affiliate"),
-                    Some(json!(TalkgroupRequest { talkgroup })),
+                    Some(json_body(&TalkgroupRequest { talkgroup })),
                 )
                 .await?;
                 Ok(Reply::Done)
@@ -187,7 +186,7 @@ impl HttpTarget {
                 self.call(
                     Method::POST,
                     format!("/v1/terminals/{issi}/status"),
-                    Some(json!(StatusRequest { code, reference })),
+                    Some(json_body(&StatusRequest { code, reference })),
                 )
                 .await?;
                 Ok(Reply::Done)
@@ -202,11 +201,11 @@ impl HttpTarget {
                     .call(
                         Method::POST,
                         "/v1/calls".to_string(),
-                        Some(json!(CallRequest {
+                        Some(json_body(&CallRequest {
                             kind,
                             talkgroup,
                             caller,
-                            reference
+                            reference,
                         })),
                     )
                     .await?;
@@ -284,6 +283,13 @@ fn api_event_type(name: &str) -> bool {
             | "terminal.deregistered"
             | "console.kicked"
     )
+}
+
+/// A request's JSON body, written straight from its type (no `serde_json::Value` between).
+fn json_body<T: serde::Serialize>(v: &T) -> Vec<u8> {
+    // ok: the contract's request types are plain structs (string keys, no maps with other
+    // keys), for which serde_json's writer to a Vec cannot fail.
+    serde_json::to_vec(v).unwrap_or_default()
 }
 
 fn parse<T: serde::de::DeserializeOwned>(b: &[u8]) -> Result<T, TargetError> {
