@@ -15,7 +15,9 @@
 //! extra cost, and a denser one as tokio's tick allows (docs/performance.md). Elsewhere than
 //! Linux, or when a timerfd cannot be had, every wait is tokio's.
 
-use std::time::{Duration, Instant};
+#[cfg(target_os = "linux")]
+use std::time::Duration;
+use std::time::Instant;
 
 /// Waits this long or longer are timed to the microsecond (shorter ones share tokio's tick).
 #[cfg(target_os = "linux")]
@@ -127,6 +129,7 @@ mod linux {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use std::time::Duration;
 
     #[tokio::test]
     async fn a_wait_ends_after_its_deadline_and_again_after_an_abandoned_one() {
