@@ -100,9 +100,21 @@ fn too_large(limit: usize) -> TargetError {
 
 /// `resp`'s body, at most `limit` bytes, read within `timeout`.
 pub async fn read(
-    mut resp: reqwest::Response,
+    resp: reqwest::Response,
     limit: usize,
     timeout: Duration,
+) -> Result<bytes::Bytes, TargetError> {
+    tokio::time::timeout(timeout, read_timed(resp, limit))
+        .await
+        .map_err(|_| TargetError::Timeout)?
+}
+
+/// `resp`'s body, at most `limit` bytes, for a request sent with reqwest's own timeout, which
+/// runs until the body is read (a body that never ends fails as a timeout): no timer of its
+/// own.
+pub async fn read_timed(
+    mut resp: reqwest::Response,
+    limit: usize,
 ) -> Result<bytes::Bytes, TargetError> {
     if resp
         .content_length()
@@ -110,19 +122,25 @@ pub async fn read(
     {
         return Err(too_large(limit));
     }
-    let whole = async {
-        let mut buf = bytes::BytesMut::new();
-        while let Some(chunk) = resp.chunk().await.map_err(classify)? {
-            if buf.len() + chunk.len() > limit {
-                return Err(too_large(limit));
-            }
-            buf.extend_from_slice(&chunk);
-        }
-        Ok::<bytes::Bytes, TargetError>(buf.freeze())
+    // An answer of one chunk (the usual) is kept as it came, without a copy.
+    let first = match resp.chunk().await.map_err(classify)? {
+        None => return Ok(bytes::Bytes::new()),
+        Some(c) if c.len() > limit => return Err(too_large(limit)),
+        Some(c) => c,
     };
-    tokio::time::timeout(timeout, whole)
-        .await
-        .map_err(|_| TargetError::Timeout)?
+    let Some(second) = resp.chunk().await.map_err(classify)? else {
+        return Ok(first);
+    };
+    let mut buf = bytes::BytesMut::from(first);
+    let mut next = Some(second);
+    while let Some(chunk) = next {
+        if buf.len() + chunk.len() > limit {
+            return Err(too_large(limit));
+        }
+        buf.extend_from_slice(&chunk);
+        next = resp.chunk().await.map_err(classify)?;
+    }
+    Ok(buf.freeze())
 }
 
 /// The body of an error answer, for its message: what arrives within `timeout` and the size

@@ -8,7 +8,7 @@ use futures::{FutureExt, StreamExt};
 use rcload_api::{
     self as api, CallRequest, EventEnvelope, StatusRequest, TalkgroupRequest, Talkgroups,
 };
-use reqwest::header::{AUTHORIZATION, CONTENT_TYPE, HeaderMap, HeaderValue};
+use reqwest::header::{AUTHORIZATION, CONTENT_TYPE, HOST, HeaderMap, HeaderValue};
 use reqwest::{Method, StatusCode};
 use std::time::{Duration, Instant};
 
@@ -37,6 +37,14 @@ pub struct HttpTarget {
     /// For a TLS failure's cause (see [`super::transport::Transport::explained`]).
     transport: super::transport::Transport,
     base: String,
+    /// `base` parsed once: a request's URL is a copy with its path set, so the host is not
+    /// parsed again for every request.
+    base_url: reqwest::Url,
+    /// `base`'s own path (`/gw` of `http://host/gw`; empty for none), before every path.
+    prefix: String,
+    /// The Host header of every request over plain HTTP (HTTP/1.1), made once: hyper would
+    /// format it again for each request. `None` over TLS, where HTTP/2 sends `:authority`.
+    host: Option<HeaderValue>,
     timeout: Duration,
     max_event_bytes: usize,
 }
@@ -48,6 +56,8 @@ pub enum HttpSetupError {
     Scheme(String),
     #[error("the token contains characters not allowed in an HTTP header")]
     Token,
+    #[error("the target URL `{0}` is not a valid URL: {1}")]
+    Url(String, String),
     #[error("cannot build the HTTP client: {0}")]
     Client(String),
 }
@@ -58,6 +68,14 @@ impl HttpTarget {
         if !(base.starts_with("http://") || base.starts_with("https://")) {
             return Err(HttpSetupError::Scheme(config.base_url.clone()));
         }
+        let base_url = reqwest::Url::parse(&base)
+            .map_err(|e| HttpSetupError::Url(config.base_url.clone(), e.to_string()))?;
+        let prefix = base_url.path().trim_end_matches('/').to_string();
+        let host = match (base_url.scheme(), base_url.host_str(), base_url.port()) {
+            ("http", Some(h), Some(p)) => HeaderValue::from_str(&format!("{h}:{p}")).ok(),
+            ("http", Some(h), None) => HeaderValue::from_str(h).ok(),
+            _ => None,
+        };
         let mut headers = HeaderMap::new();
         if let Some(t) = &config.token {
             let mut v =
@@ -75,6 +93,9 @@ impl HttpTarget {
             cap: super::conncap::ConnectionCap::of(&config.transport),
             transport: config.transport.clone(),
             base,
+            base_url,
+            prefix,
+            host,
             timeout: config.timeout,
             max_event_bytes: config.max_event_bytes,
         })
@@ -84,22 +105,45 @@ impl HttpTarget {
         format!("{}{}", self.base, path)
     }
 
+    /// The URL of `path` (which starts with `/`) under the base URL, without parsing the base
+    /// again.
+    fn request_url(&self, path: &str) -> reqwest::Url {
+        let mut url = self.base_url.clone();
+        if self.prefix.is_empty() {
+            url.set_path(path);
+        } else {
+            let mut full = String::with_capacity(self.prefix.len() + path.len());
+            full.push_str(&self.prefix);
+            full.push_str(path);
+            url.set_path(&full);
+        }
+        url
+    }
+
     async fn call(
         &self,
         method: Method,
         path: String,
         body: Option<Vec<u8>>,
     ) -> Result<bytes::Bytes, TargetError> {
-        let url = self.url(&path);
+        let url = self.request_url(&path);
         // Held until the answer is read: the connection is busy until then.
-        let _slot = super::conncap::slot(&self.cap, &url).await;
-        let mut rb = self.client.request(method, url).timeout(self.timeout);
-        if let Some(b) = body {
-            rb = rb.header(CONTENT_TYPE, "application/json").body(b);
+        let _slot = super::conncap::slot(&self.cap, url.as_str()).await;
+        let mut request = reqwest::Request::new(method, url);
+        // reqwest's timeout of a request runs until its body is read: one timer for both.
+        *request.timeout_mut() = Some(self.timeout);
+        if let Some(h) = &self.host {
+            request.headers_mut().insert(HOST, h.clone());
         }
-        let resp = rb.send().await.map_err(classify)?;
+        if let Some(b) = body {
+            request
+                .headers_mut()
+                .insert(CONTENT_TYPE, HeaderValue::from_static("application/json"));
+            *request.body_mut() = Some(b.into());
+        }
+        let resp = self.client.execute(request).await.map_err(classify)?;
         let status = resp.status();
-        let bytes = body::read(resp, body::MAX_ANSWER_BYTES, self.timeout).await?;
+        let bytes = body::read_timed(resp, body::MAX_ANSWER_BYTES).await?;
         if status.is_success() {
             Ok(bytes)
         } else {
@@ -394,5 +438,77 @@ fn presence(answer: Result<bytes::Bytes, TargetError>, status: u16, absent: &str
             status: s, code, ..
         }) if s == status && code.as_deref() == Some(absent) => Some(false),
         Err(_) => None,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn target(base: &str) -> HttpTarget {
+        HttpTarget::new(&HttpConfig {
+            base_url: base.to_string(),
+            timeout: Duration::from_secs(1),
+            token: None,
+            max_event_bytes: 1 << 20,
+            transport: Default::default(),
+        })
+        .unwrap_or_else(|e| panic!("{base}: {e}"))
+    }
+
+    #[test]
+    fn a_request_url_is_the_base_with_its_path_and_the_base_path_kept() {
+        for (base, path, want) in [
+            (
+                "http://127.0.0.1:8080",
+                "/v1/x",
+                "http://127.0.0.1:8080/v1/x",
+            ),
+            (
+                "http://127.0.0.1:8080/",
+                "/v1/x",
+                "http://127.0.0.1:8080/v1/x",
+            ),
+            ("http://gw.test/rc/", "/v1/x", "http://gw.test/rc/v1/x"),
+            (
+                "https://gw.test:8443/a/b",
+                "/v1/x",
+                "https://gw.test:8443/a/b/v1/x",
+            ),
+        ] {
+            let t = target(base);
+            assert_eq!(t.request_url(path).as_str(), want, "{base}");
+            // The same as the URL parsed whole, as before.
+            assert_eq!(t.request_url(path).as_str(), t.url(path), "{base}");
+        }
+    }
+
+    #[test]
+    fn the_host_header_is_made_once_for_plain_http_only() {
+        let host = |base: &str| {
+            target(base)
+                .host
+                .map(|h| h.to_str().unwrap_or("?").to_string())
+        };
+        assert_eq!(
+            host("http://127.0.0.1:8080").as_deref(),
+            Some("127.0.0.1:8080")
+        );
+        assert_eq!(host("http://gw.test").as_deref(), Some("gw.test"));
+        assert_eq!(host("http://gw.test:80/x").as_deref(), Some("gw.test"));
+        assert_eq!(host("http://[::1]:9000").as_deref(), Some("[::1]:9000"));
+        assert_eq!(host("https://gw.test:8443"), None);
+    }
+
+    #[test]
+    fn a_base_that_is_not_a_url_is_refused_at_set_up() {
+        let e = HttpTarget::new(&HttpConfig {
+            base_url: "http://gw test:80".into(),
+            timeout: Duration::from_secs(1),
+            token: None,
+            max_event_bytes: 1 << 20,
+            transport: Default::default(),
+        });
+        assert!(matches!(e, Err(HttpSetupError::Url(..))), "{:?}", e.err());
     }
 }
