@@ -63,6 +63,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         interval_s: 1.0,
         planned_duration_s: SECONDS as f64,
         lateness_limit_ms: 10.0,
+        dispatch_resolution_us: None,
         max_skipped: rcload::judge::MAX_SKIPPED_SHARE,
         allow_no_slo: false,
         transport: None,

@@ -373,6 +373,12 @@ pub struct RunArgs {
     /// Most requests in flight at once; a due action waits when it is full (counted).
     #[arg(long, default_value_t = 10_000, value_name = "N")]
     pub max_in_flight: usize,
+    /// How finely actions are timed: one nearer than this is sent at the next multiple of it
+    /// from the run's start, with the others due by then (its lateness stays under it); a
+    /// further one at its own microsecond. Finer costs CPU at high rates (a wake per
+    /// resolution); `0s` times every action alone. At most 10ms.
+    #[arg(long, default_value = "750us", value_name = "DURATION")]
+    pub dispatch_resolution: String,
     /// The largest event on a console's stream (an SSE event, a WebSocket message, a polled
     /// answer), bytes; a larger one ends the stream as a protocol error (a disconnect).
     #[arg(long, default_value_t = 1 << 20, value_name = "BYTES")]
@@ -573,5 +579,19 @@ mod tests {
             };
             assert_eq!(a.talkgroups, [100_005, 100_006], "{argv:?}");
         }
+    }
+
+    /// The flag's default is the engine's (the CLI holds it as text for clap).
+    #[test]
+    fn the_dispatch_resolution_default_is_the_engines() {
+        let cli = Cli::try_parse_from(["rcload", "run", "p.yaml"])
+            .unwrap_or_else(|e| panic!("rcload run p.yaml: {e}"));
+        let Command::Run(a) = cli.command else {
+            panic!("not run");
+        };
+        assert_eq!(
+            rcload_api::parse_duration(&a.dispatch_resolution),
+            Ok(crate::engine::DEFAULT_DISPATCH_RESOLUTION)
+        );
     }
 }

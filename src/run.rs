@@ -373,6 +373,9 @@ pub async fn run(cfg: RunConfig, stop: watch::Receiver<bool>) -> Result<RunResul
         interval_s: cfg.interval.as_secs_f64(),
         planned_duration_s: load_end_us as f64 / 1e6,
         lateness_limit_ms: cfg.lateness_limit_ms,
+        dispatch_resolution_us: Some(
+            u64::try_from(cfg.engine.dispatch_resolution.as_micros()).unwrap_or(u64::MAX),
+        ),
         max_skipped: cfg.max_skipped,
         allow_no_slo: cfg.allow_no_slo,
         phases: PhaseBand::of(&phases),

@@ -310,6 +310,17 @@ impl RunConfig {
                 message: "must be at least 1".into(),
             });
         }
+        let dispatch_resolution = duration_flag("dispatch-resolution", &args.dispatch_resolution)?;
+        if dispatch_resolution > Duration::from_millis(10) {
+            return Err(ConfigError::Flag {
+                flag: "dispatch-resolution",
+                message: format!(
+                    "at most 10ms (a coarser grid would make every near action up to that \
+                     late), got `{}`",
+                    args.dispatch_resolution
+                ),
+            });
+        }
         if args.max_event_bytes == 0 {
             return Err(ConfigError::Flag {
                 flag: "max-event-bytes",
@@ -345,6 +356,7 @@ impl RunConfig {
         let c = &profile.checks;
         let engine = EngineConfig {
             max_in_flight: args.max_in_flight,
+            dispatch_resolution,
             delivery_timeout: c.delivery_timeout.0,
             grace,
             drain_timeout: request_timeout + Duration::from_secs(1),

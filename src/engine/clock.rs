@@ -1,40 +1,46 @@
-//! The dispatch loop's wait for an action's intended time, to the microsecond.
+//! The dispatch loop's wait for an action's intended time.
 //!
 //! tokio's timer works in whole milliseconds: a sleep ends at the first millisecond tick after
-//! its deadline, which adds up to a millisecond of generator lateness to an action (half a
-//! millisecond on average). On Linux a wait of a millisecond or more is a timerfd instead,
-//! armed for the deadline and read through the runtime's own event loop: the worker that waits
-//! is woken by the kernel's high-resolution timer, with no thread of our own and no spinning.
+//! its deadline, and its park rounds up again, which adds up to about two milliseconds of
+//! generator lateness to an action (p99 1.6-1.8 ms at 5,000 and 10,000 actions/s on this
+//! project's machine). On Linux every wait is a timerfd instead, armed to the nanosecond and
+//! read through the runtime's own event loop: the worker that waits is woken by the kernel's
+//! high-resolution timer, with no thread of our own and no spinning.
 //!
-//! A shorter wait stays on tokio's timer, on purpose. Waking costs the same either way, but a
-//! precise wake is one wake per action, where tokio's tick wakes once for all the actions of
-//! its millisecond: at 5,000 actions/s on one core of this project's (virtual) machine a
-//! timerfd per action cost 2.5x the CPU per action (about 100 µs against 35 µs; a thread of
-//! our own that sleeps to each deadline cost as much). So a schedule whose actions are a
-//! millisecond or more apart (up to about 1,000/s) is dispatched to the microsecond at no
-//! extra cost, and a denser one as tokio's tick allows (docs/performance.md). Elsewhere than
-//! Linux, or when a timerfd cannot be had, every wait is tokio's.
+//! Each wake costs CPU, and a wake per action costs the most: at 5,000 actions/s on one core of
+//! this project's (virtual) machine, a timerfd per action cost twice the CPU per action (a
+//! wake for the send and another for its answer, where a shared wake finds the earlier answers
+//! already in). So the wait has a *resolution* (`--dispatch-resolution`, default 750 µs): an
+//! action that is that far away or further is waited for to its microsecond, and a nearer one
+//! is sent at the next multiple of the resolution from the run's t=0, together with the other
+//! actions due by then. Wakes are thus at most about two per resolution, whatever the rate,
+//! and lateness stays under the resolution plus the machine's own delay. Measured at 5,000 and
+//! 10,000 status/s (docs/performance.md): 750 µs costs the CPU of tokio's tick with lateness
+//! p99 0.74-0.78 ms against 1.6-1.8; 200 µs gives p99 0.17-0.18 ms at twice the CPU at
+//! 5,000/s; `0s` times every action alone. Elsewhere than Linux, or when a timerfd cannot be
+//! had, every wait is tokio's.
 
-#[cfg(target_os = "linux")]
-use std::time::Duration;
-use std::time::Instant;
-
-/// Waits this long or longer are timed to the microsecond (shorter ones share tokio's tick).
-#[cfg(target_os = "linux")]
-const PRECISE_FROM: Duration = Duration::from_millis(1);
+use std::time::{Duration, Instant};
 
 /// Waits until an instant, as precisely as the platform allows.
 pub(super) struct Clock {
     #[cfg(target_os = "linux")]
     timer: Option<linux::TimerFd>,
+    /// The run's t=0, from which the grid of wakes is counted.
+    epoch: Instant,
+    /// Nearer waits end at the next multiple of this from `epoch` (zero: none do).
+    resolution: Duration,
 }
 
 impl Clock {
-    /// A clock for the calling task's runtime (must be called within one).
-    pub(super) fn new() -> Self {
+    /// A clock for the calling task's runtime (must be called within one), for a run whose
+    /// t=0 is `epoch`, with the given resolution (see above).
+    pub(super) fn new(epoch: Instant, resolution: Duration) -> Self {
         Clock {
             #[cfg(target_os = "linux")]
             timer: linux::TimerFd::new().ok(),
+            epoch,
+            resolution,
         }
     }
 
@@ -47,17 +53,32 @@ impl Clock {
         return false;
     }
 
-    /// Returns at `until` or just after it (never before): to the microsecond when it is a
-    /// millisecond or more away, else at tokio's next millisecond tick (see above).
+    /// Returns at `until` or just after it (never before): to the microsecond when it is the
+    /// resolution or more away, else at the next point of the grid (see above).
     pub(super) async fn sleep_until(&self, until: Instant) {
         #[cfg(target_os = "linux")]
         if let Some(t) = &self.timer
-            && until.saturating_duration_since(Instant::now()) >= PRECISE_FROM
-            && t.sleep_until(until).await.is_ok()
+            && t.sleep_until(self.wake_at(until, Instant::now()))
+                .await
+                .is_ok()
         {
             return;
         }
         tokio::time::sleep_until(until.into()).await;
+    }
+
+    /// When to wake, at `now`, for an action intended at `until`: `until` itself when it is
+    /// the resolution or more away, else the first point of the grid at or after it.
+    fn wake_at(&self, until: Instant, now: Instant) -> Instant {
+        let wait = until.saturating_duration_since(now);
+        if wait.is_zero() || self.resolution.is_zero() || wait >= self.resolution {
+            return until;
+        }
+        let res = self.resolution.as_nanos();
+        let since = until.saturating_duration_since(self.epoch).as_nanos();
+        let slots = since.div_ceil(res);
+        let at = u64::try_from(slots.saturating_mul(res)).unwrap_or(u64::MAX);
+        (self.epoch + Duration::from_nanos(at)).max(until)
     }
 }
 
@@ -129,11 +150,43 @@ mod linux {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use std::time::Duration;
+
+    #[test]
+    fn a_near_action_wakes_on_the_grid_and_a_far_one_at_its_own_time() {
+        let t0 = Instant::now();
+        let us = |n: u64| t0 + Duration::from_micros(n);
+        let clock = Clock {
+            #[cfg(target_os = "linux")]
+            timer: None,
+            epoch: t0,
+            resolution: Duration::from_micros(750),
+        };
+        // (now, intended, woken): nearer than 750 µs goes to the next multiple of 750 µs.
+        for (now, until, want) in [
+            (0, 100, 750),
+            (0, 749, 750),
+            (0, 750, 750),
+            (700, 751, 1_500),
+            (1_400, 1_500, 1_500),
+            (1_000, 1_749, 2_250),
+            // 750 µs or more away: its own time, to the microsecond.
+            (0, 751, 751),
+            (1_000, 5_123, 5_123),
+            // Already due: at once.
+            (2_000, 1_900, 1_900),
+        ] {
+            assert_eq!(clock.wake_at(us(until), us(now)), us(want), "{now} {until}");
+        }
+        let exact = Clock {
+            resolution: Duration::ZERO,
+            ..clock
+        };
+        assert_eq!(exact.wake_at(us(123), us(100)), us(123));
+    }
 
     #[tokio::test]
     async fn a_wait_ends_after_its_deadline_and_again_after_an_abandoned_one() {
-        let clock = Clock::new();
+        let clock = Clock::new(Instant::now(), Duration::from_micros(750));
         #[cfg(target_os = "linux")]
         assert!(clock.precise(), "a timerfd on Linux");
         // An abandoned wait leaves its timer armed: the next wait must not end at its expiry.

@@ -54,12 +54,20 @@ impl Default for ConsoleChecks {
     }
 }
 
+/// `--dispatch-resolution`'s default: the finest grid of wakes that cost no more CPU than
+/// tokio's millisecond tick on this project's machine (see `clock`).
+pub const DEFAULT_DISPATCH_RESOLUTION: Duration = Duration::from_micros(750);
+
 /// Settings of the engine (from the run config; no CLI types here).
 #[derive(Debug, Clone)]
 pub struct EngineConfig {
     /// Most requests in flight at once. When full, a due action waits for a free slot: the
     /// wait is counted (`throttled`) and shows as generator lateness.
     pub max_in_flight: usize,
+    /// An action nearer than this is sent at the next multiple of it from t=0, with the others
+    /// due by then; a further one at its own microsecond (zero: every action alone). Bounds
+    /// the dispatch loop's wakes, and so its CPU, at the price of lateness under it.
+    pub dispatch_resolution: Duration,
     /// An expected event not received this long after its action's intended time is missed.
     pub delivery_timeout: Duration,
     /// After an interruption, how long to wait for requests in flight.
@@ -87,6 +95,7 @@ impl Default for EngineConfig {
     fn default() -> Self {
         EngineConfig {
             max_in_flight: 10_000,
+            dispatch_resolution: DEFAULT_DISPATCH_RESOLUTION,
             delivery_timeout: Duration::from_secs(5),
             grace: Duration::from_secs(10),
             drain_timeout: Duration::from_secs(31),
@@ -261,8 +270,9 @@ pub async fn run(
         })
     });
 
-    // Each action is started at its intended time to the microsecond (see `clock`).
-    let clock = clock::Clock::new();
+    // Each action is started at its intended time, or at the next point of the dispatch grid
+    // when it is near (see `clock`).
+    let clock = clock::Clock::new(shared.start, config.dispatch_resolution);
     let (mut scheduled, mut sent, mut interrupted) = (0u64, 0u64, false);
     let mut last_at_us = 0;
     let gauges = config.gauges.clone();

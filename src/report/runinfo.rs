@@ -34,6 +34,10 @@ pub struct RunInfo {
     pub planned_duration_s: f64,
     /// The generator-lateness p99 limit (ms) above which the run is marked as behind.
     pub lateness_limit_ms: f64,
+    /// `--dispatch-resolution`, µs: an action nearer than this was sent at the next multiple
+    /// of it from t=0 (its lateness under it); absent in files written before it was added.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub dispatch_resolution_us: Option<u64>,
     /// The share of scheduled actions that may be skipped before the run is invalid.
     #[serde(default = "default_max_skipped")]
     pub max_skipped: f64,
@@ -181,6 +185,7 @@ mod tests {
             interval_s: 1.0,
             planned_duration_s: 20.0,
             lateness_limit_ms: 50.0,
+            dispatch_resolution_us: Some(750),
             max_skipped: 0.05,
             allow_no_slo: false,
             transport: None,

@@ -123,6 +123,18 @@ fn unknown_flag_is_usage_error() {
 }
 
 #[test]
+fn a_dispatch_resolution_too_coarse_or_without_unit_is_named() {
+    let d = TempDir::new("resolution");
+    d.write("p.yaml", GOOD);
+    for (value, says) in [("50ms", "at most 10ms"), ("5", "has no unit")] {
+        rcload_in(d.path(), &["run", "p.yaml", "--dispatch-resolution", value])
+            .expect_code(2)
+            .stderr_has("--dispatch-resolution")
+            .stderr_has(says);
+    }
+}
+
+#[test]
 fn unreachable_target_exits_3() {
     // Bind a port, then free it: nothing listens there.
     let port = std::net::TcpListener::bind("127.0.0.1:0")
