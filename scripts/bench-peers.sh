@@ -20,7 +20,8 @@
 # `cargo build --release -p rcload -p goose-load` first. Loopback only; every run is bounded.
 # Environment: BENCH_SECONDS (15), BENCH_REPS (3), BENCH_RATE (5000), BENCH_USERS (50:
 # connections or users of the closed-model tools), BENCH_SATURATION_RATE (200000: what rcload
-# is asked for at saturation), BENCH_TOOLS ("wrk oha goose locust rcload"), BENCH_MODES
+# is asked for at saturation), BENCH_TOOLS ("wrk oha goose locust rcload rcload-exact":
+# rcload-exact is rcload at the fixed rate with --dispatch-resolution 0s), BENCH_MODES
 # ("saturation fixed"), BENCH_ROUTE (get: the peers send GET /; status: POST the status
 # route, as rcload does). --co: CO_SECONDS (60), CO_RATE (1000).
 set -euo pipefail
@@ -28,7 +29,7 @@ cd "$(dirname "$0")/.."
 export LC_ALL=C
 secs=${BENCH_SECONDS:-15} reps=${BENCH_REPS:-3} rate=${BENCH_RATE:-5000}
 users=${BENCH_USERS:-50} sat_rate=${BENCH_SATURATION_RATE:-200000}
-tools=${BENCH_TOOLS:-wrk oha goose locust rcload} modes=${BENCH_MODES:-saturation fixed}
+tools=${BENCH_TOOLS:-wrk oha goose locust rcload rcload-exact} modes=${BENCH_MODES:-saturation fixed}
 route=${BENCH_ROUTE:-get}
 warm=3 # the window starts this long after the load does, and ends 1 s before it
 [ "$secs" -ge 6 ] || { echo "BENCH_SECONDS must be 6 or more" >&2; exit 2; }
@@ -40,7 +41,7 @@ want() { [[ " $tools " == *" $1 "* ]]; }
 
 # == What is needed ============================================================================
 for t in rcload:$rcload goose:$goose; do
-  ! want "${t%%:*}" || [ -x "${t#*:}" ] || { echo "no ${t#*:}: run cargo build --release -p rcload -p goose-load first" >&2; exit 2; }
+  { ! want "${t%%:*}" && ! want "${t%%:*}-exact"; } || [ -x "${t#*:}" ] || { echo "no ${t#*:}: run cargo build --release -p rcload -p goose-load first" >&2; exit 2; }
 done
 apt=()
 command -v nginx > /dev/null || apt+=(nginx)
@@ -133,6 +134,10 @@ command_of() { # $1 = tool, $2 = mode, $3 = log prefix, $4 = route: sets cmd (em
       if [ "$2" = fixed ]; then cmd=("$rcload" run "$peers/profiles/status-5000.yaml" --set "traffic.0.rate=$rate/s")
       else cmd=("$rcload" run "$peers/profiles/status-rate.yaml" --set "traffic.0.rate=$sat_rate/s" --max-connections-per-host "$users"); fi
       cmd+=(--target "$url" --duration "$((5 + secs))s" --out "$3.run" -q) ;;
+    rcload-exact) # every action woken at its own microsecond: the lateness it buys, the CPU it costs
+      [ "$2" = fixed ] || { cmd=(); return; }
+      cmd=("$rcload" run "$peers/profiles/status-5000.yaml" --set "traffic.0.rate=$rate/s" --dispatch-resolution 0s
+        --target "$url" --duration "$((5 + secs))s" --out "$3.run" -q) ;;
   esac
 }
 
@@ -187,19 +192,19 @@ server_pid=$!
 wait_up "$url/healthz"
 runs=$out/runs.csv
 rm -rf "$out/runs"; mkdir -p "$out/runs"
-echo "tool,mode,route,rep,asked_per_s,window_s,requests,cpu_ticks,clk_tck,rss_start_kb,rss_end_kb,peak_rss_kb,p99_ms,exit_code" > "$runs"
+echo "tool,mode,route,rep,asked_per_s,window_s,requests,cpu_ticks,clk_tck,rss_start_kb,rss_end_kb,peak_rss_kb,p99_ms,exit_code,lateness_p99_ms" > "$runs"
 for rep in $(seq "$reps"); do # the repetitions interleaved: a drifting machine hits every tool alike
   for mode in $modes; do
     for tool in $tools; do
       log=$out/runs/$tool-$mode-$rep
-      r=$route; [ $tool = rcload ] && r=status
+      r=$route; [[ $tool == rcload* ]] && r=status
       command_of "$tool" "$mode" "$log" "$r"
       [ ${#cmd[@]} -gt 0 ] || continue
       asked=""; [ "$mode" = fixed ] && asked=$rate; [ "$tool:$mode" = rcload:saturation ] && asked=$sat_rate
       echo "== $tool, $mode, $rep of $reps"
       start=$(now)
       launch "$log" "${cmd[@]}"
-      if [ "$tool" = rcload ]; then # the window: its steady phase, from run.json
+      if [[ $tool == rcload* ]]; then # the window: its steady phase, from run.json
         until [ -s "$log.run/run.json" ]; do
           kill -0 "$wrapper" 2> /dev/null || { cat "$log.err" >&2; exit 1; }
           sleep 0.1
@@ -211,9 +216,10 @@ for rep in $(seq "$reps"); do # the repetitions interleaved: a drifting machine 
       sleep_until "$t0"; read -r c0 m0 q0 s0 < <(snap "$tool_pid") || true
       sleep_until "$t1"; read -r c1 m1 q1 s1 < <(snap "$tool_pid") || true
       [ -n "$c0" ] && [ -n "$c1" ] || { echo "$tool ended before its window did" >&2; exit 1; }
-      finish "$log" "$([ $tool = rcload ] && echo "0 1 4" || echo 0)"
+      finish "$log" "$([[ $tool == rcload* ]] && echo "0 1 4" || echo 0)"
+      late=""; [[ $tool == rcload* ]] && late=$(python3 "$peers/peers.py" lateness "$log.run/summary.json")
       peak=$(tail -n 1 "$log.time" | awk '{ print $3 }') # after "Command exited with ..."
-      echo "$tool,$mode,$r,$rep,$asked,$(awk -v a="$s0" -v b="$s1" 'BEGIN { printf "%.3f", b - a }'),$((q1 - q0 - 1)),$((c1 - c0)),$clk,$m0,$m1,$peak,$(p99_of "$tool" "$log"),$rc" >> "$runs"
+      echo "$tool,$mode,$r,$rep,$asked,$(awk -v a="$s0" -v b="$s1" 'BEGIN { printf "%.3f", b - a }'),$((q1 - q0 - 1)),$((c1 - c0)),$clk,$m0,$m1,$peak,$(p99_of "$tool" "$log"),$rc,$late" >> "$runs"
       sleep 1
     done
   done

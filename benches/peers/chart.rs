@@ -13,7 +13,7 @@ use std::error::Error;
 type Area<'a> = DrawingArea<SVGBackend<'a>, Shift>;
 
 /// The tools in the table's order.
-const TOOLS: [&str; 5] = ["wrk", "oha", "goose", "locust", "rcload"];
+const TOOLS: [&str; 6] = ["wrk", "oha", "goose", "locust", "rcload", "rcload-exact"];
 
 /// One figure over the repetitions: median, min, max.
 #[derive(Debug, Clone, Copy)]

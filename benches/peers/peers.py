@@ -4,6 +4,7 @@ measurement window from run.json, the results table, and the coordinated-omissio
     python3 peers.py p99 TOOL FILE...          p99 in ms as TOOL reports it (nan if not found)
     python3 peers.py window RUN_JSON WARM TAIL "t0 t1": the steady phase in unix seconds,
                                                less WARM s at the start and TAIL s at the end
+    python3 peers.py lateness SUMMARY_JSON     rcload's generator lateness p99 in ms
     python3 peers.py table RUNS_CSV MD CSV     medians (min-max) per tool and mode
     python3 peers.py true-p RATE STALL PERIOD Q  the true latency quantile (ms) under stalls
     python3 peers.py co CO_CSV STALL PERIOD    the coordinated-omission table (Markdown)
@@ -18,7 +19,8 @@ import re
 import statistics
 import sys
 
-TOOLS = ["wrk", "oha", "goose", "locust", "rcload"]
+# rcload-exact: rcload with --dispatch-resolution 0s (every action woken at its microsecond).
+TOOLS = ["wrk", "oha", "goose", "locust", "rcload", "rcload-exact"]
 MODES = ["saturation", "fixed"]
 
 
@@ -84,11 +86,18 @@ def p99(tool, files):
         row = next((line for line in part if line.split() and "Aggregated" in line), "")
         values = [c for c in row.split() if re.fullmatch(r"[\d.]+", c)]
         return float(values[cols.index("99%")]) if "99%" in cols and values else math.nan
-    if tool in ("rcload", "rcload-service"):  # summary.json: from the intended time, or the send
+    if tool in ("rcload", "rcload-exact", "rcload-service"):
+        # summary.json: from the intended time, or (service) from the send
         doc = json.loads(text)
-        key = "latency_ms" if tool == "rcload" else "service_ms"
+        key = "service_ms" if tool == "rcload-service" else "latency_ms"
         return float(doc["operations"]["terminal.status"][key]["p99"])
     raise SystemExit(f"unknown tool {tool}")
+
+
+def lateness(summary_json):
+    """rcload's generator lateness p99 (ms): from an action's intended time to its send."""
+    doc = json.load(open(summary_json))
+    return float(doc["generator"]["lateness_ms"]["p99"])
 
 
 def window(run_json, warm, tail):
@@ -112,6 +121,8 @@ def figures(row):
         "peak_rss_mb": float(row["peak_rss_kb"]) / 1024,
         "rss_growth_b_per_req": growth_kb * 1024 / req if req > 0 else math.nan,
         "asked_per_s": float(row["asked_per_s"]) if row["asked_per_s"] else math.nan,
+        # rcload's own (empty for the peers, and in runs.csv files written before it)
+        "lateness_p99_ms": float(row.get("lateness_p99_ms") or "nan"),
     }
 
 
@@ -148,7 +159,8 @@ def table(runs_csv, md_path, csv_path):
     groups = {}
     for r in rows:
         groups.setdefault((r["tool"], r["mode"]), []).append(figures(r))
-    keys = ["req_per_s", "cpu_us_per_req", "p99_ms", "peak_rss_mb", "rss_growth_b_per_req"]
+    keys = ["req_per_s", "cpu_us_per_req", "p99_ms", "peak_rss_mb", "rss_growth_b_per_req",
+            "lateness_p99_ms"]
     stats = {g: {k: spread([f[k] for f in fs]) for k in keys} for g, fs in groups.items()}
     reps = {g: len(fs) for g, fs in groups.items()}
     asked = {g: fs[0]["asked_per_s"] for g, fs in groups.items()}
@@ -182,8 +194,9 @@ def table(runs_csv, md_path, csv_path):
     out.append("Every figure, per tool and mode (median, and min-max over the repetitions):")
     out.append("")
     out.append("| tool | mode | reps | req/s at the server | CPU µs per request | "
-               "p99 as the tool reports it (ms) | peak RSS (MB) | RSS growth (bytes per request) |")
-    out.append("|---|---|---|---|---|---|---|---|")
+               "p99 as the tool reports it (ms) | peak RSS (MB) | RSS growth (bytes per request) | "
+               "rcload's generator lateness p99 (ms) |")
+    out.append("|---|---|---|---|---|---|---|---|---|")
     with open(csv_path, "w", newline="") as fh:
         w = csv.writer(fh)
         w.writerow(["tool", "mode", "reps", "asked_per_s"]
@@ -199,6 +212,7 @@ def table(runs_csv, md_path, csv_path):
                     cell(st["req_per_s"], 1, True), cell(st["cpu_us_per_req"]),
                     cell(st["p99_ms"], 2), cell(st["peak_rss_mb"]),
                     cell(st["rss_growth_b_per_req"], 2),
+                    cell(st["lateness_p99_ms"], 3),
                 ]) + " |")
                 w.writerow([t, m, reps[g], "" if math.isnan(asked[g]) else asked[g]]
                            + [f"{v:.6g}" for k in keys for v in st[k]])
@@ -234,6 +248,8 @@ if __name__ == "__main__":
     if cmd == "p99":
         v = p99(args[0], args[1:])
         print("nan" if math.isnan(v) else f"{v:.3f}")
+    elif cmd == "lateness":
+        print(f"{lateness(args[0]):.3f}")
     elif cmd == "window":
         window(*args)
     elif cmd == "table":

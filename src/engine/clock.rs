@@ -2,7 +2,7 @@
 //!
 //! tokio's timer works in whole milliseconds: a sleep ends at the first millisecond tick after
 //! its deadline, and its park rounds up again, which adds up to about two milliseconds of
-//! generator lateness to an action (p99 1.6-1.8 ms at 5,000 and 10,000 actions/s on this
+//! generator lateness to an action (p99 1.3-1.7 ms at 5,000 and 10,000 actions/s on this
 //! project's machine). On Linux every wait is a timerfd instead, armed to the nanosecond and
 //! read through the runtime's own event loop: the worker that waits is woken by the kernel's
 //! high-resolution timer, with no thread of our own and no spinning.
@@ -15,10 +15,10 @@
 //! is sent at the next multiple of the resolution from the run's t=0, together with the other
 //! actions due by then. Wakes are thus at most about two per resolution, whatever the rate,
 //! and lateness stays under the resolution plus the machine's own delay. Measured at 5,000 and
-//! 10,000 status/s (docs/performance.md): 750 µs costs the CPU of tokio's tick with lateness
-//! p99 0.74-0.78 ms against 1.6-1.8; 200 µs gives p99 0.17-0.18 ms at twice the CPU at
-//! 5,000/s; `0s` times every action alone. Elsewhere than Linux, or when a timerfd cannot be
-//! had, every wait is tokio's.
+//! 10,000 status/s (`scripts/bench-dispatch.sh`, docs/performance.md): 750 µs costs 0-7 % more
+//! CPU than tokio's tick did, with lateness p99 0.77-0.78 ms against 1.3-1.7; `0s` times every
+//! action alone (p99 0.05-0.08 ms) at about twice the CPU. Elsewhere than Linux, or when a
+//! timerfd cannot be had, every wait is tokio's.
 
 use std::time::{Duration, Instant};
 

@@ -54,8 +54,8 @@ impl Default for ConsoleChecks {
     }
 }
 
-/// `--dispatch-resolution`'s default: the finest grid of wakes that cost no more CPU than
-/// tokio's millisecond tick on this project's machine (see `clock`).
+/// `--dispatch-resolution`'s default: about the CPU of tokio's millisecond tick (0-7 % more
+/// on this project's machine) with lateness p99 under 0.8 ms (see `clock`).
 pub const DEFAULT_DISPATCH_RESOLUTION: Duration = Duration::from_micros(750);
 
 /// Settings of the engine (from the run config; no CLI types here).
