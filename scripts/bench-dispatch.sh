@@ -23,25 +23,8 @@ rcload=target/release/rcload peers=benches/peers out=target/dispatch
 command -v nginx > /dev/null || { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq nginx > /dev/null; }
 
 rm -rf "$out"; mkdir -p "$out"
-server_pid="" tool_pid=""
-cleanup() { # only what this script started, by its id
-  [ -z "$tool_pid" ] || kill "$tool_pid" 2> /dev/null || true
-  [ -z "$server_pid" ] || { kill "$server_pid" 2> /dev/null; wait "$server_pid" 2> /dev/null; } || true
-}
-trap cleanup EXIT
-port=$(python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
-url=http://127.0.0.1:$port ngx=$out/nginx
-mkdir -p "$ngx"/{body,proxy,fastcgi,uwsgi,scgi}
-sed "s#@DIR@#$PWD/$ngx#g; s#@PORT@#$port#g" "$peers/nginx.conf" > "$ngx/nginx.conf"
-taskset -c 0 nginx -p "$PWD/$ngx" -c "$PWD/$ngx/nginx.conf" -e "$PWD/$ngx/error.log" &
-server_pid=$!
-for _ in $(seq 100); do curl -sf -o /dev/null "$url/healthz" && break; sleep 0.1; done
-served() { curl -s "$url/nginx_status" | awk 'NR == 3 { print $3 }'; }
-snap() { # "cpu_ticks served unix_s" of pid $1, now
-  local f; read -r -a f <<< "$(cut -d')' -f2- "/proc/$1/stat")"
-  echo "$((f[11] + f[12])) $(served) $(date +%s.%N)"
-}
-sleep_until() { python3 -c "import time; time.sleep(max(0.0, $1 - time.time()))"; }
+. "$peers/helpers.sh"
+start_nginx "$PWD/$out/nginx"
 
 echo "resolution,rate,rep,window_s,requests,cpu_ticks,clk_tck,lateness_p50_ms,lateness_p99_ms" > "$out/runs.csv"
 for rep in $(seq "$reps"); do
@@ -58,13 +41,13 @@ for rep in $(seq "$reps"); do
         sleep 0.1
       done
       read -r t0 t1 < <(python3 "$peers/peers.py" window "$run/run.json" 3 1)
-      sleep_until "$t0"; read -r c0 q0 s0 < <(snap "$tool_pid")
-      sleep_until "$t1"; read -r c1 q1 s1 < <(snap "$tool_pid")
+      sleep_until "$t0"; read -r c0 _ q0 s0 < <(snap "$tool_pid")
+      sleep_until "$t1"; read -r c1 _ q1 s1 < <(snap "$tool_pid")
       rc=0; wait "$tool_pid" || rc=$?
       tool_pid=""
       [ "$rc" = 0 ] || [ "$rc" = 1 ] || [ "$rc" = 4 ] || { echo "rcload exited $rc" >&2; tail -n 20 "$run.err" >&2; exit 1; }
-      late=$(python3 -c 'import json, sys; l = json.load(open(sys.argv[1]))["generator"]["lateness_ms"]; print(l["p50"], l["p99"], sep=",")' "$run/summary.json")
-      echo "$res,$rate,$rep,$(awk -v a="$s0" -v b="$s1" 'BEGIN { printf "%.3f", b - a }'),$((q1 - q0 - 1)),$((c1 - c0)),$(getconf CLK_TCK),$late" >> "$out/runs.csv"
+      late=$(python3 "$peers/peers.py" lateness "$run/summary.json" p50 p99)
+      echo "$res,$rate,$rep,$(awk -v a="$s0" -v b="$s1" 'BEGIN { printf "%.3f", b - a }'),$((q1 - q0 - 1)),$((c1 - c0)),$clk,$late" >> "$out/runs.csv"
       sleep 1
     done
   done

@@ -61,27 +61,7 @@ fi
 
 # == Helpers ===================================================================================
 mkdir -p "$out"
-server_pid="" tool_pid=""
-cleanup() { # only what this script started, by its id
-  [ -z "$tool_pid" ] || kill "$tool_pid" 2> /dev/null || true
-  [ -z "$server_pid" ] || { kill "$server_pid" 2> /dev/null; wait "$server_pid" 2> /dev/null; } || true
-}
-trap cleanup EXIT
-free_port() { python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'; }
-now() { date +%s.%N; }
-sleep_until() { sleep "$(awk -v t="$1" -v n="$(now)" 'BEGIN { d = t - n; print (d > 0 ? d : 0) }')"; }
-add() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.3f", a + b }'; }
-wait_up() { # $1 = URL: answered within 10 s
-  for _ in $(seq 100); do curl -sf -o /dev/null "$1" && return 0; sleep 0.1; done
-  echo "no answer from $1" >&2; exit 1
-}
-clk=$(getconf CLK_TCK)
-served() { curl -s "$url/nginx_status" | awk 'NR == 3 { print $3 }'; } # requests so far
-snap() { # $1 = the generator's pid: "cpu_ticks rss_kb served unix_s", now
-  local stat; stat=$(< "/proc/$1/stat")
-  local f; read -r -a f <<< "${stat##*) }" # the fields after the command's name: f[11] utime, f[12] stime
-  echo "$((f[11] + f[12])) $(awk '/^VmRSS:/ { print $2 }' "/proc/$1/status") $(served || echo 0) $(now)"
-}
+. "$peers/helpers.sh"
 launch() { # $1 = log prefix, then the command: runs it on CPU 1 under /usr/bin/time; sets
   # wrapper (time's pid) and tool_pid (the generator's)
   local log=$1; shift
@@ -184,12 +164,7 @@ if [ $co = 1 ]; then
 fi
 
 # == The peers =================================================================================
-port=$(free_port) url=http://127.0.0.1:$port ngx=$PWD/$out/nginx
-mkdir -p "$ngx"
-sed -e "s#@DIR@#$ngx#g" -e "s#@PORT@#$port#g" "$peers/nginx.conf" > "$ngx/nginx.conf"
-taskset -c 0 nginx -p "$ngx" -c "$ngx/nginx.conf" -e "$ngx/error.log" &
-server_pid=$!
-wait_up "$url/healthz"
+start_nginx "$PWD/$out/nginx"
 runs=$out/runs.csv
 rm -rf "$out/runs"; mkdir -p "$out/runs"
 echo "tool,mode,route,rep,asked_per_s,window_s,requests,cpu_ticks,clk_tck,rss_start_kb,rss_end_kb,peak_rss_kb,p99_ms,exit_code,lateness_p99_ms" > "$runs"

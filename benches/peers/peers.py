@@ -4,7 +4,9 @@ measurement window from run.json, the results table, and the coordinated-omissio
     python3 peers.py p99 TOOL FILE...          p99 in ms as TOOL reports it (nan if not found)
     python3 peers.py window RUN_JSON WARM TAIL "t0 t1": the steady phase in unix seconds,
                                                less WARM s at the start and TAIL s at the end
-    python3 peers.py lateness SUMMARY_JSON     rcload's generator lateness p99 in ms
+    python3 peers.py lateness SUMMARY_JSON [Q...]  rcload's generator lateness in ms at each
+                                               quantile Q (p50, p99, max; default p99),
+                                               comma-separated
     python3 peers.py table RUNS_CSV MD CSV     medians (min-max) per tool and mode
     python3 peers.py true-p RATE STALL PERIOD Q  the true latency quantile (ms) under stalls
     python3 peers.py co CO_CSV STALL PERIOD    the coordinated-omission table (Markdown)
@@ -94,10 +96,11 @@ def p99(tool, files):
     raise SystemExit(f"unknown tool {tool}")
 
 
-def lateness(summary_json):
-    """rcload's generator lateness p99 (ms): from an action's intended time to its send."""
-    doc = json.load(open(summary_json))
-    return float(doc["generator"]["lateness_ms"]["p99"])
+def lateness(summary_json, quantiles):
+    """rcload's generator lateness (ms) at each quantile: from an action's intended time to
+    its send."""
+    figures = json.load(open(summary_json))["generator"]["lateness_ms"]
+    return [float(figures[q]) for q in quantiles]
 
 
 def window(run_json, warm, tail):
@@ -249,7 +252,7 @@ if __name__ == "__main__":
         v = p99(args[0], args[1:])
         print("nan" if math.isnan(v) else f"{v:.3f}")
     elif cmd == "lateness":
-        print(f"{lateness(args[0]):.3f}")
+        print(",".join(f"{v:.3f}" for v in lateness(args[0], args[1:] or ["p99"])))
     elif cmd == "window":
         window(*args)
     elif cmd == "table":

@@ -101,6 +101,9 @@ impl HttpTarget {
         })
     }
 
+    /// `path` under the base URL as text: how request URLs were made before `request_url`,
+    /// which the tests compare it with.
+    #[cfg(test)]
     fn url(&self, path: &str) -> String {
         format!("{}{}", self.base, path)
     }
@@ -266,7 +269,7 @@ impl HttpTarget {
     async fn open_inner(&self, console: &str) -> Result<EventStream, TargetError> {
         let resp = self
             .stream_client
-            .get(self.url(&format!("/v1/consoles/{console}/events")))
+            .get(self.request_url(&format!("/v1/consoles/{console}/events")))
             .header("accept", "text/event-stream")
             .send();
         // Only the wait for the headers is bounded; the stream itself lives as long as it may.
@@ -377,12 +380,21 @@ impl Target for HttpTarget {
 
     fn health(&self) -> BoxFuture<'_, Result<(), TargetError>> {
         async move {
-            let url = self.url("/healthz");
-            let resp = match self.client.get(&url).timeout(self.timeout).send().await {
+            let url = self.request_url("/healthz");
+            let resp = match self
+                .client
+                .get(url.clone())
+                .timeout(self.timeout)
+                .send()
+                .await
+            {
                 Ok(r) => r,
                 Err(e) => {
                     let e = classify(e);
-                    return Err(self.transport.explained(&url, self.timeout, e).await);
+                    return Err(self
+                        .transport
+                        .explained(url.as_str(), self.timeout, e)
+                        .await);
                 }
             };
             let status = resp.status();
