@@ -47,6 +47,10 @@ pub struct HttpTarget {
     host: Option<HeaderValue>,
     timeout: Duration,
     max_event_bytes: usize,
+    /// API v1's requests over plain HTTP/1.1 without a proxy: the run's hot path, without
+    /// reqwest's layers. `None` over TLS, HTTP/2 or a proxy, and for a name that did not
+    /// resolve at set-up (reqwest then says why, as before).
+    plain: Option<super::plain::PlainHttp>,
 }
 
 /// Why the driver could not be built.
@@ -87,6 +91,8 @@ impl HttpTarget {
             .transport
             .clients(&base, config.timeout, headers)
             .map_err(HttpSetupError::Client)?;
+        let plain =
+            plain_config(config, &base_url, &host, &prefix).map(super::plain::PlainHttp::new);
         Ok(HttpTarget {
             client,
             stream_client,
@@ -98,6 +104,7 @@ impl HttpTarget {
             host,
             timeout: config.timeout,
             max_event_bytes: config.max_event_bytes,
+            plain,
         })
     }
 
@@ -129,6 +136,18 @@ impl HttpTarget {
         path: String,
         body: Option<Vec<u8>>,
     ) -> Result<bytes::Bytes, TargetError> {
+        if let Some(plain) = &self.plain {
+            let _slot = super::conncap::slot(&self.cap, &self.base).await;
+            let answer = plain.send(method.as_str(), &path, body.as_deref()).await?;
+            return match StatusCode::from_u16(answer.status) {
+                Ok(s) if s.is_success() => Ok(answer.body),
+                Ok(s) => Err(http_error(s, &answer.body)),
+                Err(_) => Err(TargetError::Protocol(format!(
+                    "unexpected HTTP {}",
+                    answer.status
+                ))),
+            };
+        }
         let url = self.request_url(&path);
         // Held until the answer is read: the connection is busy until then.
         let _slot = super::conncap::slot(&self.cap, url.as_str()).await;
@@ -315,6 +334,39 @@ impl HttpTarget {
                 .boxed()
         }))
     }
+}
+
+/// The settings of the plain HTTP/1.1 path, when `config` takes it: http://, no proxy, no
+/// HTTP/2, and a host that resolves (pins first) at set-up.
+fn plain_config(
+    config: &HttpConfig,
+    base_url: &reqwest::Url,
+    host: &Option<HeaderValue>,
+    prefix: &str,
+) -> Option<super::plain::PlainConfig> {
+    let t = &config.transport;
+    if base_url.scheme() != "http" || t.proxy != super::transport::Proxy::None || t.http2 {
+        return None;
+    }
+    let port = base_url.port_or_known_default()?;
+    let name = base_url.host_str()?;
+    let ips = t.addresses(name.trim_start_matches('[').trim_end_matches(']'), port);
+    if ips.is_empty() {
+        return None;
+    }
+    Some(super::plain::PlainConfig {
+        addrs: ips
+            .into_iter()
+            .map(|ip| std::net::SocketAddr::new(ip, port))
+            .collect(),
+        bind: t.bind,
+        host: host.as_ref()?.to_str().ok()?.to_string(),
+        prefix: prefix.to_string(),
+        authorization: config.token.as_ref().map(|t| format!("Bearer {t}")),
+        timeout: config.timeout,
+        max_idle: t.max_per_host.unwrap_or(usize::MAX),
+        max_answer: body::MAX_ANSWER_BYTES,
+    })
 }
 
 fn api_event_type(name: &str) -> bool {

@@ -10,6 +10,7 @@ pub mod conncap;
 pub mod consent;
 pub mod http;
 pub mod mapped;
+mod plain;
 pub mod sse;
 pub mod transport;
 pub mod tunnel;
