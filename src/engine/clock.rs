@@ -136,9 +136,15 @@ mod linux {
             loop {
                 let mut ready = self.fd.readable().await?;
                 let mut expiries = [0u8; 8];
+                // A read takes every expiry: the timer is not readable again until it is next
+                // armed and expires, so the readiness is cleared without a read that fails.
                 match rustix::io::read(self.fd.get_ref(), &mut expiries) {
-                    Ok(_) if Instant::now() >= until => return Ok(()),
-                    Ok(_) => continue,
+                    Ok(_) => {
+                        ready.clear_ready();
+                        if Instant::now() >= until {
+                            return Ok(());
+                        }
+                    }
                     Err(rustix::io::Errno::AGAIN) => ready.clear_ready(),
                     Err(e) => return Err(e.into()),
                 }

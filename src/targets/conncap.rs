@@ -55,7 +55,18 @@ impl ConnectionCap {
     /// Hold it until the answer is read. `None` only if the host's semaphore were closed,
     /// which nothing does: the request then goes without a slot rather than fail.
     pub async fn slot(&self, url: &str) -> Option<OwnedSemaphorePermit> {
-        let sem = self.semaphore(url);
+        self.slot_on(self.semaphore(url)).await
+    }
+
+    /// The connections of `url`'s host, found once for many requests (see [`HostSlots`]).
+    pub fn host(self: &Arc<Self>, url: &str) -> HostSlots {
+        HostSlots {
+            sem: self.semaphore(url),
+            cap: self.clone(),
+        }
+    }
+
+    async fn slot_on(&self, sem: Arc<Semaphore>) -> Option<OwnedSemaphorePermit> {
         if let Ok(p) = sem.clone().try_acquire_owned() {
             return Some(p);
         }
@@ -75,6 +86,21 @@ impl ConnectionCap {
     /// The longest wait so far, µs.
     pub fn longest_wait_us(&self) -> u64 {
         self.longest_wait_us.load(Ordering::Relaxed)
+    }
+}
+
+/// The cap of one host, its URL parsed once: what a client of a single host holds, so that a
+/// request does not parse the URL and look the host up again.
+#[derive(Debug, Clone)]
+pub struct HostSlots {
+    cap: Arc<ConnectionCap>,
+    sem: Arc<Semaphore>,
+}
+
+impl HostSlots {
+    /// As [`ConnectionCap::slot`], for this host.
+    pub async fn slot(&self) -> Option<OwnedSemaphorePermit> {
+        self.cap.slot_on(self.sem.clone()).await
     }
 }
 
@@ -107,6 +133,17 @@ mod tests {
         drop(a);
         let _c = c.await.expect("joined");
         assert_eq!(cap.waits(), 1);
+        // A host found once shares the same connections and counts its waits in the cap.
+        let host = cap.host("http://gw.test:8080/v1/w");
+        let waiting = tokio::spawn(async move { host.slot().await });
+        tokio::time::sleep(std::time::Duration::from_millis(30)).await;
+        assert!(
+            !waiting.is_finished(),
+            "a third request to the host went through"
+        );
+        drop(_b);
+        let _d = waiting.await.expect("joined");
+        assert_eq!(cap.waits(), 2);
         assert!(cap.longest_wait_us() >= 30_000, "{}", cap.longest_wait_us());
     }
 }

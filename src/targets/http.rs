@@ -51,6 +51,8 @@ pub struct HttpTarget {
     /// reqwest's layers. `None` over TLS, HTTP/2 or a proxy, and for a name that did not
     /// resolve at set-up (reqwest then says why, as before).
     plain: Option<super::plain::PlainHttp>,
+    /// The base's host under `--max-connections-per-host`, found once.
+    host_slots: Option<super::conncap::HostSlots>,
 }
 
 /// Why the driver could not be built.
@@ -93,10 +95,12 @@ impl HttpTarget {
             .map_err(HttpSetupError::Client)?;
         let plain =
             plain_config(config, &base_url, &host, &prefix).map(super::plain::PlainHttp::new);
+        let cap = super::conncap::ConnectionCap::of(&config.transport);
         Ok(HttpTarget {
             client,
             stream_client,
-            cap: super::conncap::ConnectionCap::of(&config.transport),
+            host_slots: cap.as_ref().map(|c| c.host(&base)),
+            cap,
             transport: config.transport.clone(),
             base,
             base_url,
@@ -137,7 +141,10 @@ impl HttpTarget {
         body: Option<Vec<u8>>,
     ) -> Result<bytes::Bytes, TargetError> {
         if let Some(plain) = &self.plain {
-            let _slot = super::conncap::slot(&self.cap, &self.base).await;
+            let _slot = match &self.host_slots {
+                Some(h) => h.slot().await,
+                None => None,
+            };
             let answer = plain.send(method.as_str(), &path, body.as_deref()).await?;
             return match StatusCode::from_u16(answer.status) {
                 Ok(s) if s.is_success() => Ok(answer.body),

@@ -245,15 +245,37 @@ impl Conn {
 /// reqwest's URL parser does).
 fn push_path(r: &mut Vec<u8>, path: &str) {
     const HEX: &[u8; 16] = b"0123456789ABCDEF";
-    for &b in path.as_bytes() {
-        let plain = b.is_ascii_alphanumeric() || b"-._~!$&'()*+,;=:@/%".contains(&b);
-        if plain {
+    let bytes = path.as_bytes();
+    if bytes.iter().all(|b| PATH_BYTE[usize::from(*b)]) {
+        r.extend_from_slice(bytes);
+        return;
+    }
+    for &b in bytes {
+        if PATH_BYTE[usize::from(b)] {
             r.push(b);
         } else {
             r.extend_from_slice(&[b'%', HEX[usize::from(b >> 4)], HEX[usize::from(b & 15)]]);
         }
     }
 }
+
+/// The bytes a request's path holds as they are.
+const PATH_BYTE: [bool; 256] = {
+    let mut t = [false; 256];
+    let mut i = 0;
+    while i < 256 {
+        let b = i as u8;
+        t[i] = b.is_ascii_alphanumeric();
+        i += 1;
+    }
+    let other = b"-._~!$&'()*+,;=:@/%";
+    let mut j = 0;
+    while j < other.len() {
+        t[other[j] as usize] = true;
+        j += 1;
+    }
+    t
+};
 
 #[cfg(test)]
 mod tests;
