@@ -7,10 +7,11 @@
 //!
 //! Connections: idle ones are kept (at most `--max-connections-per-host`, none longer than
 //! 30 s idle) and the most recent is used first. One the target has closed while it was idle
-//! is left when its end is seen before use; when the close crosses the request (the target
-//! answers nothing at all on a reused connection), the request is sent once more on a new
-//! connection, as hyper's pool does. Names resolve once, when the target is set up (pins of
-//! `--resolve` apply), and addresses are tried in turn.
+//! is left when its end is seen before use. When the close crosses the request (a reused
+//! connection ends without a byte of answer), an idempotent request (GET, PUT, DELETE) is
+//! sent once more on a new connection; any other is a connect error, since the target may
+//! have acted on it (Go's HTTP client does the same). Names resolve once, when the target is
+//! set up (pins of `--resolve` apply), and addresses are tried in turn.
 
 mod answer;
 
@@ -102,17 +103,18 @@ impl PlainHttp {
         body: Option<&[u8]>,
     ) -> Result<Answer, TargetError> {
         let request = self.encode(method, path, body);
-        tokio::time::timeout(self.config.timeout, self.exchange(&request))
+        let replayable = matches!(method, "GET" | "HEAD" | "PUT" | "DELETE" | "OPTIONS");
+        tokio::time::timeout(self.config.timeout, self.exchange(&request, replayable))
             .await
             .map_err(|_| TargetError::Timeout)?
     }
 
-    async fn exchange(&self, request: &[u8]) -> Result<Answer, TargetError> {
+    async fn exchange(&self, request: &[u8], replayable: bool) -> Result<Answer, TargetError> {
         if let Some(mut conn) = self.checkout() {
             match conn.round_trip(request, self.config.max_answer).await {
                 Ok(a) => return Ok(self.checkin(conn, a)),
                 // The target closed it as the request went: once more, on a new one.
-                Err(AnswerError::Unanswered(_)) => {}
+                Err(AnswerError::Unanswered(_)) if replayable => {}
                 Err(e) => return Err(e.into()),
             }
         }

@@ -143,7 +143,7 @@ async fn a_connection_the_target_closed_while_idle_is_left() {
 }
 
 #[tokio::test]
-async fn a_request_unanswered_on_a_reused_connection_goes_once_more_on_a_new_one() {
+async fn an_idempotent_request_unanswered_on_a_reused_connection_goes_once_more() {
     let s = server(Behaviour::AnswerOnceThenDropTheNext).await;
     let client = PlainHttp::new(config(vec![s.addr]));
     ok(&client).await;
@@ -154,6 +154,26 @@ async fn a_request_unanswered_on_a_reused_connection_goes_once_more_on_a_new_one
     );
     assert_eq!(s.connections.load(Ordering::SeqCst), 2);
     assert_eq!(s.requests.load(Ordering::SeqCst), 3);
+}
+
+#[tokio::test]
+async fn a_post_unanswered_on_a_reused_connection_is_a_connect_error_not_sent_again() {
+    let s = server(Behaviour::AnswerOnceThenDropTheNext).await;
+    let client = PlainHttp::new(config(vec![s.addr]));
+    ok(&client).await;
+    let e = client
+        .send("POST", "/v1/terminals/7/status", Some(b"{}"))
+        .await;
+    assert!(
+        matches!(&e, Err(TargetError::Connect(m)) if m.contains("before an answer")),
+        "{e:?}"
+    );
+    assert_eq!(s.connections.load(Ordering::SeqCst), 1);
+    assert_eq!(
+        s.requests.load(Ordering::SeqCst),
+        2,
+        "the target may have acted on it"
+    );
 }
 
 #[tokio::test]
