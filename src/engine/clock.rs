@@ -15,10 +15,10 @@
 //! is sent at the next multiple of the resolution from the run's t=0, together with the other
 //! actions due by then. Wakes are thus at most about two per resolution, whatever the rate,
 //! and lateness stays under the resolution plus the machine's own delay. Measured at 5,000 and
-//! 10,000 status/s (`scripts/bench-dispatch.sh`, docs/performance.md): 750 µs costs 0-7 % more
-//! CPU than tokio's tick did, with lateness p99 0.77-0.78 ms against 1.3-1.7; `0s` times every
-//! action alone (p99 0.05-0.08 ms) at about twice the CPU. Elsewhere than Linux, or when a
-//! timerfd cannot be had, every wait is tokio's.
+//! 10,000 status/s (`scripts/bench-dispatch.sh`, docs/performance.md): 750 µs gives lateness
+//! p99 0.77-0.78 ms against tokio's 1.3-1.7; `0s` times every action alone (p99 0.05-0.08 ms)
+//! at 1.4-1.8x the CPU per action. Elsewhere than Linux, or when a timerfd cannot be had,
+//! every wait is tokio's.
 
 use std::time::{Duration, Instant};
 
