@@ -120,7 +120,7 @@ mod tests {
     async fn a_host_gets_at_most_its_cap_and_a_wait_is_counted() {
         let cap = Arc::new(ConnectionCap::new(2));
         let a = cap.slot("http://gw.test:8080/v1/x").await;
-        let _b = cap.slot("http://GW.test:8080/v1/y").await;
+        let b = cap.slot("http://GW.test:8080/v1/y").await;
         // Another host has its own connections.
         let _other = cap.slot("http://gw.test:8081/v1/x").await;
         assert_eq!(cap.waits(), 0);
@@ -141,7 +141,7 @@ mod tests {
             !waiting.is_finished(),
             "a third request to the host went through"
         );
-        drop(_b);
+        drop(b);
         let _d = waiting.await.expect("joined");
         assert_eq!(cap.waits(), 2);
         assert!(cap.longest_wait_us() >= 30_000, "{}", cap.longest_wait_us());

@@ -146,14 +146,9 @@ impl HttpTarget {
                 None => None,
             };
             let answer = plain.send(method.as_str(), &path, body.as_deref()).await?;
-            return match StatusCode::from_u16(answer.status) {
-                Ok(s) if s.is_success() => Ok(answer.body),
-                Ok(s) => Err(http_error(s, &answer.body)),
-                Err(_) => Err(TargetError::Protocol(format!(
-                    "unexpected HTTP {}",
-                    answer.status
-                ))),
-            };
+            let status = StatusCode::from_u16(answer.status)
+                .map_err(|_| TargetError::Protocol(format!("unexpected HTTP {}", answer.status)))?;
+            return body_or_error(status, answer.body);
         }
         let url = self.request_url(&path);
         // Held until the answer is read: the connection is busy until then.
@@ -173,11 +168,7 @@ impl HttpTarget {
         let resp = self.client.execute(request).await.map_err(classify)?;
         let status = resp.status();
         let bytes = body::read_timed(resp, body::MAX_ANSWER_BYTES).await?;
-        if status.is_success() {
-            Ok(bytes)
-        } else {
-            Err(http_error(status, &bytes))
-        }
+        body_or_error(status, bytes)
     }
 
     async fn perform_inner(&self, request: Request) -> Result<Reply, TargetError> {
@@ -369,7 +360,10 @@ fn plain_config(
         bind: t.bind,
         host: host.as_ref()?.to_str().ok()?.to_string(),
         prefix: prefix.to_string(),
-        authorization: config.token.as_ref().map(|t| format!("Bearer {t}")),
+        authorization: config
+            .token
+            .as_ref()
+            .map(|t| super::auth::Secret(format!("Bearer {t}"))),
         timeout: config.timeout,
         max_idle: t.max_per_host.unwrap_or(usize::MAX),
         max_answer: body::MAX_ANSWER_BYTES,
@@ -400,6 +394,15 @@ fn json_body<T: serde::Serialize>(v: &T) -> Vec<u8> {
 
 fn parse<T: serde::de::DeserializeOwned>(b: &[u8]) -> Result<T, TargetError> {
     serde_json::from_slice(b).map_err(|e| TargetError::Protocol(format!("unexpected answer: {e}")))
+}
+
+/// A success's body, or the error an answer of `status` says.
+fn body_or_error(status: StatusCode, body: bytes::Bytes) -> Result<bytes::Bytes, TargetError> {
+    if status.is_success() {
+        Ok(body)
+    } else {
+        Err(http_error(status, &body))
+    }
 }
 
 pub(crate) fn http_error(status: StatusCode, body: &[u8]) -> TargetError {
@@ -569,6 +572,40 @@ mod tests {
         assert_eq!(host("http://gw.test:80/x").as_deref(), Some("gw.test"));
         assert_eq!(host("http://[::1]:9000").as_deref(), Some("[::1]:9000"));
         assert_eq!(host("https://gw.test:8443"), None);
+    }
+
+    #[test]
+    fn plain_http_without_a_proxy_or_http2_takes_the_plain_path() {
+        use crate::targets::transport::{Pin, Proxy, Transport};
+        let with = |base: &str, transport: Transport| {
+            HttpTarget::new(&HttpConfig {
+                base_url: base.to_string(),
+                timeout: Duration::from_secs(1),
+                token: Some("s3cret".into()),
+                max_event_bytes: 1 << 20,
+                transport,
+            })
+            .map(|t| t.plain.is_some())
+            .unwrap_or_else(|e| panic!("{base}: {e}"))
+        };
+        assert!(with("http://127.0.0.1:8080", Transport::default()));
+        assert!(with("http://[::1]:8080/gw", Transport::default()));
+        let pinned = Transport {
+            pins: vec![Pin::parse("gw.test:8080:127.0.0.1").unwrap_or_else(|e| panic!("{e}"))],
+            ..Transport::default()
+        };
+        assert!(with("http://gw.test:8080", pinned));
+        assert!(!with("https://127.0.0.1:8443", Transport::default()));
+        let proxied = Transport {
+            proxy: Proxy::Url("http://127.0.0.1:3128".into()),
+            ..Transport::default()
+        };
+        assert!(!with("http://127.0.0.1:8080", proxied));
+        let h2 = Transport {
+            http2: true,
+            ..Transport::default()
+        };
+        assert!(!with("http://127.0.0.1:8080", h2));
     }
 
     #[test]

@@ -41,8 +41,8 @@ pub(crate) struct PlainConfig {
     pub host: String,
     /// The base URL's path (`/gw` of `http://host/gw`; empty for none), before every path.
     pub prefix: String,
-    /// The Authorization header's value (a secret: never printed).
-    pub authorization: Option<String>,
+    /// The Authorization header's value (a secret: its `Debug` never shows it).
+    pub authorization: Option<super::auth::Secret>,
     /// Of one request, from connecting to the last byte of its answer.
     pub timeout: Duration,
     /// The most idle connections kept.
@@ -137,7 +137,7 @@ impl PlainHttp {
         r.extend_from_slice(b"\r\naccept: */*\r\n");
         if let Some(a) = &c.authorization {
             r.extend_from_slice(b"authorization: ");
-            r.extend_from_slice(a.as_bytes());
+            r.extend_from_slice(a.0.as_bytes());
             r.extend_from_slice(b"\r\n");
         }
         if body.is_some() {

@@ -21,7 +21,8 @@ fn config(addrs: Vec<SocketAddr>) -> PlainConfig {
 fn a_request_is_its_head_and_body_in_one_piece() {
     let mut c = config(vec![]);
     c.prefix = "/gw".into();
-    c.authorization = Some("Bearer s3cret".into());
+    c.authorization = Some(crate::targets::auth::Secret("Bearer s3cret".into()));
+    assert!(!format!("{c:?}").contains("s3cret"), "the token in Debug");
     let client = PlainHttp::new(c);
     assert_eq!(
         String::from_utf8_lossy(&client.encode("POST", "/v1/terminals/7/status", Some(b"{}"))),
