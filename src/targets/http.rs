@@ -366,6 +366,7 @@ fn plain_config(
             .map(|t| super::auth::Secret(format!("Bearer {t}"))),
         timeout: config.timeout,
         max_idle: t.max_per_host.unwrap_or(usize::MAX),
+        idle_timeout: super::plain::IDLE_TIMEOUT,
         max_answer: body::MAX_ANSWER_BYTES,
     })
 }

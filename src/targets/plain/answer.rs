@@ -12,8 +12,9 @@ pub(crate) const MAX_HEAD_BYTES: usize = 64 << 10;
 const MAX_HEADERS: usize = 64;
 /// The longest line of chunked framing (a chunk's size with its extensions, a trailer).
 const MAX_LINE_BYTES: usize = 8 << 10;
-/// What one read asks for at least.
-const READ_BYTES: usize = 8 << 10;
+/// What one read asks for at least: API v1's answers are small, and an idle connection keeps
+/// its buffer. A longer answer doubles the room at each read.
+const READ_BYTES: usize = 1 << 10;
 
 /// An answer read whole.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -84,7 +85,7 @@ fn too_large(limit: usize) -> AnswerError {
 
 /// Reads more into `buf`: the number of bytes read (0: the connection closed).
 async fn fill<R: AsyncRead + Unpin>(io: &mut R, buf: &mut BytesMut) -> std::io::Result<usize> {
-    buf.reserve(READ_BYTES);
+    buf.reserve(READ_BYTES.max(buf.len()));
     io.read_buf(buf).await
 }
 

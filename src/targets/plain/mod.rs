@@ -6,7 +6,8 @@
 //! reqwest, in `http.rs`.
 //!
 //! Connections: idle ones are kept (at most `--max-connections-per-host`, none longer than
-//! 30 s idle) and the most recent is used first. One the target has closed while it was idle
+//! 30 s idle: a burst's extra connections are closed once the load no longer needs them) and
+//! the most recent is used first. One the target has closed while it was idle
 //! is left when its end is seen before use. When the close crosses the request (a reused
 //! connection ends without a byte of answer), an idempotent request (GET, PUT, DELETE) is
 //! sent once more on a new connection; any other is a connect error, since the target may
@@ -18,6 +19,7 @@ mod answer;
 pub(crate) use answer::Answer;
 use answer::{AnswerError, read_answer};
 use bytes::BytesMut;
+use std::collections::VecDeque;
 use std::net::{IpAddr, SocketAddr};
 use std::sync::Mutex;
 use std::task::{Context, Poll};
@@ -27,8 +29,8 @@ use tokio::net::{TcpSocket, TcpStream};
 
 use super::TargetError;
 
-/// How long an idle connection is kept.
-const IDLE_TIMEOUT: Duration = Duration::from_secs(30);
+/// How long an idle connection is kept, by default.
+pub(crate) const IDLE_TIMEOUT: Duration = Duration::from_secs(30);
 
 /// Where and how requests go.
 #[derive(Debug, Clone)]
@@ -47,6 +49,8 @@ pub(crate) struct PlainConfig {
     pub timeout: Duration,
     /// The most idle connections kept.
     pub max_idle: usize,
+    /// How long an idle connection is kept ([`IDLE_TIMEOUT`]).
+    pub idle_timeout: Duration,
     /// The largest answer body read, bytes.
     pub max_answer: usize,
 }
@@ -54,7 +58,8 @@ pub(crate) struct PlainConfig {
 /// A client of one target over plain HTTP/1.1.
 pub(crate) struct PlainHttp {
     config: PlainConfig,
-    idle: Mutex<Vec<Idle>>,
+    /// Oldest first: the most recent is taken from the back, expired ones leave from the front.
+    idle: Mutex<VecDeque<Idle>>,
 }
 
 impl std::fmt::Debug for PlainHttp {
@@ -90,7 +95,7 @@ impl PlainHttp {
     pub(crate) fn new(config: PlainConfig) -> Self {
         PlainHttp {
             config,
-            idle: Mutex::new(Vec::new()),
+            idle: Mutex::new(VecDeque::new()),
         }
     }
 
@@ -158,8 +163,8 @@ impl PlainHttp {
     /// The most recently used idle connection that is still open, if any.
     fn checkout(&self) -> Option<Conn> {
         let mut idle = self.idle.lock().unwrap_or_else(|p| p.into_inner());
-        while let Some(i) = idle.pop() {
-            if i.since.elapsed() > IDLE_TIMEOUT {
+        while let Some(i) = idle.pop_back() {
+            if i.since.elapsed() > self.config.idle_timeout {
                 // The rest are older still.
                 idle.clear();
                 return None;
@@ -175,8 +180,15 @@ impl PlainHttp {
     fn checkin(&self, conn: Conn, answer: Answer) -> Answer {
         if answer.reusable {
             let mut idle = self.idle.lock().unwrap_or_else(|p| p.into_inner());
+            // Connections not used for the idle time go, however many are in use.
+            while idle
+                .front()
+                .is_some_and(|i| i.since.elapsed() > self.config.idle_timeout)
+            {
+                idle.pop_front();
+            }
             if idle.len() < self.config.max_idle {
-                idle.push(Idle {
+                idle.push_back(Idle {
                     conn,
                     since: Instant::now(),
                 });

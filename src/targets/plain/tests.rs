@@ -13,6 +13,7 @@ fn config(addrs: Vec<SocketAddr>) -> PlainConfig {
         authorization: None,
         timeout: Duration::from_secs(5),
         max_idle: usize::MAX,
+        idle_timeout: IDLE_TIMEOUT,
         max_answer: 1 << 20,
     }
 }
@@ -209,4 +210,25 @@ async fn idle_connections_are_kept_up_to_the_cap() {
     assert_eq!((a.as_str(), b.as_str()), ("{\"n\":0}", "{\"n\":0}"));
     assert_eq!(s.connections.load(Ordering::SeqCst), 2);
     assert_eq!(client.idle.lock().map(|i| i.len()).unwrap_or(0), 1);
+}
+
+#[tokio::test]
+async fn a_connection_left_idle_past_its_time_is_closed_while_others_are_in_use() {
+    let s = server(Behaviour::Answer).await;
+    let mut c = config(vec![s.addr]);
+    c.idle_timeout = Duration::from_millis(300);
+    let client = PlainHttp::new(c);
+    // A burst opens two connections; then one at a time uses only the most recent.
+    tokio::join!(ok(&client), ok(&client));
+    assert_eq!(client.idle.lock().map(|i| i.len()).unwrap_or(0), 2);
+    for _ in 0..20 {
+        tokio::time::sleep(Duration::from_millis(20)).await;
+        ok(&client).await;
+    }
+    assert_eq!(s.connections.load(Ordering::SeqCst), 2);
+    assert_eq!(
+        client.idle.lock().map(|i| i.len()).unwrap_or(0),
+        1,
+        "the connection the burst left idle is closed"
+    );
 }
