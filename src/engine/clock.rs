@@ -8,9 +8,9 @@
 //! high-resolution timer, with no thread of our own and no spinning.
 //!
 //! Each wake costs CPU, and a wake per action costs the most: at 5,000 actions/s on one core of
-//! this project's (virtual) machine, a timerfd per action cost twice the CPU per action (a
-//! wake for the send and another for its answer, where a shared wake finds the earlier answers
-//! already in). So the wait has a *resolution* (`--dispatch-resolution`, default 750 µs): an
+//! this project's (virtual) machine, a timerfd per action cost 1.4-1.8x the CPU per action
+//! (twice through reqwest; a wake for the send and another for its answer, where a shared wake
+//! finds the earlier answers already in). So the wait has a *resolution* (`--dispatch-resolution`, default 750 µs): an
 //! action that is that far away or further is waited for to its microsecond, and a nearer one
 //! is sent at the next multiple of the resolution from the run's t=0, together with the other
 //! actions due by then. Wakes are thus at most about two per resolution, whatever the rate,
