@@ -8,17 +8,17 @@
 //! high-resolution timer, with no thread of our own and no spinning.
 //!
 //! Each wake costs CPU, and a wake per action costs the most: at 5,000 actions/s on one core of
-//! this project's (virtual) machine, a timerfd per action cost 1.4-1.8x the CPU per action
-//! (twice through reqwest; a wake for the send and another for its answer, where a shared wake
-//! finds the earlier answers already in). So the wait has a *resolution* (`--dispatch-resolution`, default 750 µs): an
-//! action that is that far away or further is waited for to its microsecond, and a nearer one
-//! is sent at the next multiple of the resolution from the run's t=0, together with the other
-//! actions due by then. Wakes are thus at most about two per resolution, whatever the rate,
+//! this project's (virtual) machine, a timerfd per action cost 1.4-1.8x the CPU per action (twice
+//! through reqwest; a wake for the send and another for its answer, where a shared wake finds the
+//! earlier answers already in). So the wait has a *resolution* (`--dispatch-resolution`, default
+//! 750 µs): an action that is that far away or further is waited for to its microsecond, and a
+//! nearer one is sent at the next multiple of the resolution from the run's t=0, together with the
+//! other actions due by then. Wakes are thus at most about two per resolution, whatever the rate,
 //! and lateness stays under the resolution plus the machine's own delay. Measured at 5,000 and
-//! 10,000 status/s (`scripts/bench-dispatch.sh`, docs/performance.md): 750 µs gives lateness
-//! p99 0.77-0.78 ms against tokio's 1.3-1.7; `0s` times every action alone (p99 0.05-0.08 ms)
-//! at 1.4-1.8x the CPU per action. Elsewhere than Linux, or when a timerfd cannot be had,
-//! every wait is tokio's.
+//! 10,000 status/s (`scripts/bench-dispatch.sh`, docs/performance.md): 750 µs gives lateness p99
+//! 0.77-0.78 ms against tokio's 1.3-1.7; `0s` times every action alone (p99 0.05-0.08 ms) at
+//! 1.4-1.8x the CPU per action. Elsewhere than Linux, or when a timerfd cannot be had, every wait
+//! is tokio's.
 
 use std::time::{Duration, Instant};
 
