@@ -195,6 +195,20 @@ fn cut_body(why: &str) -> AnswerError {
     AnswerError::Malformed(format!("the answer ended within its body ({why})"))
 }
 
+/// Reads more of a body that must go on: its end, or a failed read, is an error (`where_`
+/// says where the body was cut).
+async fn fill_body<R: AsyncRead + Unpin>(
+    io: &mut R,
+    buf: &mut BytesMut,
+    where_: impl FnOnce() -> String,
+) -> Result<(), AnswerError> {
+    match fill(io, buf).await {
+        Ok(0) => Err(cut_body(&where_())),
+        Ok(_) => Ok(()),
+        Err(e) => Err(cut_body(&e.to_string())),
+    }
+}
+
 async fn read_length<R: AsyncRead + Unpin>(
     io: &mut R,
     buf: &mut BytesMut,
@@ -206,11 +220,8 @@ async fn read_length<R: AsyncRead + Unpin>(
         .filter(|n| *n <= limit)
         .ok_or_else(|| too_large(limit))?;
     while buf.len() < n {
-        match fill(io, buf).await {
-            Ok(0) => return Err(cut_body(&format!("{} of {n} bytes", buf.len()))),
-            Ok(_) => {}
-            Err(e) => return Err(cut_body(&e.to_string())),
-        }
+        let got = buf.len();
+        fill_body(io, buf, || format!("{got} of {n} bytes")).await?;
     }
     Ok(buf.split_to(n).freeze())
 }
@@ -249,11 +260,7 @@ async fn read_line<R: AsyncRead + Unpin>(
                 "bad chunked framing: a line longer than {MAX_LINE_BYTES} bytes"
             )));
         }
-        match fill(io, buf).await {
-            Ok(0) => return Err(cut_body("within its chunked framing")),
-            Ok(_) => {}
-            Err(e) => return Err(cut_body(&e.to_string())),
-        }
+        fill_body(io, buf, || "within its chunked framing".into()).await?;
     }
 }
 
@@ -278,11 +285,7 @@ async fn read_chunked<R: AsyncRead + Unpin>(
             return Err(too_large(limit));
         }
         while buf.len() < size + 2 {
-            match fill(io, buf).await {
-                Ok(0) => return Err(cut_body("within a chunk")),
-                Ok(_) => {}
-                Err(e) => return Err(cut_body(&e.to_string())),
-            }
+            fill_body(io, buf, || "within a chunk".into()).await?;
         }
         body.extend_from_slice(&buf[..size]);
         if &buf[size..size + 2] != b"\r\n" {
