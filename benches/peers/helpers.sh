@@ -23,6 +23,10 @@ snap() { # $1 = the generator's pid: "cpu_ticks rss_kb served unix_s", now
   local f; read -r -a f <<< "${stat##*) }" # the fields after the command's name: f[11] utime, f[12] stime
   echo "$((f[11] + f[12])) $(awk '/^VmRSS:/ { print $2 }' "/proc/$1/status") $(served || echo 0) $(now)"
 }
+switches() { # $1 = a pid: the voluntary context switches of all its threads so far (each is one
+  # sleep and the wake that ends it)
+  cat /proc/"$1"/task/*/status 2> /dev/null | awk '/^voluntary_ctxt_switches:/ { n += $2 } END { print n + 0 }'
+}
 start_nginx() { # $1 = directory (absolute): benches/peers/nginx.conf on CPU 0 at a free
   # loopback port; sets url and server_pid once it answers
   local port; port=$(free_port)

@@ -8,7 +8,7 @@
 //! high-resolution timer, with no thread of our own and no spinning.
 //!
 //! Each wake costs CPU, and a wake per action costs the most: at 5,000 actions/s on one core of
-//! this project's (virtual) machine, a timerfd per action cost 1.4-1.8x the CPU per action (twice
+//! this project's (virtual) machine, a timerfd per action cost 1.2-1.8x the CPU per action (twice
 //! through reqwest; a wake for the send and another for its answer, where a shared wake finds the
 //! earlier answers already in). So the wait has a *resolution* (`--dispatch-resolution`, default
 //! 750 µs): an action that is that far away or further is waited for to its microsecond, and a
@@ -17,7 +17,7 @@
 //! and lateness stays under the resolution plus the machine's own delay. Measured at 5,000 and
 //! 10,000 status/s (`scripts/bench-dispatch.sh`, docs/performance.md): 750 µs gives lateness p99
 //! 0.77-0.78 ms against tokio's 1.3-1.7; `0s` times every action alone (p99 0.05-0.08 ms) at
-//! 1.4-1.8x the CPU per action. Elsewhere than Linux, or when a timerfd cannot be had, every wait
+//! 1.2-1.8x the CPU per action. Elsewhere than Linux, or when a timerfd cannot be had, every wait
 //! is tokio's.
 
 use std::time::{Duration, Instant};
