@@ -102,7 +102,32 @@ pub fn check(p: &Profile) -> Vec<Problem> {
             Some("e.g. `duration: 10m`"),
         ));
     }
-    let pop = &p.population;
+    let talkgroups = population_problems(&p.population, &root, &mut out);
+    if p.setup.over > p.duration {
+        out.push(problem(
+            root.clone().key("setup").key("over"),
+            format!(
+                "setup takes {} but the run lasts only {}",
+                p.setup.over, p.duration
+            ),
+            Some("shorten `setup.over` or lengthen `duration`"),
+        ));
+    }
+    traffic_problems(p, &root, &mut out);
+    event_problems(p, talkgroups, &root, &mut out);
+    mock_problems(p, &root, &mut out);
+    checks_problems(&p.checks, &root, &mut out);
+    slo_problems(p, &root, &mut out);
+    out
+}
+
+/// The population's problems; returns how many talkgroups it has (`u64::MAX` for a fleet
+/// map, counted when it is loaded).
+fn population_problems(
+    pop: &super::types::Population,
+    root: &FieldPath,
+    out: &mut Vec<Problem>,
+) -> u64 {
     let pp = root.clone().key("population");
     // A fleet's talkgroups are counted when it is loaded.
     let mapped = pop.fleet.is_some() || pop.like.is_some();
@@ -179,22 +204,17 @@ pub fn check(p: &Profile) -> Vec<Problem> {
             ));
         }
     }
-    if p.setup.over > p.duration {
-        out.push(problem(
-            root.clone().key("setup").key("over"),
-            format!(
-                "setup takes {} but the run lasts only {}",
-                p.setup.over, p.duration
-            ),
-            Some("shorten `setup.over` or lengthen `duration`"),
-        ));
-    }
+    talkgroups
+}
+
+/// The problems of each `traffic` entry.
+fn traffic_problems(p: &Profile, root: &FieldPath, out: &mut Vec<Problem>) {
     for (i, t) in p.traffic.iter().enumerate() {
         let tp = root.clone().key("traffic").index(i);
         let t = match t {
             super::types::TrafficEntry::Formula(t) => t,
             super::types::TrafficEntry::Replay(r) => {
-                replay_problems(r, &tp, &mut out);
+                replay_problems(r, &tp, out);
                 continue;
             }
         };
@@ -225,6 +245,10 @@ pub fn check(p: &Profile) -> Vec<Problem> {
             ));
         }
     }
+}
+
+/// The problems of each event (`events`); `talkgroups` bounds an emergency burst's.
+fn event_problems(p: &Profile, talkgroups: u64, root: &FieldPath, out: &mut Vec<Problem>) {
     let mut names = std::collections::BTreeSet::new();
     for (i, e) in p.events.iter().enumerate() {
         let ep = root.clone().key("events").index(i);
@@ -291,6 +315,10 @@ pub fn check(p: &Profile) -> Vec<Problem> {
             }
         }
     }
+}
+
+/// The problems of the `mock:` section.
+fn mock_problems(p: &Profile, root: &FieldPath, out: &mut Vec<Problem>) {
     let mp = root.clone().key("mock");
     for (path, message) in p.mock.check() {
         out.push(problem(
@@ -312,8 +340,11 @@ pub fn check(p: &Profile) -> Vec<Problem> {
             ));
         }
     }
+}
+
+/// The problems of the `checks:` section.
+fn checks_problems(c: &super::types::Checks, root: &FieldPath, out: &mut Vec<Problem>) {
     let cp = root.clone().key("checks");
-    let c = &p.checks;
     if c.delivery_timeout.0.is_zero() {
         out.push(problem(
             cp.clone().key("delivery_timeout"),
@@ -347,6 +378,10 @@ pub fn check(p: &Profile) -> Vec<Problem> {
             Some("use at least 1s, or 0s to turn the check off"),
         ));
     }
+}
+
+/// The problems of each objective (`slo:`).
+fn slo_problems(p: &Profile, root: &FieldPath, out: &mut Vec<Problem>) {
     let sp = root.clone().key("slo");
     for (key, limits) in &p.slo.latency {
         let known = Op::measured(key).is_some()
@@ -414,5 +449,4 @@ pub fn check(p: &Profile) -> Vec<Problem> {
             }
         }
     }
-    out
 }
