@@ -20,7 +20,7 @@ pub use teardown::{Left, TeardownConfig, TeardownReport};
 
 use crate::profile::Phase;
 use crate::schedule::{Action, ActionKind, Ownership, Schedule, Shard};
-use crate::targets::{Reply, Target};
+use crate::targets::{OwnRequest, Reply, Target};
 use state::{Completion, Effects, World};
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::{Duration, Instant, SystemTime};
@@ -224,57 +224,119 @@ pub async fn run(
     let connection_waits = Arc::new(std::sync::atomic::AtomicU64::new(
         shared.target.connection_waits(),
     ));
-    let sweeper = {
-        let shared = shared.clone();
-        let seen = connection_waits.clone();
-        tokio::spawn(async move {
-            let mut tick = tokio::time::interval(Duration::from_millis(20));
-            tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
-            for n in 0u64.. {
-                tick.tick().await;
-                throttle_waits(&shared, &seen);
-                let now = shared.now_us();
-                let mut fx = Effects::default();
-                {
-                    let mut w = shared.world();
-                    let missed = w.deliveries.expire(now);
-                    w.resolve(missed, &mut fx);
-                    // Who is logged in and registered, every 100 ms (a scan of the state).
-                    if n % 5 == 0 {
-                        let (c, t) = w.population_now();
-                        shared.config.gauges.set_population(c, t);
-                    }
-                }
-                shared.apply(fx);
-            }
-        })
-    };
-
+    let sweeper = tokio::spawn(sweep(shared.clone(), connection_waits.clone()));
     // The target's own requests (token fetches) are measured like the engine's.
-    let own = shared.target.take_own_requests().map(|mut rx| {
-        let shared = shared.clone();
-        tokio::spawn(async move {
-            while let Some(r) = rx.recv().await {
-                let took = micros(r.took);
-                shared.emit(Outcome::Op {
-                    op: r.op,
-                    phase: console::phase_now(&shared),
-                    intended_us: shared.us_at(r.sent),
-                    lateness_us: None,
-                    latency_us: took,
-                    service_us: took,
-                    error: r.error,
-                    probe: false,
-                });
-            }
-        })
-    });
+    let own = shared
+        .target
+        .take_own_requests()
+        .map(|rx| tokio::spawn(own_requests(shared.clone(), rx)));
 
-    // Each action is started at its intended time, or at the next point of the dispatch grid
-    // when it is near (see `clock`).
+    let mut d = dispatch(schedule, &shared, &slots, &mut stop).await;
+    let load_s = shared.start.elapsed().as_secs_f64();
+
+    // Requests in flight: wait for them (bounded).
+    let wait = if d.interrupted {
+        config.grace
+    } else {
+        config.drain_timeout
+    };
+    let _ = tokio::time::timeout(wait, slots.acquire_many(cap as u32)).await;
+    // Deliveries still expected: wait until they arrive or time out, unless interrupted.
+    if !d.interrupted {
+        let until = d.last_at_us + delivery_timeout_us + 50_000;
+        d.interrupted = !await_deliveries(&shared, until, &mut stop).await;
+    }
+    sweeper.abort();
+    throttle_waits(&shared, &connection_waits);
+    if let Some(own) = own {
+        own.abort();
+    }
+    close(&shared, d.interrupted);
+    // The consoles' streams are closed; end what the run left open on the target.
+    let (teardown, left_without_teardown) = match config.teardown {
+        Some(t) => (Some(teardown::run(&shared, t).await), Left::default()),
+        None => (None, Left::of(&shared.world().leftovers())),
+    };
+    EngineReport {
+        actions_scheduled: d.scheduled,
+        actions_sent: d.sent,
+        interrupted: d.interrupted,
+        started_at,
+        load_s,
+        teardown,
+        left_without_teardown,
+    }
+}
+
+/// Every 20 ms while the run lasts: count connection waits as throttled, expire the
+/// deliveries that are overdue, and (every 100 ms) set the population gauges.
+async fn sweep(shared: Arc<Shared>, seen: Arc<std::sync::atomic::AtomicU64>) {
+    let mut tick = tokio::time::interval(Duration::from_millis(20));
+    tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    for n in 0u64.. {
+        tick.tick().await;
+        throttle_waits(&shared, &seen);
+        let now = shared.now_us();
+        let mut fx = Effects::default();
+        {
+            let mut w = shared.world();
+            let missed = w.deliveries.expire(now);
+            w.resolve(missed, &mut fx);
+            // Who is logged in and registered, every 100 ms (a scan of the state).
+            if n % 5 == 0 {
+                let (c, t) = w.population_now();
+                shared.config.gauges.set_population(c, t);
+            }
+        }
+        shared.apply(fx);
+    }
+}
+
+/// The target's own requests (token fetches), each an operation's outcome.
+async fn own_requests(shared: Arc<Shared>, mut rx: mpsc::UnboundedReceiver<OwnRequest>) {
+    while let Some(r) = rx.recv().await {
+        let took = micros(r.took);
+        shared.emit(Outcome::Op {
+            op: r.op,
+            phase: console::phase_now(&shared),
+            intended_us: shared.us_at(r.sent),
+            lateness_us: None,
+            latency_us: took,
+            service_us: took,
+            error: r.error,
+            probe: false,
+        });
+    }
+}
+
+/// What the dispatch of a schedule did.
+struct Dispatched {
+    /// Actions of this shard that came due.
+    scheduled: u64,
+    /// Actions whose request was started.
+    sent: u64,
+    interrupted: bool,
+    /// The last action's intended time, µs from t=0.
+    last_at_us: u64,
+}
+
+/// Start each action of `schedule` at its intended time, or at the next point of the dispatch
+/// grid when it is near (see `clock`), each in a task of its own holding one of `slots`; until
+/// the schedule ends or `stop` turns true.
+async fn dispatch(
+    schedule: Schedule,
+    shared: &Arc<Shared>,
+    slots: &Arc<Semaphore>,
+    stop: &mut watch::Receiver<bool>,
+) -> Dispatched {
+    let config = &shared.config;
     let clock = clock::Clock::new(shared.start, config.dispatch_resolution);
-    let (mut scheduled, mut sent, mut interrupted) = (0u64, 0u64, false);
-    let mut last_at_us = 0;
+    let mut d = Dispatched {
+        scheduled: 0,
+        sent: 0,
+        interrupted: false,
+        last_at_us: 0,
+    };
     let gauges = config.gauges.clone();
     let mut ownership = Ownership::new(config.shard);
     for action in schedule {
@@ -284,18 +346,18 @@ pub async fn run(
             continue;
         }
         if own {
-            scheduled += 1;
+            d.scheduled += 1;
         }
         // Deliveries of another shard's action are awaited here too.
-        last_at_us = action.at_us;
+        d.last_at_us = action.at_us;
         let intended = shared.start + Duration::from_micros(action.at_us);
         if Instant::now() < intended {
             tokio::select! {
                 _ = clock.sleep_until(intended) => {}
-                _ = stopped(&mut stop) => { interrupted = true; break; }
+                _ = stopped(stop) => { d.interrupted = true; break; }
             }
         } else if *stop.borrow() {
-            interrupted = true;
+            d.interrupted = true;
             break;
         }
         if !own {
@@ -314,7 +376,7 @@ pub async fn run(
                         Ok(p) => p,
                         Err(_) => break,
                     },
-                    _ = stopped(&mut stop) => { interrupted = true; break; }
+                    _ = stopped(stop) => { d.interrupted = true; break; }
                 }
             }
         };
@@ -335,7 +397,7 @@ pub async fn run(
                 reason,
             }),
             Ok((request, completion)) => {
-                sent += 1;
+                d.sent += 1;
                 gauges.add_sent();
                 let shared = shared.clone();
                 tokio::spawn(async move {
@@ -346,39 +408,32 @@ pub async fn run(
             }
         }
     }
-    let load_s = shared.start.elapsed().as_secs_f64();
+    d
+}
 
-    // Requests in flight: wait for them (bounded).
-    let wait = if interrupted {
-        config.grace
-    } else {
-        config.drain_timeout
-    };
-    let _ = tokio::time::timeout(wait, slots.acquire_many(cap as u32)).await;
-
-    // Deliveries still expected: wait until they arrive or time out, unless interrupted.
-    if !interrupted {
-        let until = last_at_us + delivery_timeout_us + 50_000;
-        loop {
-            if shared.world().deliveries.pending() == 0 || shared.now_us() > until {
-                break;
-            }
-            tokio::select! {
-                _ = tokio::time::sleep(Duration::from_millis(20)) => {}
-                _ = stopped(&mut stop) => { interrupted = true; break; }
-            }
+/// Wait until no delivery is expected any more or `until` (µs from t=0) has passed; false
+/// when `stop` turned true first.
+async fn await_deliveries(shared: &Shared, until: u64, stop: &mut watch::Receiver<bool>) -> bool {
+    loop {
+        if shared.world().deliveries.pending() == 0 || shared.now_us() > until {
+            return true;
+        }
+        tokio::select! {
+            _ = tokio::time::sleep(Duration::from_millis(20)) => {}
+            _ = stopped(stop) => return false,
         }
     }
-    sweeper.abort();
-    throttle_waits(&shared, &connection_waits);
-    if let Some(own) = own {
-        own.abort();
-    }
+}
+
+/// The end of the load: the population gauges set, the deliveries still expected missed (or,
+/// when interrupted, forgotten), the consoles' sessions ended; their outcomes emitted, and
+/// nothing new started.
+fn close(shared: &Shared, interrupted: bool) {
     let mut fx = Effects::default();
     {
         let mut w = shared.world();
         let (c, t) = w.population_now();
-        config.gauges.set_population(c, t);
+        shared.config.gauges.set_population(c, t);
         if interrupted {
             w.deliveries.clear();
         } else {
@@ -391,22 +446,7 @@ pub async fn run(
             }
         }
     }
-    // Only outcomes now: nothing new is started at the end.
     shared.apply_outcomes(fx);
-    // The consoles' streams are closed; end what the run left open on the target.
-    let (teardown, left_without_teardown) = match config.teardown {
-        Some(t) => (Some(teardown::run(&shared, t).await), Left::default()),
-        None => (None, Left::of(&shared.world().leftovers())),
-    };
-    EngineReport {
-        actions_scheduled: scheduled,
-        actions_sent: sent,
-        interrupted,
-        started_at,
-        load_s,
-        teardown,
-        left_without_teardown,
-    }
 }
 
 /// Is this a console's action (login, logout, audit)?
