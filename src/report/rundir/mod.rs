@@ -13,22 +13,17 @@ use super::runinfo::RunInfo;
 use super::{
     ReportError, Summary, charts, heatmap, hlog, html, junit, markdown, summary, timeseries,
 };
-use crate::detect::DetectedBy;
-use crate::engine::{Delivery, EngineReport};
-use crate::metrics::interval::{LATENESS, PROBE_CALL, PROBE_DELIVERY, delivery_tag, service_tag};
+use crate::engine::EngineReport;
+use crate::metrics::histogram;
 use crate::metrics::row::{CellKey, IntervalRow};
-use crate::metrics::{
-    DeliveryStats, DisconnectRecord, DropRecord, OpStats, Recorder, UnexpectedRecord, histogram,
-};
 use crate::profile::Phase;
 use crate::schedule::Schedule;
 use hdrhistogram::Histogram;
 use rcload_api::Op;
-use std::collections::{BTreeMap, HashMap};
+use std::collections::BTreeMap;
 use std::fs::File;
 use std::io::{BufRead, BufReader};
 use std::path::{Path, PathBuf};
-use std::time::{Duration, UNIX_EPOCH};
 
 /// The files of a run directory.
 pub const RUN_JSON: &str = "run.json";
@@ -514,9 +509,14 @@ pub fn load_with_note(dir: &Path) -> Result<(ReportData, Option<String>), Report
         }
         (s, None)
     } else {
-        let whole = &rows[..coverage.whole_rows];
-        let covered_s = coverage.covered_s;
-        let mut s = rebuild(dir, &info, whole, &by_phase, &merged, &events, covered_s)?;
+        let raw = rebuild::RawData {
+            rows: &rows[..coverage.whole_rows],
+            by_phase: &by_phase,
+            merged: &merged,
+            events: &events,
+            covered_s: coverage.covered_s,
+        };
+        let mut s = rebuild::rebuild(dir, &info, &raw)?;
         let span = coverage.span();
         let (about_hlog, whole_interval) = match coverage.hlog_note() {
             Some(h) => (format!(" {h}"), ""),
@@ -653,230 +653,6 @@ fn key_series(s: &Summary) -> Vec<String> {
     out
 }
 
-/// Rebuild the recorder's aggregates from the raw data, then the summary as `run` builds it.
-fn rebuild(
-    dir: &Path,
-    info: &RunInfo,
-    rows: &[IntervalRow],
-    by_phase: &BTreeMap<(usize, String), Histogram<u64>>,
-    merged: &BTreeMap<String, Histogram<u64>>,
-    events: &[EventLine],
-    covered_s: f64,
-) -> Result<Summary, ReportError> {
-    let profile_path = dir.join(PROFILE);
-    let source = crate::profile::read_source(&profile_path.to_string_lossy()).map_err(|e| {
-        ReportError::Parse {
-            path: profile_path.clone(),
-            line: None,
-            message: e.to_string(),
-        }
-    })?;
-    let profile = crate::profile::load(&source, &[]).map_err(|e| ReportError::Parse {
-        path: profile_path.clone(),
-        line: None,
-        message: e.to_string(),
-    })?;
-    let schedule = Schedule::new(&profile, info.seed);
-    let phases: Vec<Phase> = schedule.phases().to_vec();
-    let population = schedule.population().clone();
-    let phase_index = |name: &str| phases.iter().position(|p| p.name == name);
-    let us = |s: f64| (s * 1e6).round().max(0.0) as u64;
-
-    let mut rec = Recorder::new(phases.len());
-    let hist = |tag: &str| merged.get(tag).cloned().unwrap_or_else(histogram);
-    // Errors by operation and by (phase, operation), from the csv.
-    let mut op_errors: BTreeMap<String, u64> = BTreeMap::new();
-    let mut phase_errors: BTreeMap<(usize, String), u64> = BTreeMap::new();
-    for r in rows {
-        let p = phase_index(&r.phase);
-        for (k, c) in &r.cells {
-            *op_errors.entry(k.clone()).or_insert(0) += c.errors;
-            if let Some(p) = p {
-                *phase_errors.entry((p, k.clone())).or_insert(0) += c.errors;
-            }
-        }
-        rec.throttled += r.throttled;
-        if r.skipped > 0 {
-            *rec.skipped.entry(UNCLASSIFIED).or_insert(0) += r.skipped;
-        }
-    }
-    let stats = |latency: Histogram<u64>, service: Histogram<u64>, errors: u64| {
-        let count = latency.len();
-        let mut s = OpStats {
-            count,
-            ok: count.saturating_sub(errors),
-            latency,
-            service,
-            ..OpStats::default()
-        };
-        if errors > 0 {
-            s.errors.insert(UNCLASSIFIED, errors);
-        }
-        s
-    };
-    for op in Op::ALL {
-        let Some(h) = merged.get(op.name()) else {
-            continue;
-        };
-        let errors = op_errors.get(op.name()).copied().unwrap_or(0);
-        rec.ops
-            .insert(op, stats(h.clone(), hist(&service_tag(op)), errors));
-    }
-    // Per phase: the intervals that started in it.
-    for ((p, tag), h) in by_phase {
-        let Some(p) = rec.phase_ops.len().gt(p).then_some(*p) else {
-            continue;
-        };
-        if let Some(op) = Op::ALL.iter().find(|o| o.name() == tag) {
-            let e = rec.phase_ops[p].entry(*op).or_default();
-            e.count += h.len();
-            e.latency = h.clone();
-        } else if let Some(d) = Delivery::ALL.iter().find(|d| delivery_tag(**d) == *tag) {
-            let e = rec.phase_deliveries[p].entry(*d).or_default();
-            e.delivered += h.len();
-            e.latency = h.clone();
-        }
-    }
-    for ((p, k), n) in &phase_errors {
-        if let Some(op) = Op::ALL.iter().find(|o| o.name() == k)
-            && let Some(e) = rec.phase_ops[*p].get_mut(op)
-        {
-            e.ok = e.count.saturating_sub(*n);
-            if *n > 0 {
-                e.errors.insert(UNCLASSIFIED, *n);
-            }
-        }
-    }
-    for d in Delivery::ALL {
-        if let Some(h) = merged.get(&delivery_tag(d)) {
-            rec.deliveries.insert(
-                d,
-                DeliveryStats {
-                    delivered: h.len(),
-                    missed: 0,
-                    latency: h.clone(),
-                },
-            );
-        }
-    }
-    rec.lateness = hist(LATENESS);
-    let probe_errors = op_errors.get(PROBE_CALL).copied().unwrap_or(0);
-    rec.probes.calls = stats(hist(PROBE_CALL), histogram(), probe_errors);
-    rec.probes.deliveries.latency = hist(PROBE_DELIVERY);
-    rec.probes.deliveries.delivered = rec.probes.deliveries.latency.len();
-
-    // Findings and misses, from events.jsonl.
-    let consoles: HashMap<String, u32> = (0..population.console_count())
-        .map(|c| (population.console_id(c), c))
-        .collect();
-    let console = |e: &EventLine| e.console.as_ref().and_then(|c| consoles.get(c)).copied();
-    let mut by_id: HashMap<u64, (bool, usize)> = HashMap::new();
-    for e in events.iter().filter(|e| e.t_s <= covered_s) {
-        let at_us = us(e.t_s);
-        match e.kind.as_str() {
-            "talkgroup_drop" => {
-                let detected_by = match e.detected_by.as_deref() {
-                    Some("audit") => DetectedBy::Audit,
-                    Some("delivery") => DetectedBy::Delivery,
-                    _ => DetectedBy::Announced,
-                };
-                if let (Some(c), Some(t)) = (console(e), e.talkgroup) {
-                    if let Some(id) = e.id {
-                        by_id.insert(id, (true, rec.drops.len()));
-                    }
-                    rec.drops.push(DropRecord {
-                        console: c,
-                        talkgroup: t,
-                        detected_by,
-                        at_us,
-                        last_ok_us: last_ok(e, at_us),
-                        recovered_after_us: None,
-                    });
-                }
-            }
-            "console_disconnect" => {
-                if let Some(c) = console(e) {
-                    if let Some(id) = e.id {
-                        by_id.insert(id, (false, rec.disconnects.len()));
-                    }
-                    rec.disconnects.push(DisconnectRecord {
-                        console: c,
-                        reason: e.reason.clone().unwrap_or_default(),
-                        at_us,
-                        last_ok_us: last_ok(e, at_us),
-                        recovered_after_us: None,
-                    });
-                }
-            }
-            "recovered" => {
-                let after = e.recovered_after_s.map(us);
-                match e.id.and_then(|id| by_id.get(&id)) {
-                    Some((true, i)) => rec.drops[*i].recovered_after_us = after,
-                    Some((false, i)) => rec.disconnects[*i].recovered_after_us = after,
-                    None => {}
-                }
-            }
-            "talkgroup_unexpected" => {
-                if let (Some(c), Some(t)) = (console(e), e.talkgroup) {
-                    rec.unexpected.push(UnexpectedRecord {
-                        console: c,
-                        talkgroup: t,
-                        at_us,
-                    });
-                }
-            }
-            "missed_delivery" => {
-                rec.missed.total += 1;
-                let p = phase_index(&e.phase);
-                if let Some(p) = p {
-                    *rec.missed.per_phase.entry(p).or_insert(0) += 1;
-                }
-                let d = Delivery::ALL
-                    .iter()
-                    .find(|d| Some(d.name()) == e.event.as_deref());
-                match (e.probe == Some(true), d) {
-                    (true, _) => rec.probes.deliveries.missed += 1,
-                    (false, Some(d)) => {
-                        rec.deliveries.entry(*d).or_default().missed += 1;
-                        if let Some(p) = p {
-                            rec.phase_deliveries[p].entry(*d).or_default().missed += 1;
-                        }
-                    }
-                    (false, None) => {}
-                }
-            }
-            _ => {}
-        }
-    }
-
-    let engine = EngineReport {
-        actions_scheduled: rows.iter().map(|r| r.offered).sum(),
-        actions_sent: rows.iter().map(|r| r.sent).sum(),
-        interrupted: true,
-        // In range once RunInfo::read checked it; clamped all the same.
-        started_at: UNIX_EPOCH
-            + Duration::try_from_secs_f64(info.started_at_unix_s.clamp(0.0, LAST_UNIX_S))
-                .unwrap_or_default(),
-        load_s: covered_s,
-        teardown: None,
-        left_without_teardown: Default::default(),
-    };
-    Ok(summary::build(
-        &rec,
-        &summary::RunFacts {
-            rebuilt: true,
-            ..facts_of_run(
-                info,
-                &profile,
-                &phases,
-                &population,
-                &engine,
-                super::windows::evaluate(&dir.join(HLOG), &profile.slo, &phases)?,
-            )
-        },
-    ))
-}
-
 /// The facts of a run read back from its directory (`run.json`), for a summary built after
 /// the run (rebuilt, or merged): not rebuilt, no notes, no memory figure, nothing incomplete.
 pub fn facts_of_run<'a>(
@@ -904,16 +680,6 @@ pub fn facts_of_run<'a>(
         peak_rss_mb: None,
         incomplete: Vec::new(),
     }
-}
-
-/// A finding's last evidence of working, µs: never after the finding (a line without one, from
-/// an older rcload, starts its outage at the finding).
-fn last_ok(e: &EventLine, at_us: u64) -> u64 {
-    e.last_ok_s
-        .filter(|s| s.is_finite() && *s >= 0.0)
-        .map(|s| (s * 1e6).round() as u64)
-        .unwrap_or(at_us)
-        .min(at_us)
 }
 
 /// Write `report.html`, `junit.xml` and `summary.md` (and `summary.json` when it was rebuilt)
@@ -948,234 +714,6 @@ pub fn write_reports(dir: &Path, data: &ReportData) -> Result<Vec<PathBuf>, Repo
     Ok(written)
 }
 
+mod rebuild;
 #[cfg(test)]
-mod tests {
-    use super::*;
-    use crate::metrics::row::Cell;
-    use base64::Engine as _;
-    use hdrhistogram::serialization::{Serializer, V2DeflateSerializer};
-
-    const HEAD: &str = "#[BaseTime: 0.000 (seconds since epoch)]\n";
-
-    /// One interval line of `latency.hlog`, as rcload writes it.
-    fn line(tag: &str, start_s: f64, values: &[u64]) -> String {
-        let mut h = histogram();
-        for v in values {
-            h.record(*v).unwrap();
-        }
-        let mut buf = Vec::new();
-        V2DeflateSerializer::new().serialize(&h, &mut buf).unwrap();
-        let b64 = base64::engine::general_purpose::STANDARD.encode(&buf);
-        format!("Tag={tag},{start_s:.3},1.000,1.000,{b64}\n")
-    }
-
-    /// A row of `timeseries.csv` at `t_s`, one second long, with these counts.
-    fn row(t_s: f64, counts: &[(&str, u64)]) -> IntervalRow {
-        let cell = |n: u64| Cell {
-            count: n,
-            ..Cell::default()
-        };
-        IntervalRow {
-            t_s,
-            dt_s: 1.0,
-            cells: counts
-                .iter()
-                .map(|(k, n)| (k.to_string(), cell(*n)))
-                .collect(),
-            ..IntervalRow::default()
-        }
-    }
-
-    /// Four rows: a quiet first second, two with samples, a quiet last second.
-    fn rows() -> Vec<IntervalRow> {
-        vec![
-            row(0.0, &[("terminal.status", 0)]),
-            row(1.0, &[("terminal.status", 2)]),
-            row(2.0, &[("terminal.status", 1), ("delivery.status", 1)]),
-            row(3.0, &[]),
-        ]
-    }
-
-    /// The log of [`rows`], whole.
-    fn whole_log() -> String {
-        [
-            HEAD.to_string(),
-            line("terminal.status", 1.0, &[1_000, 2_000]),
-            line("service.terminal.status", 1.0, &[500, 600]),
-            line("delivery.status", 2.0, &[3_000]),
-            line("generator.lateness", 2.0, &[10]),
-            line("terminal.status", 2.0, &[1_500]),
-        ]
-        .concat()
-    }
-
-    /// What reading `log` against `rows` covers, and the (tag, start) of what it committed.
-    fn cover(log: &str, rows: &[IntervalRow]) -> (Coverage, Vec<(String, f64)>) {
-        let mut committed = Vec::new();
-        let path = Path::new("latency.hlog");
-        let c = whole_intervals(log.as_bytes(), path, rows, |i| {
-            committed.push((i.tag.clone(), i.start_s));
-            Ok(())
-        })
-        .unwrap();
-        (c, committed)
-    }
-
-    #[test]
-    fn a_whole_log_covers_every_row() {
-        let (c, committed) = cover(&whole_log(), &rows());
-        assert_eq!((c.rows, c.whole_rows, c.samples), (4, 4, 4));
-        assert_eq!((c.csv_end_s, c.covered_s, c.cut_line), (4.0, 4.0, None));
-        assert!(!c.partial() && c.hlog_note().is_none(), "{c:?}");
-        assert_eq!(committed.len(), 5);
-        assert_eq!(c.span(), "cover t=0 to 4 s");
-    }
-
-    #[test]
-    fn a_killed_run_covers_its_rows_and_leaves_out_the_rest_of_the_log() {
-        // The csv stops after t=2; the log has the next interval and a line cut short.
-        let all = rows();
-        let rows = &all[..2];
-        let cut = line("terminal.status", 3.0, &[1_000]);
-        let log = format!("{}{}", whole_log(), &cut[..cut.len() / 2]);
-        let (c, committed) = cover(&log, rows);
-        assert_eq!((c.whole_rows, c.covered_s, c.cut_line), (2, 2.0, Some(7)));
-        assert!(!c.partial() && c.hlog_note().is_none(), "{c:?}");
-        assert!(committed.iter().all(|(_, t)| *t < 2.0), "{committed:?}");
-    }
-
-    #[test]
-    fn a_log_cut_mid_line_covers_up_to_its_last_whole_interval() {
-        let log = whole_log();
-        // Cut inside the last line (the third of the interval at t=2).
-        let cut = &log[..log.len() - 20];
-        let (c, committed) = cover(cut, &rows());
-        assert_eq!((c.whole_rows, c.covered_s, c.csv_end_s), (2, 2.0, 4.0));
-        assert_eq!((c.cut_line, c.samples), (Some(6), 2));
-        assert_eq!(committed.len(), 2);
-        let note = c.hlog_note().unwrap();
-        assert_eq!(
-            note,
-            "latency.hlog is partial: its last whole interval ends at t=2 s of 4 s (its line 6 \
-             was cut short and skipped)."
-        );
-        // Cut inside the start field: the interval read last is judged by its counts (here it
-        // lacks its last line) and what follows is left out.
-        let at = log.rfind("Tag=terminal.status,2").unwrap() + "Tag=terminal.status,2".len();
-        let (c, _) = cover(&log[..at], &rows());
-        assert_eq!((c.whole_rows, c.cut_line), (2, Some(6)));
-    }
-
-    #[test]
-    fn a_log_missing_lines_is_partial_from_the_first_row_it_lacks() {
-        let log = whole_log().replace(&line("delivery.status", 2.0, &[3_000]), "");
-        let (c, committed) = cover(&log, &rows());
-        assert_eq!((c.whole_rows, c.covered_s, c.cut_line), (2, 2.0, None));
-        assert_eq!(committed.len(), 2);
-        assert_eq!(
-            c.hlog_note().unwrap(),
-            "latency.hlog is partial: its last whole interval ends at t=2 s of 4 s."
-        );
-    }
-
-    #[test]
-    fn an_empty_log_has_no_latency_samples() {
-        for log in ["", HEAD] {
-            let (c, committed) = cover(log, &rows());
-            assert_eq!((c.whole_rows, c.samples, c.covered_s), (1, 0, 1.0));
-            assert!(committed.is_empty());
-            let note = c.hlog_note().unwrap();
-            assert!(note.contains("no latency samples"), "{note}");
-            assert!(note.contains("ends at t=1 s of 4 s"), "{note}");
-        }
-        // The first row already counted samples: nothing of the log is whole.
-        let (c, _) = cover("", &rows()[1..]);
-        assert_eq!((c.whole_rows, c.covered_s), (0, 0.0));
-        assert_eq!(c.span(), "cover no whole interval");
-        assert_eq!(
-            c.hlog_note().unwrap(),
-            "latency.hlog is partial: it has no whole interval of the 4 s in timeseries.csv, so \
-             there are no latency samples."
-        );
-        // A run that timed nothing: the log is whole, and empty.
-        let quiet = [row(0.0, &[]), row(1.0, &[("terminal.status", 0)])];
-        let (c, _) = cover(HEAD, &quiet);
-        assert!(!c.partial());
-        assert_eq!(
-            c.hlog_note().unwrap(),
-            "latency.hlog has no latency samples: no request or delivery was timed in t=0 to 2 s."
-        );
-    }
-
-    #[test]
-    fn seconds_are_written_exactly() {
-        assert_eq!(secs(12.0), "12");
-        assert_eq!(secs(12.5), "12.5");
-        assert_eq!(secs(0.125), "0.125");
-        assert_eq!(secs(0.0), "0");
-        assert_eq!(secs(100.0), "100");
-    }
-
-    #[test]
-    fn events_are_read_a_whole_line_at_a_time() {
-        let e = r#"{"t_s":1.5,"wall":"x","phase":"steady","kind":"talkgroup_drop"}"#;
-        let path = Path::new("events.jsonl");
-        let text = format!("{e}\n{e}\n{}", &e[..10]);
-        let events = parse_events(text.as_bytes(), path).unwrap();
-        assert_eq!(events.len(), 2);
-        let long = format!("{e}\n{}\n", "x".repeat(limits::MAX_LINE_BYTES));
-        match parse_events(long.as_bytes(), path) {
-            Err(ReportError::Parse { line, .. }) => assert_eq!(line, Some(2)),
-            other => panic!("{:?}", other.map(|e| e.len())),
-        }
-        match parse_events(format!("{e}\nnot json\n").as_bytes(), path) {
-            Err(ReportError::Parse { line, .. }) => assert_eq!(line, Some(2)),
-            other => panic!("{:?}", other.map(|e| e.len())),
-        }
-    }
-
-    #[test]
-    fn rows_out_of_range_are_named_by_line_and_field() {
-        let mut rows = rows();
-        assert!(check_rows(&rows, Path::new("t.csv")).is_ok());
-        rows[1].dt_s = 1e300;
-        match check_rows(&rows, Path::new("t.csv")) {
-            Err(ReportError::Parse { line, message, .. }) => {
-                assert_eq!(line, Some(3));
-                assert!(message.contains("`dt_s` is 1e300"), "{message}");
-            }
-            other => panic!("{other:?}"),
-        }
-    }
-
-    fn summary_error(json: &serde_json::Value) -> String {
-        let bytes = serde_json::to_vec(json).unwrap();
-        match parse_summary(&bytes, Path::new("summary.json")) {
-            Err(e) => e.to_string(),
-            Ok(_) => panic!("accepted: {json}"),
-        }
-    }
-
-    #[test]
-    fn a_summary_of_another_major_version_or_out_of_range_is_refused() {
-        let good = serde_json::to_value(crate::report::fixtures::summary()).unwrap();
-        let bytes = serde_json::to_vec(&good).unwrap();
-        assert!(parse_summary(&bytes, Path::new("summary.json")).is_ok());
-        let mut v = good.clone();
-        v["schema"] = "rcload.summary/999".into();
-        let e = summary_error(&v);
-        assert!(
-            e.starts_with("summary.json: schema `rcload.summary/999`"),
-            "{e}"
-        );
-        // Another major version with fields this one does not know: still the schema's error.
-        v["new_field"] = 1.into();
-        assert!(summary_error(&v).contains("rcload.summary/999"));
-        let mut v = good.clone();
-        v["duration_s"] = 1e300.into();
-        assert!(summary_error(&v).contains("`duration_s` is 1e300"));
-        let mut v = good;
-        v["duration_s"] = (-1.0).into();
-        assert!(summary_error(&v).contains("`duration_s` is -1"));
-    }
-}
+mod tests;
