@@ -144,7 +144,37 @@ pub(super) fn check(p: &Profile) -> Vec<Problem> {
     let mut out = Vec::new();
     let l = &p.limits;
     let root = FieldPath::root();
+    text_limits(p, &root, &mut out);
+    if p.duration > l.duration() {
+        out.push(problem(
+            root.clone().key("duration"),
+            format!(
+                "the run would last {}, longer than the limit of {}",
+                p.duration,
+                l.duration()
+            ),
+            Some(&raise("duration", "30d")),
+        ));
+    }
 
+    let n = population_limits(p, &root, &mut out);
+    event_limits(p, &n, &root, &mut out);
+    traffic_limits(p, &root, &mut out);
+    check_limits(p, &n, &root, &mut out);
+    out
+}
+
+/// The population's sizes, as the limits count them.
+struct Sizes {
+    consoles: u64,
+    terminals: u64,
+    talkgroups: u64,
+    /// Console-talkgroup pairs.
+    monitored: u64,
+}
+
+/// The lengths of the profile's texts: its name, its description, its phases' names.
+fn text_limits(p: &Profile, root: &FieldPath, out: &mut Vec<Problem>) {
     if p.name.len() > MAX_NAME_BYTES {
         out.push(text_problem(
             root.clone().key("name"),
@@ -173,19 +203,12 @@ pub(super) fn check(p: &Profile) -> Vec<Problem> {
             ));
         }
     }
+}
 
-    if p.duration > l.duration() {
-        out.push(problem(
-            root.clone().key("duration"),
-            format!(
-                "the run would last {}, longer than the limit of {}",
-                p.duration,
-                l.duration()
-            ),
-            Some(&raise("duration", "30d")),
-        ));
-    }
-
+/// The population's limits (rooms, consoles, terminals, talkgroups, monitored pairs); returns
+/// its sizes.
+fn population_limits(p: &Profile, root: &FieldPath, out: &mut Vec<Problem>) -> Sizes {
+    let l = &p.limits;
     let pop = &p.population;
     let pp = root.clone().key("population");
     let rooms = u64::from(pop.control_rooms);
@@ -255,9 +278,19 @@ pub(super) fn check(p: &Profile) -> Vec<Problem> {
             Some(&raise("monitored", "50000000")),
         ));
     }
+    Sizes {
+        consoles,
+        terminals,
+        talkgroups,
+        monitored,
+    }
+}
 
-    // Timed events: each is a phase and a source of the schedule, and its actions are made
-    // when the schedule is built.
+/// Timed events: each is a phase and a source of the schedule, and its actions are made when
+/// the schedule is built.
+fn event_limits(p: &Profile, n: &Sizes, root: &FieldPath, out: &mut Vec<Problem>) {
+    let l = &p.limits;
+    let (consoles, terminals) = (n.consoles, n.terminals);
     let (mut events, mut actions) = (0u64, 0u64);
     let (mut events_reported, mut actions_reported) = (false, false);
     for (i, e) in p.events.iter().enumerate() {
@@ -307,8 +340,11 @@ pub(super) fn check(p: &Profile) -> Vec<Problem> {
             ));
         }
     }
+}
 
-    // Background traffic: its rate, and the calls it keeps in progress.
+/// Background traffic: its rate, and the calls it keeps in progress.
+fn traffic_limits(p: &Profile, root: &FieldPath, out: &mut Vec<Problem>) {
+    let l = &p.limits;
     let rate_limit = l.rate_per_s();
     let mut in_progress = 0.0_f64;
     let mut in_progress_reported = false;
@@ -346,8 +382,12 @@ pub(super) fn check(p: &Profile) -> Vec<Problem> {
             }
         }
     }
+}
 
-    // Checks: the audits and probes are streams of their own.
+/// Checks: the audits and probes are streams of their own, within the rate limit.
+fn check_limits(p: &Profile, n: &Sizes, root: &FieldPath, out: &mut Vec<Problem>) {
+    let rate_limit = p.limits.rate_per_s();
+    let (consoles, talkgroups, monitored) = (n.consoles, n.talkgroups, n.monitored);
     let cp = root.clone().key("checks");
     let audit_us = p.checks.audit_every.as_micros();
     if audit_us > 0 {
@@ -388,7 +428,6 @@ pub(super) fn check(p: &Profile) -> Vec<Problem> {
             ));
         }
     }
-    out
 }
 
 /// The error for a file larger than [`MAX_FILE_BYTES`], given the start of it (what was read):
