@@ -118,62 +118,6 @@ fn adapter_summary(a: &crate::config::AdapterSetup) -> summary::AdapterSummary {
     }
 }
 
-/// Before the load on a standalone target: find what it already holds of the population,
-/// and clean it (`--clean-start`) or stop naming it. Returns what the summary must say.
-async fn preflight(
-    cfg: &RunConfig,
-    target: &dyn Target,
-    population: &crate::schedule::Population,
-    target_name: &str,
-) -> Result<Vec<String>, RunError> {
-    use crate::engine::preflight;
-    let mut notes = Vec::new();
-    let found = preflight::find(target, population, cfg.shard, cfg.preflight_timeout).await;
-    if !found.is_clean() {
-        if !cfg.clean_start {
-            return Err(RunError::Leftovers {
-                target: target_name.to_string(),
-                found: found.describe(),
-            });
-        }
-        let cleaned = preflight::clean(
-            target,
-            &found.consoles,
-            &found.terminals,
-            cfg.preflight_timeout,
-        )
-        .await;
-        if !cleaned.failed.is_empty() {
-            return Err(RunError::NotCleaned {
-                target: target_name.to_string(),
-                cleaned: cleaned.describe(),
-            });
-        }
-        notes.push(format!(
-            "The target held part of this run's population before the load ({}): \
-             --clean-start {}.",
-            found.describe(),
-            cleaned.describe()
-        ));
-    }
-    let unknown = |n: u64, what: &str| (n > 0).then(|| format!("{n} {what}"));
-    let unknown: Vec<String> = [
-        unknown(found.unknown_consoles, "consoles were logged in"),
-        unknown(found.unknown_terminals, "terminals were registered"),
-    ]
-    .into_iter()
-    .flatten()
-    .collect();
-    if !unknown.is_empty() {
-        notes.push(format!(
-            "The pre-flight could not tell whether {} before the load (the target does not \
-             say): a leftover there is not excluded.",
-            unknown.join(" or whether ")
-        ));
-    }
-    Ok(notes)
-}
-
 /// `rcload cleanup`: log out every console and deregister every terminal of the population
 /// on the standalone target (requests that find them already clean count as such).
 pub async fn cleanup(cfg: &RunConfig) -> Result<crate::engine::preflight::Cleaned, RunError> {
@@ -236,7 +180,8 @@ pub async fn run(cfg: RunConfig, stop: watch::Receiver<bool>) -> Result<RunResul
             notes.extend(setup::standalone_notes(&cfg, &target_name));
             // A standalone target may hold what an earlier run left: find it before the load.
             notes.extend(
-                preflight(&cfg, target.as_ref(), schedule.population(), &target_name).await?,
+                setup::preflight(&cfg, target.as_ref(), schedule.population(), &target_name)
+                    .await?,
             );
             // Set-up took a while: t=0 is from now (or the common start's instant).
             clock_start(cfg.start_at)

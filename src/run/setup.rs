@@ -1,6 +1,6 @@
-//! A run's set-up before the load: the embedded mock, the target's name, what the summary must
-//! say of how the run was set up, the phases as recorded, `run.json`'s facts, and the live
-//! metrics server.
+//! A run's set-up before the load: the embedded mock, the target's name, the pre-flight of a
+//! standalone target, what the summary must say of how the run was set up, the phases as recorded,
+//! `run.json`'s facts, and the live metrics server.
 
 use super::RunError;
 use crate::config::{RunConfig, TargetSpec};
@@ -104,6 +104,62 @@ pub(super) fn standalone_notes(cfg: &RunConfig, target_name: &str) -> Vec<String
         ));
     }
     notes
+}
+
+/// Before the load on a standalone target: find what it already holds of the population,
+/// and clean it (`--clean-start`) or stop naming it. Returns what the summary must say.
+pub(super) async fn preflight(
+    cfg: &RunConfig,
+    target: &dyn Target,
+    population: &Population,
+    target_name: &str,
+) -> Result<Vec<String>, RunError> {
+    use crate::engine::preflight;
+    let mut notes = Vec::new();
+    let found = preflight::find(target, population, cfg.shard, cfg.preflight_timeout).await;
+    if !found.is_clean() {
+        if !cfg.clean_start {
+            return Err(RunError::Leftovers {
+                target: target_name.to_string(),
+                found: found.describe(),
+            });
+        }
+        let cleaned = preflight::clean(
+            target,
+            &found.consoles,
+            &found.terminals,
+            cfg.preflight_timeout,
+        )
+        .await;
+        if !cleaned.failed.is_empty() {
+            return Err(RunError::NotCleaned {
+                target: target_name.to_string(),
+                cleaned: cleaned.describe(),
+            });
+        }
+        notes.push(format!(
+            "The target held part of this run's population before the load ({}): \
+             --clean-start {}.",
+            found.describe(),
+            cleaned.describe()
+        ));
+    }
+    let unknown = |n: u64, what: &str| (n > 0).then(|| format!("{n} {what}"));
+    let unknown: Vec<String> = [
+        unknown(found.unknown_consoles, "consoles were logged in"),
+        unknown(found.unknown_terminals, "terminals were registered"),
+    ]
+    .into_iter()
+    .flatten()
+    .collect();
+    if !unknown.is_empty() {
+        notes.push(format!(
+            "The pre-flight could not tell whether {} before the load (the target does not \
+             say): a leftover there is not excluded.",
+            unknown.join(" or whether ")
+        ));
+    }
+    Ok(notes)
 }
 
 /// What the summary says of the population and the shard: no consoles, or one shard's part.
