@@ -205,6 +205,95 @@ impl RunConfig {
     /// Build the run configuration from `rcload run`'s arguments and the environment.
     pub fn from_args(args: &RunArgs) -> Result<Self, ConfigError> {
         let (profile, profile_source) = load_profile(&args.profile, &args.profile_args)?;
+        let times = Times::of(args)?;
+        let (target, transport, consent) = reach_of(args, &profile, &profile_source)?;
+        let token = match &args.token_file {
+            Some(path) => Some(token_from_file(path)?),
+            None => token_from_env(&args.token_env)?,
+        };
+        let progress = progress_mode(args)?;
+        let metrics_listen = metrics_listen(args)?;
+        let adapter = adapter_path(args.adapter.as_deref(), &profile, &profile_source)
+            .map(|p| load_adapter(&p))
+            .transpose()?;
+        // The mapping may send token requests and event streams to other hosts: each one
+        // needs the same consent as the target.
+        if let (Some(a), TargetSpec::Url(_)) = (&adapter, &target) {
+            for u in adapter_hosts(a) {
+                judge_target(&u, &profile.target, &args.reach, &transport)?;
+            }
+        }
+        let dispatch_resolution = engine_flags(args)?;
+        let out_dir = args
+            .out
+            .clone()
+            .unwrap_or_else(|| default_run_dir(&profile.name));
+        let shard = shard_of(args, adapter.as_ref())?;
+        let start_at = start_instant(args.start_at.as_deref(), args.start_in.as_deref())?;
+        let c = &profile.checks;
+        let engine = EngineConfig {
+            max_in_flight: args.max_in_flight,
+            dispatch_resolution,
+            delivery_timeout: c.delivery_timeout.0,
+            grace: times.grace,
+            drain_timeout: times.request + Duration::from_secs(1),
+            checks: ConsoleChecks {
+                missed_for_drop: c.missed_for_drop,
+                reattach: c.reattach,
+                stream_idle_timeout: c.stream_idle_timeout.0,
+                reconnect_initial: c.reconnect.initial.0,
+                reconnect_max: c.reconnect.max.0,
+                reconnect_jitter: c.reconnect.jitter.fraction,
+            },
+            seed: profile.seed,
+            shard,
+            ..EngineConfig::default()
+        };
+        Ok(RunConfig {
+            seed: profile.seed,
+            profile,
+            profile_source,
+            target,
+            request_timeout: times.request,
+            max_event_bytes: args.max_event_bytes,
+            token,
+            adapter,
+            out_dir,
+            quiet: args.profile_args.quiet,
+            engine,
+            lateness_limit_ms: args.max_lateness_ms,
+            max_skipped: rcload_api::parse_percent(&args.max_skipped)
+                .map_err(|message| ConfigError::Flag {
+                    flag: "max-skipped",
+                    message,
+                })?
+                .fraction,
+            allow_no_slo: args.allow_no_slo,
+            teardown: (!args.no_teardown).then_some(times.teardown),
+            clean_start: args.clean_start,
+            preflight_timeout: times.teardown,
+            interval: times.interval,
+            progress,
+            metrics_listen,
+            transport,
+            consent,
+            command: std::env::args().collect(),
+            shard,
+            start_at,
+        })
+    }
+}
+
+/// The run's time flags, checked: `--timeout`, `--grace`, `--teardown-timeout`, `--interval`.
+struct Times {
+    request: Duration,
+    grace: Duration,
+    teardown: Duration,
+    interval: Duration,
+}
+
+impl Times {
+    fn of(args: &RunArgs) -> Result<Self, ConfigError> {
         let request_timeout = duration_flag("timeout", &args.timeout)?;
         if request_timeout.is_zero() {
             return Err(ConfigError::Flag {
@@ -227,184 +316,151 @@ impl RunConfig {
                 message: "must be from 10ms to 1h".into(),
             });
         }
-        let target_url = args.target.as_ref().or(profile.target.url.as_ref());
-        let target = match target_url {
-            None => TargetSpec::EmbeddedMock,
-            Some(u) if u.starts_with("http://") || u.starts_with("https://") => {
-                TargetSpec::Url(u.clone())
-            }
-            Some(u) => {
-                return Err(ConfigError::Flag {
-                    flag: "target",
-                    message: format!("`{u}` must start with http:// or https://"),
-                });
-            }
-        };
-        let profile_dir = Path::new(&profile_source)
-            .parent()
-            .filter(|d| !profile_source.starts_with("builtin:") && !d.as_os_str().is_empty());
-        let mut transport = transport_of(&args.reach, &profile.target, profile_dir)?;
-        let consent = match &target {
-            TargetSpec::Url(u) => Some(judge_target(u, &profile.target, &args.reach, &transport)?),
-            TargetSpec::EmbeddedMock => None,
-        };
-        if consent == Some(Consent::Production) && transport.tls.insecure {
-            return Err(ConfigError::Flag {
-                flag: "insecure",
-                message: "refused for a production target: its certificate must be checked".into(),
-            });
-        }
-        let server_name = args
-            .reach
-            .tls_server_name
-            .as_ref()
-            .or(profile.target.tls_server_name.as_ref());
-        let target = match (target, server_name) {
-            (TargetSpec::Url(u), Some(name)) => {
-                TargetSpec::Url(with_server_name(&u, name, &mut transport)?)
-            }
-            (t, _) => t,
-        };
-        let token = match &args.token_file {
-            Some(path) => Some(token_from_file(path)?),
-            None => token_from_env(&args.token_env)?,
-        };
-        let progress_every = duration_flag("progress-every", &args.progress_every)?;
-        if progress_every < Duration::from_millis(100) {
-            return Err(ConfigError::Flag {
-                flag: "progress-every",
-                message: "must be at least 100ms".into(),
-            });
-        }
-        let progress = if args.profile_args.quiet {
-            crate::progress::ProgressMode::Off
-        } else if std::io::IsTerminal::is_terminal(&std::io::stderr()) {
-            crate::progress::ProgressMode::Bar {
-                color: no_color_unset(),
-            }
-        } else {
-            crate::progress::ProgressMode::Plain {
-                every: progress_every,
-            }
-        };
-        let metrics_listen = match &args.metrics_listen {
-            None => None,
-            Some(a) => Some(a.parse().map_err(|_| ConfigError::Flag {
-                flag: "metrics-listen",
-                message: format!("`{a}` is not an address such as 127.0.0.1:9464"),
-            })?),
-        };
-        let adapter = adapter_path(args.adapter.as_deref(), &profile, &profile_source)
-            .map(|p| load_adapter(&p))
-            .transpose()?;
-        // The mapping may send token requests and event streams to other hosts: each one
-        // needs the same consent as the target.
-        if let (Some(a), TargetSpec::Url(_)) = (&adapter, &target) {
-            for u in adapter_hosts(a) {
-                judge_target(&u, &profile.target, &args.reach, &transport)?;
-            }
-        }
-        if args.max_in_flight == 0 {
-            return Err(ConfigError::Flag {
-                flag: "max-in-flight",
-                message: "must be at least 1".into(),
-            });
-        }
-        let dispatch_resolution = duration_flag("dispatch-resolution", &args.dispatch_resolution)?;
-        if dispatch_resolution > Duration::from_millis(10) {
-            return Err(ConfigError::Flag {
-                flag: "dispatch-resolution",
-                message: format!(
-                    "at most 10ms (a coarser grid would make every near action up to that \
-                     late), got `{}`",
-                    args.dispatch_resolution
-                ),
-            });
-        }
-        if args.max_event_bytes == 0 {
-            return Err(ConfigError::Flag {
-                flag: "max-event-bytes",
-                message: "must be at least 1".into(),
-            });
-        }
-        let out_dir = args
-            .out
-            .clone()
-            .unwrap_or_else(|| default_run_dir(&profile.name));
-        let shard = match &args.shard {
-            None => Shard::WHOLE,
-            Some(t) => Shard::parse(t).map_err(|e| ConfigError::Flag {
-                flag: "shard",
-                message: e.to_string(),
-            })?,
-        };
-        if let (false, Some(a)) = (shard.is_whole(), &adapter)
-            && a.mapping.events.matching == crate::targets::mapped::spec::Matching::Correlate
-        {
-            return Err(ConfigError::Flag {
-                flag: "shard",
-                message: format!(
-                    "the mapping {} matches events by correlation (`events.matching: \
-                     correlate`), which only the process that sent a request can do: a \
-                     shard could not match what its consoles receive of the other shards' \
-                     actions. Shard only targets whose events carry rcload's reference",
-                    a.path
-                ),
-            });
-        }
-        let start_at = start_instant(args.start_at.as_deref(), args.start_in.as_deref())?;
-        let c = &profile.checks;
-        let engine = EngineConfig {
-            max_in_flight: args.max_in_flight,
-            dispatch_resolution,
-            delivery_timeout: c.delivery_timeout.0,
+        Ok(Times {
+            request: request_timeout,
             grace,
-            drain_timeout: request_timeout + Duration::from_secs(1),
-            checks: ConsoleChecks {
-                missed_for_drop: c.missed_for_drop,
-                reattach: c.reattach,
-                stream_idle_timeout: c.stream_idle_timeout.0,
-                reconnect_initial: c.reconnect.initial.0,
-                reconnect_max: c.reconnect.max.0,
-                reconnect_jitter: c.reconnect.jitter.fraction,
-            },
-            seed: profile.seed,
-            shard,
-            ..EngineConfig::default()
-        };
-        Ok(RunConfig {
-            seed: profile.seed,
-            profile,
-            profile_source,
-            target,
-            request_timeout,
-            max_event_bytes: args.max_event_bytes,
-            token,
-            adapter,
-            out_dir,
-            quiet: args.profile_args.quiet,
-            engine,
-            lateness_limit_ms: args.max_lateness_ms,
-            max_skipped: rcload_api::parse_percent(&args.max_skipped)
-                .map_err(|message| ConfigError::Flag {
-                    flag: "max-skipped",
-                    message,
-                })?
-                .fraction,
-            allow_no_slo: args.allow_no_slo,
-            teardown: (!args.no_teardown).then_some(teardown_timeout),
-            clean_start: args.clean_start,
-            preflight_timeout: teardown_timeout,
+            teardown: teardown_timeout,
             interval,
-            progress,
-            metrics_listen,
-            transport,
-            consent,
-            command: std::env::args().collect(),
-            shard,
-            start_at,
         })
     }
+}
+
+/// The target (`--target` or the profile's `target.url`), how it is reached (TLS, proxy,
+/// pinned names, the server name), and whether it may be loaded.
+fn reach_of(
+    args: &RunArgs,
+    profile: &Profile,
+    profile_source: &str,
+) -> Result<(TargetSpec, Transport, Option<Consent>), ConfigError> {
+    let target_url = args.target.as_ref().or(profile.target.url.as_ref());
+    let target = match target_url {
+        None => TargetSpec::EmbeddedMock,
+        Some(u) if u.starts_with("http://") || u.starts_with("https://") => {
+            TargetSpec::Url(u.clone())
+        }
+        Some(u) => {
+            return Err(ConfigError::Flag {
+                flag: "target",
+                message: format!("`{u}` must start with http:// or https://"),
+            });
+        }
+    };
+    let profile_dir = Path::new(profile_source)
+        .parent()
+        .filter(|d| !profile_source.starts_with("builtin:") && !d.as_os_str().is_empty());
+    let mut transport = transport_of(&args.reach, &profile.target, profile_dir)?;
+    let consent = match &target {
+        TargetSpec::Url(u) => Some(judge_target(u, &profile.target, &args.reach, &transport)?),
+        TargetSpec::EmbeddedMock => None,
+    };
+    if consent == Some(Consent::Production) && transport.tls.insecure {
+        return Err(ConfigError::Flag {
+            flag: "insecure",
+            message: "refused for a production target: its certificate must be checked".into(),
+        });
+    }
+    let server_name = args
+        .reach
+        .tls_server_name
+        .as_ref()
+        .or(profile.target.tls_server_name.as_ref());
+    let target = match (target, server_name) {
+        (TargetSpec::Url(u), Some(name)) => {
+            TargetSpec::Url(with_server_name(&u, name, &mut transport)?)
+        }
+        (t, _) => t,
+    };
+    Ok((target, transport, consent))
+}
+
+/// How progress is shown: nothing (`-q`), a bar on a terminal, or a plain line every
+/// `--progress-every`.
+fn progress_mode(args: &RunArgs) -> Result<crate::progress::ProgressMode, ConfigError> {
+    let progress_every = duration_flag("progress-every", &args.progress_every)?;
+    if progress_every < Duration::from_millis(100) {
+        return Err(ConfigError::Flag {
+            flag: "progress-every",
+            message: "must be at least 100ms".into(),
+        });
+    }
+    Ok(if args.profile_args.quiet {
+        crate::progress::ProgressMode::Off
+    } else if std::io::IsTerminal::is_terminal(&std::io::stderr()) {
+        crate::progress::ProgressMode::Bar {
+            color: no_color_unset(),
+        }
+    } else {
+        crate::progress::ProgressMode::Plain {
+            every: progress_every,
+        }
+    })
+}
+
+/// `--metrics-listen`'s address, if given.
+fn metrics_listen(args: &RunArgs) -> Result<Option<std::net::SocketAddr>, ConfigError> {
+    Ok(match &args.metrics_listen {
+        None => None,
+        Some(a) => Some(a.parse().map_err(|_| ConfigError::Flag {
+            flag: "metrics-listen",
+            message: format!("`{a}` is not an address such as 127.0.0.1:9464"),
+        })?),
+    })
+}
+
+/// The engine's flags, checked (`--max-in-flight`, `--max-event-bytes`); returns
+/// `--dispatch-resolution`.
+fn engine_flags(args: &RunArgs) -> Result<Duration, ConfigError> {
+    if args.max_in_flight == 0 {
+        return Err(ConfigError::Flag {
+            flag: "max-in-flight",
+            message: "must be at least 1".into(),
+        });
+    }
+    let dispatch_resolution = duration_flag("dispatch-resolution", &args.dispatch_resolution)?;
+    if dispatch_resolution > Duration::from_millis(10) {
+        return Err(ConfigError::Flag {
+            flag: "dispatch-resolution",
+            message: format!(
+                "at most 10ms (a coarser grid would make every near action up to that \
+                 late), got `{}`",
+                args.dispatch_resolution
+            ),
+        });
+    }
+    if args.max_event_bytes == 0 {
+        return Err(ConfigError::Flag {
+            flag: "max-event-bytes",
+            message: "must be at least 1".into(),
+        });
+    }
+    Ok(dispatch_resolution)
+}
+
+/// `--shard I/N`, refused with a mapping that correlates events (only the process that sent a
+/// request can match it).
+fn shard_of(args: &RunArgs, adapter: Option<&AdapterSetup>) -> Result<Shard, ConfigError> {
+    let shard = match &args.shard {
+        None => Shard::WHOLE,
+        Some(t) => Shard::parse(t).map_err(|e| ConfigError::Flag {
+            flag: "shard",
+            message: e.to_string(),
+        })?,
+    };
+    if let (false, Some(a)) = (shard.is_whole(), adapter)
+        && a.mapping.events.matching == crate::targets::mapped::spec::Matching::Correlate
+    {
+        return Err(ConfigError::Flag {
+            flag: "shard",
+            message: format!(
+                "the mapping {} matches events by correlation (`events.matching: \
+                 correlate`), which only the process that sent a request can do: a \
+                 shard could not match what its consoles receive of the other shards' \
+                 actions. Shard only targets whose events carry rcload's reference",
+                a.path
+            ),
+        });
+    }
+    Ok(shard)
 }
 
 /// The farthest ahead a common start may be: further is taken for a mistake.
