@@ -9,8 +9,7 @@ use super::outcome::{Delivery, Outcome, SkipReason};
 use crate::detect::{Detector, Finding};
 use crate::schedule::{Action, ActionKind, Population, Shard};
 use crate::targets::{Reply, Request, TargetError};
-use rcload_api::CallKind;
-use rcload_api::reference::{parse_reference, reference};
+use rcload_api::reference::parse_reference;
 use std::collections::{BTreeSet, HashMap};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -236,203 +235,6 @@ impl World {
 
     fn term(&self, t: u32) -> Term {
         self.terminals.get(t as usize).copied().unwrap_or(Term::Off)
-    }
-
-    /// Check an action against the state, move the state to "in flight", register the
-    /// deliveries it should cause, and give the request to send.
-    pub fn prepare(
-        &mut self,
-        action: &Action,
-        fx: &mut Effects,
-    ) -> Result<(Request, Completion), SkipReason> {
-        match &action.kind {
-            ActionKind::Login { console, shift } => {
-                let c = &mut self.consoles[*console as usize];
-                if c.phase != ConsolePhase::Off {
-                    return Err(SkipReason::ConsoleBusy);
-                }
-                c.phase = ConsolePhase::LoggingIn;
-                c.epoch += 1;
-                c.detached.clear();
-                Ok((
-                    Request::Login {
-                        console: self.pop.console_id(*console),
-                        operator: self.pop.operator_name(*console, *shift),
-                    },
-                    Completion::Login {
-                        console: *console,
-                        epoch: c.epoch,
-                    },
-                ))
-            }
-            ActionKind::Logout { console } => {
-                let id = self.pop.console_id(*console);
-                let c = &mut self.consoles[*console as usize];
-                if !matches!(c.phase, ConsolePhase::On { .. }) {
-                    return Err(SkipReason::ConsoleNotLoggedIn);
-                }
-                c.phase = ConsolePhase::LoggingOut;
-                self.deliveries.forget_console(*console);
-                self.detector.logged_out(*console);
-                Ok((
-                    Request::Logout { console: id },
-                    Completion::Logout { console: *console },
-                ))
-            }
-            ActionKind::Audit { console } => {
-                let c = &self.consoles[*console as usize];
-                match c.phase {
-                    ConsolePhase::On { ready: true } if !c.reattaching => {}
-                    ConsolePhase::On { .. } => return Err(SkipReason::ConsoleNotReady),
-                    _ => return Err(SkipReason::ConsoleNotLoggedIn),
-                }
-                let expected = self
-                    .pop
-                    .monitored(*console)
-                    .into_iter()
-                    .filter(|t| !c.detached.contains(t))
-                    .collect();
-                Ok((
-                    Request::Audit {
-                        console: self.pop.console_id(*console),
-                    },
-                    Completion::Audit {
-                        console: *console,
-                        epoch: c.epoch,
-                        attached_gen: c.attached_gen,
-                        expected,
-                    },
-                ))
-            }
-            ActionKind::Register {
-                terminal,
-                talkgroup,
-            } => {
-                match self.term(*terminal) {
-                    Term::Busy => return Err(SkipReason::TerminalBusy),
-                    Term::On { .. } => return Err(SkipReason::TerminalAlreadyRegistered),
-                    Term::Off => {}
-                }
-                self.terminals[*terminal as usize] = Term::Busy;
-                let issi = self.pop.issi(*terminal);
-                self.expect_delivery(
-                    Key::Registered(issi),
-                    Delivery::TerminalRegistered,
-                    action,
-                    *talkgroup,
-                    fx,
-                );
-                Ok((
-                    Request::Register {
-                        issi,
-                        talkgroup: *talkgroup,
-                    },
-                    Completion::Register {
-                        terminal: *terminal,
-                        talkgroup: *talkgroup,
-                    },
-                ))
-            }
-            ActionKind::Deregister { terminal } => {
-                let talkgroup = self.registered(*terminal)?;
-                self.terminals[*terminal as usize] = Term::Busy;
-                let issi = self.pop.issi(*terminal);
-                self.expect_delivery(
-                    Key::Deregistered(issi),
-                    Delivery::TerminalDeregistered,
-                    action,
-                    talkgroup,
-                    fx,
-                );
-                Ok((
-                    Request::Deregister { issi },
-                    Completion::Deregister {
-                        terminal: *terminal,
-                        previous: talkgroup,
-                    },
-                ))
-            }
-            ActionKind::Affiliate {
-                terminal,
-                talkgroup,
-            } => {
-                let previous = self.registered(*terminal)?;
-                self.terminals[*terminal as usize] = Term::Busy;
-                Ok((
-                    Request::Affiliate {
-                        issi: self.pop.issi(*terminal),
-                        talkgroup: *talkgroup,
-                    },
-                    Completion::Affiliate {
-                        terminal: *terminal,
-                        talkgroup: *talkgroup,
-                        previous,
-                    },
-                ))
-            }
-            ActionKind::Status { terminal, code } => {
-                let talkgroup = self.registered(*terminal)?;
-                self.expect_delivery(
-                    Key::Ref(action.seq),
-                    Delivery::Status,
-                    action,
-                    talkgroup,
-                    fx,
-                );
-                Ok((
-                    Request::Status {
-                        issi: self.pop.issi(*terminal),
-                        talkgroup,
-                        code: *code,
-                        reference: reference(action.seq),
-                    },
-                    Completion::Status,
-                ))
-            }
-            ActionKind::CallStart {
-                call,
-                kind,
-                caller,
-                talkgroup,
-                ..
-            } => {
-                self.calls.insert(*call, Call::Starting);
-                let event = match kind {
-                    CallKind::Group => Delivery::CallStarted,
-                    CallKind::Emergency => Delivery::EmergencyAlert,
-                };
-                self.expect_delivery(Key::Ref(action.seq), event, action, *talkgroup, fx);
-                Ok((
-                    Request::CallStart {
-                        kind: *kind,
-                        talkgroup: *talkgroup,
-                        caller: self.pop.issi(*caller),
-                        reference: reference(action.seq),
-                    },
-                    Completion::CallStart {
-                        call: *call,
-                        talkgroup: *talkgroup,
-                    },
-                ))
-            }
-            ActionKind::CallEnd { call, .. } => {
-                let Some(Call::Active { id, talkgroup }) = self.calls.get(call).cloned() else {
-                    self.calls.remove(call);
-                    return Err(SkipReason::CallNotStarted);
-                };
-                self.expect_delivery(
-                    Key::Ended(id.clone()),
-                    Delivery::CallEnded,
-                    action,
-                    talkgroup,
-                    fx,
-                );
-                Ok((
-                    Request::CallEnd { call: id },
-                    Completion::CallEnd { call: *call },
-                ))
-            }
-        }
     }
 
     /// An action the target does not offer is skipped: forget what it would have ended, so a
@@ -761,6 +563,7 @@ impl World {
     }
 }
 
+mod prepare;
 mod shadow;
 #[cfg(test)]
 mod tests;

@@ -5,6 +5,7 @@
 use super::*;
 use crate::detect::DetectedBy;
 use crate::profile;
+use rcload_api::CallKind;
 
 const S: u64 = 1_000_000;
 const TIMEOUT_US: u64 = 2 * S;
