@@ -274,7 +274,6 @@ pub async fn run(target: &MappedTarget, cfg: &CheckConfig) -> Report {
     let m = target.mapping();
     let mut rows = Vec::new();
     let correlated = m.events.matching == Matching::Correlate;
-    let [tg_a, tg_b] = cfg.talkgroups;
 
     let mut health = Row::new("health");
     match target.health().await {
@@ -296,12 +295,92 @@ pub async fn run(target: &MappedTarget, cfg: &CheckConfig) -> Report {
     rows.push(health);
 
     let mut channel: Option<Channel> = None;
-    let reference = |n: u64| rcload_api::reference::reference(900_000_000 + n);
     let mut call_ids: Vec<Option<String>> = Vec::new();
+    let mapped = |ty: &str| m.events.types.values().any(|t| *t == ty);
+    for (step, request) in steps(cfg) {
+        let mut row = Row::new(step.map_or("events", |op| op.name()));
+        let Some(op) = step else {
+            channel = open_channel(target, cfg, &mut row).await;
+            rows.push(row);
+            continue;
+        };
+        if m.action(op).is_none() {
+            row.unsupported = true;
+            if matches!(op, Op::CallGroup | Op::CallEmergency) {
+                call_ids.push(None);
+            }
+            rows.push(row);
+            continue;
+        }
+        let request = match (op, request) {
+            (Op::CallEnd, _) => match call_ids.pop().flatten() {
+                Some(call) => Request::CallEnd { call },
+                None => {
+                    row.problem = Some("no call to end (its start failed)".into());
+                    rows.push(row);
+                    continue;
+                }
+            },
+            (_, Some(r)) => r,
+            (_, None) => continue,
+        };
+        let expect = expectation(&request, cfg, correlated);
+        let mut trace = Trace::default();
+        let result = target.perform_traced(request.clone(), &mut trace).await;
+        row.request = trace.request;
+        row.status = trace.status.map(|s| s.to_string()).unwrap_or_default();
+        row.captured = trace
+            .captured
+            .iter()
+            .map(|(k, v)| format!("{k}={v}"))
+            .collect::<Vec<_>>()
+            .join(" ");
+        match &result {
+            Err(e) => row.problem = Some(explain(e)),
+            Ok(reply) => {
+                if let Some(p) = check_reply(&request, reply, cfg) {
+                    row.problem = Some(p);
+                }
+            }
+        }
+        if let Request::CallStart { .. } = &request {
+            call_ids.push(match &result {
+                Ok(Reply::Call(id)) => Some(id.clone()),
+                _ => None,
+            });
+        }
+        if let Expect::Event(ty, want) = expect {
+            // A call's end must be that call's.
+            let want = match &request {
+                Request::CallEnd { call } => ended(call.clone()),
+                _ => want,
+            };
+            row.event = if !mapped(ty) {
+                format!("{ty}: not mapped")
+            } else if result.is_err() {
+                String::new()
+            } else {
+                match &mut channel {
+                    None => format!("{ty}: no channel"),
+                    Some(ch) => seen(ch, ty, want, cfg, &mut row.problem).await,
+                }
+            };
+        }
+        rows.push(row);
+    }
+    Report {
+        adapter: format!("{} ({})", m.file.name, m.source),
+        target: target.base().to_string(),
+        rows,
+    }
+}
 
-    // The steps in order (`None`: open the event channel); each needs only what earlier
-    // steps made.
-    let steps: Vec<(Option<Op>, Option<Request>)> = vec![
+/// The steps in order (`None`: open the event channel); each needs only what earlier steps
+/// made. A call's end takes the id its start's answer gave.
+fn steps(cfg: &CheckConfig) -> Vec<(Option<Op>, Option<Request>)> {
+    let [tg_a, tg_b] = cfg.talkgroups;
+    let reference = |n: u64| rcload_api::reference::reference(900_000_000 + n);
+    vec![
         (
             Some(Op::ConsoleLogin),
             Some(Request::Login {
@@ -376,108 +455,52 @@ pub async fn run(target: &MappedTarget, cfg: &CheckConfig) -> Report {
                 console: cfg.console.clone(),
             }),
         ),
-    ];
+    ]
+}
 
-    let mapped = |ty: &str| m.events.types.values().any(|t| *t == ty);
-    for (step, request) in steps {
-        let mut row = Row::new(step.map_or("events", |op| op.name()));
-        let Some(op) = step else {
-            let (rtx, rrx) = mpsc::unbounded_channel();
-            row.request = format!("{:?} channel", m.events.transport).to_lowercase();
-            match target.open_traced(&cfg.console, rtx).await {
-                Ok(stream) => {
-                    row.status = "open".into();
-                    channel = Some(Channel::start(stream, rrx));
-                }
-                Err(e) => {
-                    row.problem = Some(format!("cannot open the event channel: {}", explain(&e)))
-                }
-            }
-            rows.push(row);
-            continue;
-        };
-        if m.action(op).is_none() {
-            row.unsupported = true;
-            if matches!(op, Op::CallGroup | Op::CallEmergency) {
-                call_ids.push(None);
-            }
-            rows.push(row);
-            continue;
+/// The event channel of the check's console, or none (the row says why).
+async fn open_channel(target: &MappedTarget, cfg: &CheckConfig, row: &mut Row) -> Option<Channel> {
+    let (rtx, rrx) = mpsc::unbounded_channel();
+    row.request = format!("{:?} channel", target.mapping().events.transport).to_lowercase();
+    match target.open_traced(&cfg.console, rtx).await {
+        Ok(stream) => {
+            row.status = "open".into();
+            Some(Channel::start(stream, rrx))
         }
-        let request = match (op, request) {
-            (Op::CallEnd, _) => match call_ids.pop().flatten() {
-                Some(call) => Request::CallEnd { call },
-                None => {
-                    row.problem = Some("no call to end (its start failed)".into());
-                    rows.push(row);
-                    continue;
-                }
-            },
-            (_, Some(r)) => r,
-            (_, None) => continue,
-        };
-        let expect = expectation(&request, cfg, correlated);
-        let mut trace = Trace::default();
-        let result = target.perform_traced(request.clone(), &mut trace).await;
-        row.request = trace.request;
-        row.status = trace.status.map(|s| s.to_string()).unwrap_or_default();
-        row.captured = trace
-            .captured
-            .iter()
-            .map(|(k, v)| format!("{k}={v}"))
-            .collect::<Vec<_>>()
-            .join(" ");
-        match &result {
-            Err(e) => row.problem = Some(explain(e)),
-            Ok(reply) => {
-                if let Some(p) = check_reply(&request, reply, cfg) {
-                    row.problem = Some(p);
-                }
-            }
+        Err(e) => {
+            row.problem = Some(format!("cannot open the event channel: {}", explain(&e)));
+            None
         }
-        if let Request::CallStart { .. } = &request {
-            call_ids.push(match &result {
-                Ok(Reply::Call(id)) => Some(id.clone()),
-                _ => None,
-            });
-        }
-        let call_id = match (&request, &result) {
-            (Request::CallEnd { call }, _) => Some(call.clone()),
-            _ => None,
-        };
-        if let Expect::Event(ty, want) = expect {
-            row.event = match (&mut channel, mapped(ty), result.is_ok()) {
-                (_, false, _) => format!("{ty}: not mapped"),
-                (_, _, false) => String::new(),
-                (None, _, _) => format!("{ty}: no channel"),
-                (Some(ch), true, true) => {
-                    let want: Want = match call_id {
-                        Some(id) => Box::new(move |e| match e {
-                            Event::CallEnded { call, .. } if *call == id => Ok(()),
-                            Event::CallEnded { call, .. } => {
-                                Err(format!("a `call.ended` of call `{call}`, not `{id}`"))
-                            }
-                            _ => Err(String::new()),
-                        }),
-                        None => want,
-                    };
-                    match ch.wait(ty, cfg.event_timeout, want).await {
-                        Ok(d) if d.is_zero() => format!("{ty} (before the answer)"),
-                        Ok(d) => format!("{ty} after {} ms", d.as_millis()),
-                        Err(p) => {
-                            row.problem.get_or_insert(p);
-                            format!("{ty}: not seen")
-                        }
-                    }
-                }
-            };
-        }
-        rows.push(row);
     }
-    Report {
-        adapter: format!("{} ({})", m.file.name, m.source),
-        target: target.base().to_string(),
-        rows,
+}
+
+/// The `call.ended` of call `id`, and of no other.
+fn ended(id: String) -> Want {
+    Box::new(move |e| match e {
+        Event::CallEnded { call, .. } if *call == id => Ok(()),
+        Event::CallEnded { call, .. } => {
+            Err(format!("a `call.ended` of call `{call}`, not `{id}`"))
+        }
+        _ => Err(String::new()),
+    })
+}
+
+/// Wait on `ch` for the event `ty` that `want` accepts: the row's event column, and its
+/// problem when it is not seen (unless the row has one already).
+async fn seen(
+    ch: &mut Channel,
+    ty: &str,
+    want: Want,
+    cfg: &CheckConfig,
+    problem: &mut Option<String>,
+) -> String {
+    match ch.wait(ty, cfg.event_timeout, want).await {
+        Ok(d) if d.is_zero() => format!("{ty} (before the answer)"),
+        Ok(d) => format!("{ty} after {} ms", d.as_millis()),
+        Err(p) => {
+            problem.get_or_insert(p);
+            format!("{ty}: not seen")
+        }
     }
 }
 
