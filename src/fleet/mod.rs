@@ -192,7 +192,42 @@ fn column(file: &Path, t: &Csv, name: &str) -> Result<usize, FleetError> {
     })
 }
 
+/// The fleet from its YAML file (`path`, whose text is `text`) and its three tables: each
+/// record checked against the others, every error naming its file and line.
 fn build(path: &Path, text: &str, file: FleetFile, tables: Tables) -> Result<Fleet, FleetError> {
+    let Names { disciplines, rooms } = names(path, text, &file)?;
+    let (tg_path, mut tg) = tables.talkgroups;
+    let (talkgroups, gssi_line) = read_talkgroups(&tg_path, &mut tg, &rooms)?;
+    let known = Known {
+        disciplines: &disciplines,
+        rooms: &rooms,
+        gssi_line: &gssi_line,
+        talkgroups_file: &tg_path,
+    };
+    let (c_path, mut ct) = tables.consoles;
+    let consoles = read_consoles(&c_path, &mut ct, &known)?;
+    let (t_path, mut tt) = tables.terminals;
+    let terminals = read_terminals(&t_path, &mut tt, &known)?;
+    if consoles.is_empty() && terminals.is_empty() {
+        return Err(FleetError {
+            file: path.to_path_buf(),
+            line: None,
+            message: "the fleet has no consoles and no terminals".into(),
+        });
+    }
+    Ok(Fleet {
+        name: file.name,
+        disciplines: file.disciplines,
+        rooms: file.rooms.iter().map(|r| r.id().to_string()).collect(),
+        consoles,
+        talkgroups,
+        terminals,
+    })
+}
+
+/// The fleet's disciplines (lower case) and rooms, each to its index; one given twice is an
+/// error at its place in the YAML file.
+fn names<'f>(path: &Path, text: &str, file: &'f FleetFile) -> Result<Names<'f>, FleetError> {
     let in_yaml = |field: String, message: String| FleetError {
         file: path.to_path_buf(),
         line: crate::locate::KeyIndex::new(text)
@@ -218,11 +253,31 @@ fn build(path: &Path, text: &str, file: FleetFile, tables: Tables) -> Result<Fle
             ));
         }
     }
-    let discipline = |file: &Path, line: usize, d: &str| -> Result<Option<u16>, FleetError> {
+    Ok(Names { disciplines, rooms })
+}
+
+/// The fleet's disciplines (lower case) and rooms, each to its index in the YAML file.
+struct Names<'f> {
+    disciplines: HashMap<String, u16>,
+    rooms: HashMap<&'f str, u32>,
+}
+
+/// What the tables are checked against: the YAML file's disciplines and rooms, and the
+/// talkgroups read (each GSSI to its line of `talkgroups_file`).
+struct Known<'a> {
+    disciplines: &'a HashMap<String, u16>,
+    rooms: &'a HashMap<&'a str, u32>,
+    gssi_line: &'a HashMap<u32, usize>,
+    talkgroups_file: &'a Path,
+}
+
+impl Known<'_> {
+    /// The index of discipline `d` (none when empty), or an error at `file`'s `line`.
+    fn discipline(&self, file: &Path, line: usize, d: &str) -> Result<Option<u16>, FleetError> {
         if d.is_empty() {
             return Ok(None);
         }
-        disciplines
+        self.disciplines
             .get(&d.to_ascii_lowercase())
             .copied()
             .map(Some)
@@ -231,24 +286,29 @@ fn build(path: &Path, text: &str, file: FleetFile, tables: Tables) -> Result<Fle
                 line: Some(line),
                 message: format!(
                     "discipline `{d}` is not among the fleet's disciplines ({})",
-                    file_disciplines(&file_list(&disciplines))
+                    file_disciplines(&file_list(self.disciplines))
                 ),
             })
-    };
+    }
+}
 
-    // Talkgroups.
-    let (tg_path, mut tg) = tables.talkgroups;
+/// The talkgroups table, and each GSSI's line.
+fn read_talkgroups(
+    tg_path: &Path,
+    tg: &mut Csv,
+    rooms: &HashMap<&str, u32>,
+) -> Result<(Vec<Talkgroup>, HashMap<u32, usize>), FleetError> {
     let (c_gssi, c_name, c_room) = (
-        column(&tg_path, &tg, "gssi")?,
+        column(tg_path, tg, "gssi")?,
         tg.column("name"),
         tg.column("room"),
     );
     let mut talkgroups = Vec::new();
     let mut gssi_line: HashMap<u32, usize> = HashMap::new();
-    for r in records(&tg_path, &mut tg) {
+    for r in records(tg_path, tg) {
         let r = r?;
         let at = |message: String| FleetError {
-            file: tg_path.clone(),
+            file: tg_path.to_path_buf(),
             line: Some(r.line),
             message,
         };
@@ -270,21 +330,27 @@ fn build(path: &Path, text: &str, file: FleetFile, tables: Tables) -> Result<Fle
             room,
         });
     }
+    Ok((talkgroups, gssi_line))
+}
 
-    // Consoles.
-    let (c_path, mut ct) = tables.consoles;
+/// The consoles table: each console's room, discipline and monitored talkgroups known.
+fn read_consoles(
+    c_path: &Path,
+    ct: &mut Csv,
+    known: &Known<'_>,
+) -> Result<Vec<Console>, FleetError> {
     let (c_id, c_croom, c_disc, c_mon) = (
-        column(&c_path, &ct, "console")?,
-        column(&c_path, &ct, "room")?,
+        column(c_path, ct, "console")?,
+        column(c_path, ct, "room")?,
         ct.column("discipline"),
-        column(&c_path, &ct, "monitors")?,
+        column(c_path, ct, "monitors")?,
     );
     let mut consoles = Vec::new();
     let mut console_line: HashMap<String, usize> = HashMap::new();
-    for r in records(&c_path, &mut ct) {
+    for r in records(c_path, ct) {
         let r = r?;
         let at = |message: String| FleetError {
-            file: c_path.clone(),
+            file: c_path.to_path_buf(),
             line: Some(r.line),
             message,
         };
@@ -298,19 +364,20 @@ fn build(path: &Path, text: &str, file: FleetFile, tables: Tables) -> Result<Fle
             return Err(at(format!("console `{id}` twice (first on line {first})")));
         }
         let room_id = &r.fields[c_croom];
-        let room = *rooms.get(room_id.as_str()).ok_or_else(|| {
+        let room = *known.rooms.get(room_id.as_str()).ok_or_else(|| {
             at(format!(
                 "console `{id}`: room `{room_id}` is not in the fleet's rooms"
             ))
         })?;
-        let discipline = discipline(&c_path, r.line, c_disc.map_or("", |c| r.fields[c].as_str()))?;
+        let discipline =
+            known.discipline(c_path, r.line, c_disc.map_or("", |c| r.fields[c].as_str()))?;
         let mut monitors = Vec::new();
         for g in r.fields[c_mon].split_whitespace() {
             let gssi = tetra_id(g).map_err(|m| at(format!("console `{id}` monitors: {m}")))?;
-            if !gssi_line.contains_key(&gssi) {
+            if !known.gssi_line.contains_key(&gssi) {
                 return Err(at(format!(
                     "console `{id}` monitors talkgroup {gssi}, which is not in {}",
-                    tg_path.display()
+                    known.talkgroups_file.display()
                 )));
             }
             if !monitors.contains(&gssi) {
@@ -324,38 +391,41 @@ fn build(path: &Path, text: &str, file: FleetFile, tables: Tables) -> Result<Fle
             monitors,
         });
     }
+    Ok(consoles)
+}
 
-    // Terminals.
-    let (t_path, mut tt) = tables.terminals;
+/// The terminals table: each terminal's home talkgroup and discipline known, no ISSI twice.
+fn read_terminals(
+    t_path: &Path,
+    tt: &mut Csv,
+    known: &Known<'_>,
+) -> Result<Vec<Terminal>, FleetError> {
     let (c_issi, c_home, c_tdisc) = (
-        column(&t_path, &tt, "issi")?,
-        column(&t_path, &tt, "home")?,
+        column(t_path, tt, "issi")?,
+        column(t_path, tt, "home")?,
         tt.column("discipline"),
     );
     let mut terminals = Vec::new();
     // (ISSI, line), sorted after the loop to find one twice: half the memory of a map.
     let mut issis: Vec<(u32, u32)> = Vec::new();
-    for r in records(&t_path, &mut tt) {
+    for r in records(t_path, tt) {
         let r = r?;
         let at = |message: String| FleetError {
-            file: t_path.clone(),
+            file: t_path.to_path_buf(),
             line: Some(r.line),
             message,
         };
         let issi = tetra_id(&r.fields[c_issi]).map_err(|m| at(format!("issi: {m}")))?;
         issis.push((issi, r.line as u32));
         let home = tetra_id(&r.fields[c_home]).map_err(|m| at(format!("home: {m}")))?;
-        if !gssi_line.contains_key(&home) {
+        if !known.gssi_line.contains_key(&home) {
             return Err(at(format!(
                 "terminal {issi}: home talkgroup {home} is not in {}",
-                tg_path.display()
+                known.talkgroups_file.display()
             )));
         }
-        let discipline = discipline(
-            &t_path,
-            r.line,
-            c_tdisc.map_or("", |c| r.fields[c].as_str()),
-        )?;
+        let discipline =
+            known.discipline(t_path, r.line, c_tdisc.map_or("", |c| r.fields[c].as_str()))?;
         terminals.push(Terminal {
             issi,
             home,
@@ -365,27 +435,12 @@ fn build(path: &Path, text: &str, file: FleetFile, tables: Tables) -> Result<Fle
     issis.sort_unstable();
     if let Some(w) = issis.windows(2).find(|w| w[0].0 == w[1].0) {
         return Err(FleetError {
-            file: t_path.clone(),
+            file: t_path.to_path_buf(),
             line: Some(w[1].1 as usize),
             message: format!("ISSI {} twice (first on line {})", w[0].0, w[0].1),
         });
     }
-    drop(issis);
-    if consoles.is_empty() && terminals.is_empty() {
-        return Err(FleetError {
-            file: path.to_path_buf(),
-            line: None,
-            message: "the fleet has no consoles and no terminals".into(),
-        });
-    }
-    Ok(Fleet {
-        name: file.name,
-        disciplines: file.disciplines,
-        rooms: file.rooms.iter().map(|r| r.id().to_string()).collect(),
-        consoles,
-        talkgroups,
-        terminals,
-    })
+    Ok(terminals)
 }
 
 fn file_list(d: &HashMap<String, u16>) -> Vec<&str> {
