@@ -119,3 +119,61 @@ fn each_broken_reference_is_named_with_its_file_and_line() {
     let e = error_of("yaml", &bad_yaml, CONSOLES, TALKGROUPS, TERMINALS);
     assert!(e.contains("fleet.yaml:6") && e.contains("konsoles"), "{e}");
 }
+
+#[test]
+fn ids_given_twice_unknown_rooms_and_an_empty_fleet_are_refused_by_file_and_line() {
+    let gssi_twice = format!("{TALKGROUPS}200002,NRD-2B,noord\n");
+    let e = error_of("gssi", YAML, CONSOLES, &gssi_twice, TERMINALS);
+    assert!(
+        e.contains("talkgroups.csv:6:") && e.contains("GSSI 200002 twice (first on line 3)"),
+        "{e}"
+    );
+
+    let tg_room = TALKGROUPS.replace("200003,ZD-1,zuid", "200003,ZD-1,oost");
+    let e = error_of("tgroom", YAML, CONSOLES, &tg_room, TERMINALS);
+    assert!(
+        e.contains("talkgroups.csv:4:") && e.contains("talkgroup 200003: room `oost`"),
+        "{e}"
+    );
+
+    let console_twice = format!("{CONSOLES}noord-02,noord,police,200001\n");
+    let e = error_of("contwice", YAML, &console_twice, TALKGROUPS, TERMINALS);
+    assert!(
+        e.contains("consoles.csv:5:") && e.contains("console `noord-02` twice (first on line 3)"),
+        "{e}"
+    );
+
+    let bad_id = CONSOLES.replace("zuid-01,zuid", "zuid 01,zuid");
+    let e = error_of("conid", YAML, &bad_id, TALKGROUPS, TERMINALS);
+    assert!(
+        e.contains("consoles.csv:4:") && e.contains("console id `zuid 01`"),
+        "{e}"
+    );
+
+    let console_disc = CONSOLES.replace("noord-02,noord,fire", "noord-02,noord,ambulance");
+    let e = error_of("condisc", YAML, &console_disc, TALKGROUPS, TERMINALS);
+    assert!(
+        e.contains("consoles.csv:3:")
+            && e.contains("discipline `ambulance` is not among the fleet's disciplines"),
+        "{e}"
+    );
+
+    let disc_twice = YAML.replace("[police, fire]", "[police, Police]");
+    let e = error_of("disctwice", &disc_twice, CONSOLES, TALKGROUPS, TERMINALS);
+    assert!(
+        e.contains("fleet.yaml:") && e.contains("disciplines[1]: `Police` twice"),
+        "{e}"
+    );
+
+    let e = error_of(
+        "empty",
+        YAML,
+        "console,room,discipline,monitors\n",
+        TALKGROUPS,
+        "issi,home,discipline\n",
+    );
+    assert!(
+        e.contains("the fleet has no consoles and no terminals"),
+        "{e}"
+    );
+}
