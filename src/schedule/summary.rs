@@ -171,9 +171,29 @@ pub fn estimate(profile: &Profile, seed: u64) -> ScheduleSummary {
     let phases = phases_of(profile);
     let duration_us = profile.duration.as_micros();
     let setup_us = profile.setup.over.as_micros().min(duration_us) as f64;
+    let mut streams = setup_streams(&pop, setup_us);
+    traffic_streams(profile, seed, setup_us, &mut streams);
+    event_streams(profile, seed, &pop, &mut streams);
+    check_streams(profile, &pop, setup_us, &mut streams);
+    let (per_op, per_phase) = counts(&streams, &phases, duration_us);
+    let (peak, peak_at) = peak_second(&streams, &phases, duration_us);
+    ScheduleSummary {
+        phases,
+        total: per_op.values().sum(),
+        per_op,
+        per_phase,
+        peak_per_s: peak,
+        peak_at_s: peak_at,
+        estimated: true,
+    }
+}
+
+/// Set-up: every console's login over the first half of it, every terminal's registration
+/// over all of it.
+fn setup_streams(pop: &Population, setup_us: f64) -> Vec<Stream> {
     let consoles = u64::from(pop.console_count());
     let terminals = u64::from(pop.terminals);
-    let mut streams = vec![
+    vec![
         Stream {
             op: Op::ConsoleLogin.name(),
             spread: Spread::Linear {
@@ -190,7 +210,13 @@ pub fn estimate(profile: &Profile, seed: u64) -> ScheduleSummary {
             },
             delay_us: 0,
         },
-    ];
+    ]
+}
+
+/// Background traffic: each entry's arrivals as the schedule draws them, and a call's end
+/// after its hold.
+fn traffic_streams(profile: &Profile, seed: u64, setup_us: f64, streams: &mut Vec<Stream>) {
+    let duration_us = profile.duration.as_micros();
     let (setup_s, end_s) = (setup_us / 1e6, duration_us as f64 / 1e6);
     for (i, t) in profile.traffic.iter().enumerate() {
         let Some(t) = t.formula() else { continue };
@@ -220,10 +246,13 @@ pub fn estimate(profile: &Profile, seed: u64) -> ScheduleSummary {
             delay_us: 0,
         });
     }
-    // Timed events: drawn one at a time, as the schedule draws them, and kept as times only.
+}
+
+/// Timed events: drawn one at a time, as the schedule draws them, and kept as times only.
+fn event_streams(profile: &Profile, seed: u64, pop: &Population, streams: &mut Vec<Stream>) {
     let mut drawn: BTreeMap<&'static str, Vec<u64>> = BTreeMap::new();
     for (i, e) in profile.events.iter().enumerate() {
-        let (items, _) = event_items(e, i, seed, &pop);
+        let (items, _) = event_items(e, i, seed, pop);
         for (t, item) in items {
             let op = match item {
                 Template::Logout(_) => Op::ConsoleLogout,
@@ -247,7 +276,11 @@ pub fn estimate(profile: &Profile, seed: u64) -> ScheduleSummary {
             delay_us: 0,
         });
     }
-    // Checks: audits of every console, probes of every monitored talkgroup.
+}
+
+/// Checks: audits of every console, probes of every monitored talkgroup.
+fn check_streams(profile: &Profile, pop: &Population, setup_us: f64, streams: &mut Vec<Stream>) {
+    let consoles = u64::from(pop.console_count());
     let setup_end_us = setup_us as u64;
     let audit_us = profile.checks.audit_every.as_micros();
     if audit_us > 0 && consoles > 0 {
@@ -279,10 +312,17 @@ pub fn estimate(profile: &Profile, seed: u64) -> ScheduleSummary {
             });
         }
     }
+}
 
-    // By phase: the phases' edges cut the run into stretches that each lie in one phase.
+/// Actions by operation and by phase: the phases' edges cut the run into stretches that each
+/// lie in one phase.
+fn counts(
+    streams: &[Stream],
+    phases: &[Phase],
+    duration_us: u64,
+) -> (BTreeMap<&'static str, u64>, BTreeMap<String, u64>) {
     let mut cuts = vec![0, duration_us];
-    for ph in &phases {
+    for ph in phases {
         cuts.push(ph.start_us.min(duration_us));
         cuts.push(ph.end_us.min(duration_us));
     }
@@ -291,8 +331,8 @@ pub fn estimate(profile: &Profile, seed: u64) -> ScheduleSummary {
     let mut by_op: BTreeMap<&'static str, f64> = BTreeMap::new();
     let mut by_phase = vec![0.0; phases.len()];
     for w in cuts.windows(2) {
-        let phase = Schedule::phase_at(&phases, w[0]);
-        for s in &streams {
+        let phase = Schedule::phase_at(phases, w[0]);
+        for s in streams {
             let n = s.before(w[1]) - s.before(w[0]);
             *by_op.entry(s.op).or_insert(0.0) += n;
             by_phase[phase] += n;
@@ -310,8 +350,12 @@ pub fn estimate(profile: &Profile, seed: u64) -> ScheduleSummary {
             *per_phase.entry(ph.name.clone()).or_insert(0) += n;
         }
     }
+    (per_op, per_phase)
+}
 
-    // The peak: the busiest of the seconds where the count per second may change.
+/// The peak: the busiest of the seconds where the count per second may change, and that
+/// second.
+fn peak_second(streams: &[Stream], phases: &[Phase], duration_us: u64) -> (u64, u64) {
     let mut seconds = BTreeSet::new();
     for t in [0, duration_us]
         .into_iter()
@@ -319,7 +363,7 @@ pub fn estimate(profile: &Profile, seed: u64) -> ScheduleSummary {
     {
         around(&mut seconds, t);
     }
-    for s in &streams {
+    for s in streams {
         s.seconds(&mut seconds);
     }
     let (mut peak, mut peak_at) = (0, 0);
@@ -333,15 +377,7 @@ pub fn estimate(profile: &Profile, seed: u64) -> ScheduleSummary {
             peak_at = sec;
         }
     }
-    ScheduleSummary {
-        phases,
-        total: per_op.values().sum(),
-        per_op,
-        per_phase,
-        peak_per_s: peak,
-        peak_at_s: peak_at,
-        estimated: true,
-    }
+    (peak, peak_at)
 }
 
 /// FNV-1a over the canonical text of every action: equal hashes mean equal schedules.
