@@ -195,7 +195,7 @@ pub async fn run(cfg: RunConfig, stop: watch::Receiver<bool>) -> Result<RunResul
     let population = schedule.population().clone();
     notes.extend(setup::population_notes(&cfg, &population));
     let files = consume::Files::create(&cfg.out_dir, &plan.phases, &population, started_at)?;
-    let info = setup::run_info(&cfg, &target_name, &adapter, started_at, &plan).await;
+    let info = setup::run_info(&cfg, &target_name, adapter.as_ref(), started_at, &plan).await;
     write_run_info(&cfg.out_dir, &info)?;
     // Live metrics (a consumer like the others) and their server, for the run's length.
     let (live, live_server) = setup::live_metrics(&cfg, &plan.phases, t0).await?;

@@ -215,7 +215,7 @@ impl Plan {
 pub(super) async fn run_info(
     cfg: &RunConfig,
     target_name: &str,
-    adapter: &Option<AdapterSummary>,
+    adapter: Option<&AdapterSummary>,
     started_at: SystemTime,
     plan: &Plan,
 ) -> RunInfo {
@@ -226,7 +226,7 @@ pub(super) async fn run_info(
         profile_source: cfg.profile_source.clone(),
         seed: cfg.seed,
         target: target_name.to_string(),
-        adapter: adapter.clone(),
+        adapter: adapter.cloned(),
         started_at: crate::report::wall::rfc3339_millis(started_at),
         started_at_unix_s: started_at
             .duration_since(std::time::UNIX_EPOCH)
